@@ -1,0 +1,171 @@
+"""The command line (DESIGN.md §2). Bad input is one line on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import scenario as scenarios
+
+EXIT_OK, EXIT_FAIL, EXIT_BAD = 0, 1, 2
+
+
+class BadInput(Exception):
+    """Anything the user gave that cannot be used; ``str()`` is the line to print."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise BadInput(f"{self.prog}: {message} (see '{self.prog} --help')")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="bpstep", description="A step-through debugger for backpropagation.")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+
+    o = sub.add_parser("open", help="open the TUI on a scenario")
+    o.add_argument("scenario", help="built-in name or path to a .toml file")
+
+    r = sub.add_parser("replay", help="run the debugger headless")
+    r.add_argument("scenario")
+    src = r.add_mutually_exclusive_group()
+    src.add_argument("--script", metavar="FILE", help="commands, one or more per line (';' separates)")
+    src.add_argument("-c", dest="commands", metavar="CMDS", help='commands separated by ";"')
+    r.add_argument("--format", choices=("text", "jsonl", "markdown"), default="text")
+    r.add_argument("--epochs", type=_positive, metavar="N", help="train N epochs instead of the scenario's")
+    r.add_argument("--trace", action="store_true", help="also print every step a motion passes")
+    r.add_argument("--check", action="store_true", help="fill in the torch values")
+    r.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, mps or auto (with --check)")
+
+    c = sub.add_parser("check", help="cross-check every value against PyTorch autograd")
+    c.add_argument("scenario")
+    c.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, mps or auto")
+    c.add_argument("--dtype", choices=("float32", "float64"), help="override the scenario's dtype")
+    c.add_argument("--epochs", type=_positive, metavar="N", help="train N epochs instead of the scenario's")
+    c.add_argument("--fd", action="store_true", help="add central finite differences as a third witness")
+
+    sub.add_parser("list", help="list the built-in scenarios")
+    return p
+
+
+def _positive(text):
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 1, got {text!r}")
+    return int(text)
+
+
+def load_scenario(spec: str, epochs: int | None = None, dtype: str | None = None):
+    try:
+        sc = scenarios.load(spec)
+    except scenarios.ScenarioError as e:
+        raise BadInput(str(e)) from None
+    if epochs is not None:
+        sc = sc.with_epochs(epochs)
+    if dtype is not None:
+        sc = sc.with_dtype(dtype)
+    return sc
+
+
+def read_script(path: str) -> str:
+    p = Path(path)
+    if p.is_dir():
+        raise BadInput(f"{path}: is a directory; expected a script file")
+    try:
+        raw = p.read_bytes()
+    except OSError as e:
+        raise BadInput(f"{path}: cannot read the script ({e.strerror})") from None
+    if b"\x00" in raw:
+        raise BadInput(f"{path}: is a binary file; expected a script of bpstep commands")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadInput(f"{path}: is not UTF-8 text; expected a script of bpstep commands") from None
+
+
+def cmd_list(args, out) -> int:
+    for name in scenarios.builtin_names():
+        sc = scenarios.load(name)
+        out.write(f"{name:<14} {'-'.join(map(str, sc.sizes)):<14} {sc.title}\n")
+    return EXIT_OK
+
+
+def cmd_replay(args, out) -> int:
+    from . import replay
+    from .session import Session
+
+    sc = load_scenario(args.scenario, args.epochs)
+    session = Session(sc)
+    check = None
+    if args.check:
+        from .crosscheck import StepChecker, CheckUnavailable
+        try:
+            check = StepChecker(session.tape, args.device)
+        except CheckUnavailable as e:
+            raise BadInput(str(e)) from None
+    if args.format == "markdown":
+        from .export import markdown
+        if args.script or args.commands:
+            raise BadInput("bpstep replay: --format markdown writes the worked example of the whole tape; "
+                           "it takes no --script or -c")
+        out.write(markdown(session, check=check))
+        return EXIT_OK
+    script, source = None, "-c"
+    if args.script is not None:
+        text, source = read_script(args.script), args.script
+    elif args.commands is not None:
+        text = args.commands
+    if args.script is not None or args.commands is not None:
+        try:
+            script = replay.parse_script(text, source, session)
+        except replay.ScriptError as e:
+            raise BadInput(str(e)) from None
+        if not script:
+            raise BadInput(f"{source}: no commands; expected commands such as 'step', 'goto epoch 1'")
+    try:
+        return replay.run(session, script, args.format, args.trace, out=out, check=check, source=source)
+    except replay.ScriptError as e:
+        out.flush()
+        raise BadInput(str(e)) from None
+
+
+def cmd_check(args, out) -> int:
+    from .crosscheck import CheckUnavailable, run_check
+
+    sc = load_scenario(args.scenario, args.epochs, args.dtype)
+    try:
+        return run_check(sc, args.device, fd=args.fd, out=out)
+    except CheckUnavailable as e:
+        raise BadInput(str(e)) from None
+
+
+def cmd_open(args, out) -> int:
+    from .tui.app import run_app
+
+    sc = load_scenario(args.scenario) if args.scenario else None
+    return run_app(sc)
+
+
+def main(argv=None) -> int:
+    out = sys.stdout
+    try:
+        args = _parser().parse_args(argv)
+        if args.command is None:
+            args.command, args.scenario = "open", "worked-222"
+        handler = {"list": cmd_list, "replay": cmd_replay, "check": cmd_check, "open": cmd_open}[args.command]
+        code = handler(args, out)
+    except BadInput as e:
+        out.flush()
+        print(f"bpstep: {e}" if not str(e).startswith("bpstep") else str(e), file=sys.stderr)
+        return EXIT_BAD
+    except BrokenPipeError:
+        sys.stderr.close()
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+    out.flush()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

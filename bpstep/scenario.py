@@ -1,0 +1,367 @@
+"""Scenario files: TOML → a validated :class:`Scenario` (DESIGN.md §3).
+
+Every field is checked; an error is one :class:`ScenarioError` that names the file, the line
+where it can be found, the field, what was wrong and what was expected.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from .engine import ACTIVATIONS, LOSSES, UPDATE_ORDERS
+
+_PACKAGE_SCENARIOS = Path(__file__).parent / "scenarios"  # inside an installed wheel
+_SOURCE_SCENARIOS = Path(__file__).parent.parent / "scenarios"  # in a source checkout
+
+_KEYS = {
+    None: {"name", "title", "description", "notation", "network", "init", "data", "training"},
+    "network": {"sizes", "activation", "bias"},
+    "init": {"weights", "biases", "method", "seed", "scale"},
+    "data": {"inputs", "targets"},
+    "training": {"loss", "learning_rate", "epochs", "dtype", "update_order", "freeze"},
+}
+_REQUIRED = {None: ("network", "init", "data", "training"), "network": ("sizes",),
+             "data": ("inputs", "targets"), "training": ("learning_rate",)}
+_PARAM_ID = re.compile(r"^(W)\[(\d+),(\d+),(\d+)\]$|^(b)\[(\d+),(\d+)\]$")
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be used; ``str()`` is the one line for the user."""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    title: str
+    description: str
+    notation: str
+    sizes: tuple
+    activations: tuple
+    bias: bool
+    weights: tuple  # float64 arrays, one per layer, rows = receiving unit
+    biases: tuple | None
+    inputs: np.ndarray
+    targets: np.ndarray
+    loss: str
+    learning_rate: float
+    epochs: int
+    dtype: str
+    update_order: str
+    freeze: frozenset
+    source: str
+
+    @property
+    def layers(self) -> int:
+        return len(self.sizes) - 1
+
+    @property
+    def samples(self) -> int:
+        return self.inputs.shape[0]
+
+    def with_epochs(self, epochs: int) -> "Scenario":
+        return replace(self, epochs=epochs)
+
+    def with_dtype(self, dtype: str) -> "Scenario":
+        return replace(self, dtype=dtype)
+
+
+def builtin_dir() -> Path:
+    return _PACKAGE_SCENARIOS if _PACKAGE_SCENARIOS.is_dir() else _SOURCE_SCENARIOS
+
+
+def builtin_names() -> list[str]:
+    return sorted(p.stem for p in builtin_dir().glob("*.toml"))
+
+
+def resolve(spec: str) -> Path:
+    """A built-in name or a path → the file to read."""
+    builtin = builtin_dir() / f"{spec}.toml"
+    if "/" not in spec and not spec.endswith(".toml") and builtin.is_file():
+        return builtin
+    return Path(spec)
+
+
+def load(spec: str) -> Scenario:
+    path = resolve(spec)
+    shown = spec if path.parent == builtin_dir() else str(path)
+    if path.is_dir():
+        raise ScenarioError(f"{shown}: is a directory; expected a scenario .toml file or one of: "
+                            f"{', '.join(builtin_names())}")
+    if not path.exists():
+        raise ScenarioError(f"{shown}: no such file or built-in scenario; built-ins are: "
+                            f"{', '.join(builtin_names())}")
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise ScenarioError(f"{shown}: cannot be read ({e.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{shown}: is not UTF-8 text; expected a TOML scenario file") from None
+    return parse(text, shown, default_name=path.stem)
+
+
+def parse(text: str, shown: str, default_name: str = "scenario") -> Scenario:
+    if not text.strip():
+        raise ScenarioError(f"{shown}: the file is empty; expected a TOML scenario with [network], "
+                            "[init], [data] and [training]")
+    if "\x00" in text:
+        raise ScenarioError(f"{shown}: is a binary file; expected a TOML scenario file")
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ScenarioError(f"{shown}: TOML syntax error: {e}") from None
+    return _Validator(doc, text, shown).scenario(default_name)
+
+
+class _Validator:
+    def __init__(self, doc: dict, text: str, shown: str):
+        self.doc, self.lines, self.shown = doc, text.splitlines(), shown
+
+    # -- error reporting ------------------------------------------------------------------------
+
+    def _line(self, table, key):
+        """The line where ``key`` is set in ``[table]`` (best effort, for the message)."""
+        current = None
+        for number, line in enumerate(self.lines, 1):
+            stripped = line.strip()
+            header = re.match(r"^\[\s*([A-Za-z_]+)\s*\]", stripped)
+            if header:
+                current = header.group(1)
+                if key is None and current == table:
+                    return number
+                continue
+            if current == table and re.match(rf"^{re.escape(str(key))}\s*=", stripped):
+                return number
+        return None
+
+    def fail(self, table, key, message):
+        field = key if table is None else (table if key is None else f"{table}.{key}")
+        line = self._line(table, key)
+        where = f"{self.shown}:{line}" if line else self.shown
+        raise ScenarioError(f"{where}: {field}: {message}")
+
+    # -- typed getters --------------------------------------------------------------------------
+
+    def table(self, name):
+        value = self.doc.get(name)
+        if not isinstance(value, dict):
+            self.fail(None, name, f"expected a [{name}] table, got {_kind(value)}")
+        return value
+
+    def check_keys(self, table, values):
+        for key in values:
+            if key not in _KEYS[table]:
+                expected = ", ".join(sorted(_KEYS[table]))
+                self.fail(table, key, f"unknown key; expected one of: {expected}")
+        for key in _REQUIRED.get(table, ()):
+            if key not in values:
+                self.fail(table, None, f"missing required key '{key}'")
+
+    def string(self, table, values, key, default=None, choices=None):
+        value = values.get(key, default)
+        if not isinstance(value, str):
+            self.fail(table, key, f"expected a string, got {_kind(value)}")
+        if choices and value not in choices:
+            self.fail(table, key, f"unknown value {value!r}; expected one of: {', '.join(choices)}")
+        return value
+
+    def number(self, table, values, key, default=None, positive=False):
+        value = values.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.fail(table, key, f"expected a number, got {_kind(value)}")
+        if not math.isfinite(value):
+            self.fail(table, key, f"expected a finite number, got {value}")
+        if positive and value <= 0:
+            self.fail(table, key, f"expected a number > 0, got {value}")
+        return float(value)
+
+    def integer(self, table, values, key, default=None, minimum=None):
+        value = values.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(table, key, f"expected a whole number, got {_kind(value)}")
+        if minimum is not None and value < minimum:
+            self.fail(table, key, f"expected a whole number ≥ {minimum}, got {value}")
+        return value
+
+    def matrix(self, table, key, value, shape, what):
+        """A nested list of finite numbers of exactly ``shape`` → float64 array."""
+        def walk(v, dims, path):
+            if not dims:
+                if isinstance(v, bool) or not isinstance(v, (int, float)):
+                    self.fail(table, key, f"{what}{path}: expected a number, got {_kind(v)}")
+                if not math.isfinite(v):
+                    self.fail(table, key, f"{what}{path}: expected a finite number, got {v}")
+                return
+            if not isinstance(v, list) or len(v) != dims[0]:
+                got = f"{len(v)} entries" if isinstance(v, list) else _kind(v)
+                self.fail(table, key, f"{what}{path}: expected a list of {dims[0]} "
+                                      f"(shape {list(shape)}), got {got}")
+            for i, item in enumerate(v):
+                walk(item, dims[1:], f"{path}[{i}]")
+        walk(value, list(shape), "")
+        return np.array(value, dtype=np.float64).reshape(shape)
+
+    # -- the scenario ---------------------------------------------------------------------------
+
+    def scenario(self, default_name) -> Scenario:
+        doc = self.doc
+        self.check_keys(None, doc)
+        name = self.string(None, doc, "name", default_name)
+        title = self.string(None, doc, "title", name)
+        description = self.string(None, doc, "description", "")
+        notation = self.string(None, doc, "notation", "layered", ("flat", "layered"))
+
+        net = self.table("network")
+        self.check_keys("network", net)
+        sizes = net["sizes"]
+        if (not isinstance(sizes, list) or len(sizes) < 2
+                or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in sizes)):
+            self.fail("network", "sizes", f"expected a list of at least two whole numbers ≥ 1, got {sizes!r}")
+        layers = len(sizes) - 1
+        activation = net.get("activation", "sigmoid")
+        if isinstance(activation, str):
+            activation = [activation] * layers
+        if not isinstance(activation, list) or len(activation) != layers:
+            self.fail("network", "activation",
+                      f"expected one name or a list of {layers} (one per weight layer), got {activation!r}")
+        for a in activation:
+            if a not in ACTIVATIONS:
+                self.fail("network", "activation", f"unknown activation {a!r}; expected one of: "
+                                                   f"{', '.join(ACTIVATIONS)}")
+        bias = net.get("bias", True)
+        if not isinstance(bias, bool):
+            self.fail("network", "bias", f"expected true or false, got {_kind(bias)}")
+
+        weights, biases = self.init(self.table("init"), sizes, bias)
+
+        data = self.table("data")
+        self.check_keys("data", data)
+        inputs = data["inputs"]
+        if not isinstance(inputs, list) or not inputs:
+            self.fail("data", "inputs", f"expected a list of samples (one row per sample), got {_kind(inputs)}")
+        n = len(inputs)
+        X = self.matrix("data", "inputs", inputs, (n, sizes[0]), "inputs")
+        T = self.matrix("data", "targets", data["targets"], (n, sizes[-1]), "targets")
+
+        tr = self.table("training")
+        self.check_keys("training", tr)
+        loss = self.string("training", tr, "loss", "half_sse", LOSSES)
+        if loss == "bce" and ((T < 0).any() or (T > 1).any()):
+            self.fail("data", "targets", "bce needs targets in [0, 1]")
+        lr = self.number("training", tr, "learning_rate", positive=True)
+        epochs = self.integer("training", tr, "epochs", 1, minimum=1)
+        dtype = self.string("training", tr, "dtype", "float64", ("float32", "float64"))
+        order = self.string("training", tr, "update_order", "simultaneous", UPDATE_ORDERS)
+        freeze = tr.get("freeze", [])
+        if not isinstance(freeze, list) or not all(isinstance(f, str) for f in freeze):
+            self.fail("training", "freeze", f"expected a list of parameter ids such as \"W[1,1,1]\", got {freeze!r}")
+        for f in freeze:
+            problem = param_id_problem(f, sizes, bias)
+            if problem:
+                self.fail("training", "freeze", problem)
+        return Scenario(name=name, title=title, description=description, notation=notation,
+                        sizes=tuple(sizes), activations=tuple(activation), bias=bias,
+                        weights=tuple(weights), biases=None if biases is None else tuple(biases),
+                        inputs=X, targets=T, loss=loss, learning_rate=lr, epochs=epochs, dtype=dtype,
+                        update_order=order, freeze=frozenset(freeze), source=self.shown)
+
+    def init(self, init, sizes, bias):
+        self.check_keys("init", init)
+        shapes = [(sizes[l + 1], sizes[l]) for l in range(len(sizes) - 1)]
+        if "weights" in init:
+            for key in ("method", "seed", "scale"):
+                if key in init:
+                    self.fail("init", key, "give either explicit weights or a method, not both")
+            raw = init["weights"]
+            if not isinstance(raw, list) or len(raw) != len(shapes):
+                self.fail("init", "weights", f"expected {len(shapes)} matrices (one per weight layer), "
+                                             f"got {len(raw) if isinstance(raw, list) else _kind(raw)}")
+            weights = [self.matrix("init", "weights", w, s, f"weights[{l}]")
+                       for l, (w, s) in enumerate(zip(raw, shapes))]
+            if not bias:
+                if "biases" in init:
+                    self.fail("init", "biases", "network.bias is false; remove biases or set bias = true")
+                return weights, None
+            if "biases" not in init:
+                self.fail("init", None, "missing required key 'biases' (network.bias is true and weights are explicit)")
+            raw = init["biases"]
+            if not isinstance(raw, list) or len(raw) != len(shapes):
+                self.fail("init", "biases", f"expected {len(shapes)} vectors (one per weight layer), "
+                                            f"got {len(raw) if isinstance(raw, list) else _kind(raw)}")
+            biases = [self.matrix("init", "biases", b, (s[0],), f"biases[{l}]")
+                      for l, (b, s) in enumerate(zip(raw, shapes))]
+            return weights, biases
+        if "biases" in init:
+            self.fail("init", "biases", "explicit biases need explicit weights too")
+        if "method" not in init:
+            self.fail("init", None, "expected either 'weights' or 'method' (\"torch\" or \"uniform\")")
+        method = self.string("init", init, "method", choices=("torch", "uniform"))
+        seed = self.integer("init", init, "seed", 0, minimum=0)
+        if method == "torch":
+            if "scale" in init:
+                self.fail("init", "scale", "scale applies to method = \"uniform\" only")
+            from . import reference  # the only module that imports torch, and only for this
+            try:
+                return reference.torch_init(list(sizes), bias, seed)
+            except reference.TorchUnavailable as e:
+                self.fail("init", "method", f"method = \"torch\" needs PyTorch ({e}); "
+                                            "install torch or use method = \"uniform\"")
+        scale = self.number("init", init, "scale", 0.0, positive=False) if "scale" in init else None
+        if scale is not None and scale <= 0:
+            self.fail("init", "scale", f"expected a number > 0, got {scale}")
+        return uniform_init(list(sizes), bias, seed, scale)
+
+
+def uniform_init(sizes, bias, seed, scale=None):
+    """U(−s, s) from NumPy's generator, weights then bias layer by layer; s defaults to
+    1/√fan_in, the bound nn.Linear uses."""
+    rng = np.random.default_rng(seed)
+    weights, biases = [], []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        s = scale if scale is not None else 1 / math.sqrt(fan_in)
+        weights.append(rng.uniform(-s, s, (fan_out, fan_in)))
+        if bias:
+            biases.append(rng.uniform(-s, s, (fan_out,)))
+    return weights, biases if bias else None
+
+
+def param_id_problem(text, sizes, bias):
+    """None when ``text`` names a weight or bias of this network, else what is wrong."""
+    m = _PARAM_ID.match(text)
+    if not m:
+        return f"{text!r} is not a parameter id; expected W[l,j,i] or b[l,j]"
+    layers = len(sizes) - 1
+    if m.group(1):
+        l, j, i = int(m.group(2)), int(m.group(3)), int(m.group(4))
+        if not (1 <= l <= layers and 1 <= j <= sizes[l] and 1 <= i <= sizes[l - 1]):
+            return f"{text} is outside the network (sizes {list(sizes)})"
+        return None
+    l, j = int(m.group(6)), int(m.group(7))
+    if not bias:
+        return f"{text}: the network has no biases"
+    if not (1 <= l <= layers and 1 <= j <= sizes[l]):
+        return f"{text} is outside the network (sizes {list(sizes)})"
+    return None
+
+
+def _kind(value):
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, (int, float)):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        return f"a string ({value!r})"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__

@@ -1,0 +1,413 @@
+"""The debugger: cursor, breakpoints, watches and history, driven by the commands of §6.
+
+No Textual and no torch here: the TUI and ``bpstep replay`` drive the same :class:`Session`.
+Motions (step, next, finish, continue and their reverses) find where they would land from the
+tape's structure, then stop early at the first breakpoint on the way; the cursor only moves
+once the whole motion is known, so a cancelled motion leaves it where it was.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass, field
+
+from . import commands
+from .commands import Command, CommandError, Ref
+from .notation import fmt
+from .tape import Cancelled, Step, Tape
+
+_MOTIONS = {"step", "next", "finish", "continue", "rstep", "rnext", "rfinish", "rcontinue"}
+_GIVEN = {"x": 1, "t": 1, "W": 3, "b": 2}
+
+
+@dataclass
+class Breakpoint:
+    number: int
+    ref: Ref | None = None
+    cond: object = None
+    cond_text: str = ""
+    phase: str | None = None
+    nan: bool = False
+
+    def describe(self) -> str:
+        if self.phase:
+            return f"#{self.number} phase {self.phase}"
+        if self.nan:
+            return f"#{self.number} nan"
+        return f"#{self.number} {self.ref}" + (f" if {self.cond_text}" if self.cond_text else "")
+
+
+@dataclass
+class Result:
+    """What a command did: where the cursor landed (for motions and goto), what to show."""
+
+    step: Step | None = None
+    messages: list = field(default_factory=list)
+    hit: Breakpoint | None = None
+    failed: bool = False  # a missed ``expect``
+
+
+class Session:
+    def __init__(self, scenario, tape: Tape | None = None):
+        self.scenario = scenario
+        self.tape = tape or Tape(scenario)
+        self.layout = self.tape.layout
+        self.position = (0, 0)
+        self.breakpoints: list[Breakpoint] = []
+        self.watches: list[Ref] = []
+        self.history: list[str] = []
+        self._numbers = 0
+
+    # -- where we are ----------------------------------------------------------------------------
+
+    @property
+    def current(self) -> Step:
+        return self.tape.step(*self.position)
+
+    def describe(self, step: Step) -> str:
+        sample = "" if step.sample is None else f" · sample {step.sample}"
+        n = self.tape.length(step.epoch)
+        return f"epoch {step.epoch} · {step.phase}{sample} · step {step.index} of {n}: {step.qid}  {step.line()}"
+
+    # -- validation ------------------------------------------------------------------------------
+
+    def check_ref(self, ref: Ref) -> None:
+        """Raise CommandError unless ``ref`` names a quantity of this network."""
+        sc = self.scenario
+        if ref.sample is not None and not 1 <= ref.sample <= sc.samples:
+            raise CommandError(f"{ref}: sample {ref.sample} is outside 1…{sc.samples}")
+        if ref.id in self.layout.known_ids() or ref.id == "lr":
+            return
+        head, _, rest = ref.id.partition("[")
+        if head in _GIVEN and rest:
+            idx = [int(v) for v in rest[:-1].split(",")]
+            if len(idx) == _GIVEN[head] and self._given_in_range(head, idx):
+                return
+        hint = "" if head not in ("b", "b+", "dE/db") or sc.bias else " (the network has no biases)"
+        raise CommandError(f"unknown id {ref.id!r} for a {'-'.join(map(str, sc.sizes))} network{hint}")
+
+    def _given_in_range(self, head, idx):
+        sizes, L = self.scenario.sizes, self.scenario.layers
+        if head == "x":
+            return 1 <= idx[0] <= sizes[0]
+        if head == "t":
+            return 1 <= idx[0] <= sizes[-1]
+        if not 1 <= idx[0] <= L or (head == "b" and not self.scenario.bias):
+            return False
+        l = idx[0]
+        return 1 <= idx[1] <= sizes[l] and (head == "b" or 1 <= idx[2] <= sizes[l - 1])
+
+    def validate(self, cmd: Command) -> None:
+        """Check a parsed command against this scenario (ids, epochs) without running it."""
+        if cmd.ref is not None:
+            self.check_ref(cmd.ref)
+        if cmd.cond is not None:
+            for ref in commands.condition_refs(cmd.cond):
+                self.check_ref(ref)
+        if cmd.name == "goto" and cmd.epoch is not None:
+            if cmd.epoch > self.tape.epochs:
+                raise CommandError(f"goto: epoch {cmd.epoch} is outside 0…{self.tape.epochs} "
+                                   f"(epoch {self.tape.epochs} is the evaluate phase)")
+            if cmd.phase is not None:
+                evaluate = self.tape.is_evaluate(cmd.epoch)
+                if (cmd.phase == "evaluate") != evaluate:
+                    raise CommandError(f"goto: epoch {cmd.epoch} has no {cmd.phase} phase")
+                if not any(r[2] == cmd.phase for r in self.layout.phase_runs(evaluate)):
+                    raise CommandError(f"goto: epoch {cmd.epoch} has no {cmd.phase} phase")
+
+    # -- values ----------------------------------------------------------------------------------
+
+    def lookup(self, ref: Ref, epoch: int, default_sample: int | None = None) -> float:
+        """The value of ``ref`` in ``epoch``; without ``@n`` the sample of the step in question.
+        NaN when the epoch does not compute it (no gradients in the evaluate phase)."""
+        rec = self.tape.record(epoch)
+        head, _, rest = ref.id.partition("[")
+        sample = ref.sample or default_sample or 1
+        if ref.id == "lr":
+            return rec.value(("lr",))
+        if head in _GIVEN:
+            idx = [int(v) - 1 for v in rest[:-1].split(",")]
+            key = (head, sample - 1, idx[0]) if head in ("x", "t") else (head, *idx)
+            return rec.value(key)
+        evaluate = self.tape.is_evaluate(epoch)
+        for s in (ref.sample,) if ref.sample is not None else (default_sample, None, 1):
+            index = self.layout.at(evaluate, ref.id, s)
+            if index is not None:
+                return rec.value(self.layout.specs(evaluate)[index].key)
+        return math.nan
+
+    def _values(self, ref: Ref, epoch: int):
+        """``(qid, name, text)`` for print and watch: one line per sample when no @n is given."""
+        head = ref.id.partition("[")[0]
+        evaluate = self.tape.is_evaluate(epoch)
+        if head in _GIVEN or ref.id == "lr":
+            samples = [ref.sample or 1] if head in ("x", "t") and ref.sample else (
+                range(1, self.scenario.samples + 1) if head in ("x", "t") else [None])
+            out = []
+            for n in samples:
+                r = Ref(ref.id, n)
+                out.append((str(r), fmt(self.lookup(r, epoch))))
+            return out
+        indices = self.layout.find(evaluate, ref.id, ref.sample)
+        if not indices:
+            return [(str(ref), f"not computed in epoch {epoch} ({'evaluate' if evaluate else 'training'})")]
+        return [(s.qid, s.line()) for s in (self.tape.step(epoch, i) for i in indices)]
+
+    def watch_lines(self) -> list[str]:
+        epoch = self.position[0]
+        return [f"{qid}  {text}" for ref in self.watches for qid, text in self._values(ref, epoch)]
+
+    # -- commands --------------------------------------------------------------------------------
+
+    def execute(self, cmd: Command | str, on_pass=None, progress=None, cancelled=None) -> Result:
+        """Run one command. ``on_pass(step)`` sees every step a motion passes before it lands;
+        ``progress(done, total)`` and ``cancelled()`` serve long motions (see :class:`Cancelled`)."""
+        if isinstance(cmd, str):
+            cmd = commands.parse(cmd)
+        self.validate(cmd)
+        self.history.append(cmd.text)
+        handler = getattr(self, f"_cmd_{cmd.name}")
+        return handler(cmd, on_pass=on_pass, progress=progress, cancelled=cancelled)
+
+    def _land(self, pos, hit=None, messages=(), progress=None, cancelled=None):
+        self.tape.record(pos[0], progress, cancelled)
+        self.position = pos
+        result = Result(step=self.current, hit=hit, messages=list(messages))
+        if hit is not None:
+            result.messages.insert(0, f"breakpoint {hit.describe()} hit")
+        return result
+
+    def _motion(self, cmd, on_pass, progress, cancelled):
+        forward = not cmd.name.startswith("r")
+        kind = cmd.name[1:] if not forward else cmd.name
+        start = self.position
+        if kind == "step":
+            target = self._advance(start, cmd.count if forward else -cmd.count)
+        elif kind == "next":
+            target = self._next_quantity(start, cmd.count, forward)
+        elif kind == "finish":
+            target = self._phase_edge(start, forward)
+        else:
+            target = self.tape.last if forward else (0, 0)
+        hit_pos, hit = self._first_hit(start, target, forward, progress, cancelled)
+        land = hit_pos if hit is not None else target
+        messages = []
+        if land == start:
+            messages.append("at the end of the tape" if forward else "at the start of the tape")
+        if on_pass is not None:
+            for pos in self._between(start, land, forward):
+                on_pass(self.tape.step(*pos))
+        return self._land(land, hit, messages, progress, cancelled)
+
+    _cmd_step = _cmd_next = _cmd_finish = _cmd_continue = _motion
+    _cmd_rstep = _cmd_rnext = _cmd_rfinish = _cmd_rcontinue = _motion
+
+    def _cmd_goto(self, cmd, progress=None, cancelled=None, **_):
+        if cmd.epoch is not None:
+            evaluate = self.tape.is_evaluate(cmd.epoch)
+            index = 0
+            if cmd.phase is not None:
+                index = next(r[0] for r in self.layout.phase_runs(evaluate) if r[2] == cmd.phase)
+            return self._land((cmd.epoch, index), progress=progress, cancelled=cancelled)
+        epoch = self.position[0]
+        if cmd.step is not None:
+            n = self.tape.length(epoch)
+            if cmd.step >= n:
+                raise CommandError(f"goto: step {cmd.step} is outside 0…{n - 1} of epoch {epoch}")
+            return self._land((epoch, cmd.step))
+        found = self.layout.find(self.tape.is_evaluate(epoch), cmd.ref.id, cmd.ref.sample)
+        if not found:
+            raise CommandError(f"goto: {cmd.ref} is not a step of epoch {epoch}"
+                               + (" (the evaluate phase has only forward and loss)"
+                                  if self.tape.is_evaluate(epoch) else ""))
+        return self._land((epoch, found[0]))
+
+    def _cmd_break(self, cmd, **_):
+        self._numbers += 1
+        bp = Breakpoint(self._numbers, ref=cmd.ref, cond=cmd.cond, cond_text=cmd.cond_text,
+                        phase=cmd.phase, nan=cmd.nan)
+        self.breakpoints.append(bp)
+        return Result(messages=[f"breakpoint {bp.describe()}"])
+
+    def toggle_break(self, ref: Ref) -> Result:
+        """The TUI's ``b``: remove the plain breakpoints on ``ref``, or add one."""
+        plain = [b for b in self.breakpoints if b.ref == ref and b.cond is None]
+        if plain:
+            self.breakpoints = [b for b in self.breakpoints if b not in plain]
+            return Result(messages=[f"deleted breakpoint {plain[0].describe()}"])
+        return self.execute(Command(name="break", text=f"break {ref}", ref=ref))
+
+    def _cmd_delete(self, cmd, **_):
+        if cmd.number is None:
+            count, self.breakpoints = len(self.breakpoints), []
+            return Result(messages=[f"deleted {count} breakpoint(s)"])
+        keep = [b for b in self.breakpoints if b.number != cmd.number]
+        if len(keep) == len(self.breakpoints):
+            raise CommandError(f"delete: there is no breakpoint #{cmd.number}")
+        self.breakpoints = keep
+        return Result(messages=[f"deleted breakpoint #{cmd.number}"])
+
+    def _cmd_breaks(self, cmd, **_):
+        return Result(messages=[b.describe() for b in self.breakpoints] or ["no breakpoints"])
+
+    def _cmd_watch(self, cmd, **_):
+        if cmd.ref not in self.watches:
+            self.watches.append(cmd.ref)
+        return Result(messages=[f"watching {cmd.ref}"])
+
+    def _cmd_unwatch(self, cmd, **_):
+        if cmd.ref not in self.watches:
+            raise CommandError(f"unwatch: {cmd.ref} is not watched")
+        self.watches.remove(cmd.ref)
+        return Result(messages=[f"no longer watching {cmd.ref}"])
+
+    def _cmd_print(self, cmd, **_):
+        return Result(messages=[f"{qid}  {text}" for qid, text in self._values(cmd.ref, self.position[0])])
+
+    def _cmd_where(self, cmd, **_):
+        return Result(messages=[self.describe(self.current)])
+
+    def _cmd_expect(self, cmd, **_):
+        step = self.current
+        sample = step.sample if cmd.ref.sample is None else None
+        got = self.lookup(cmd.ref, step.epoch, sample)
+        ok = abs(got - cmd.value) <= cmd.tol
+        verdict = "ok" if ok else "FAILED"
+        return Result(messages=[f"expect {cmd.ref} {cmd.value!r} ± {cmd.tol:g}: {verdict}, got {fmt(got)}"],
+                      failed=not ok)
+
+    def _cmd_restart(self, cmd, **_):
+        return self._land((0, 0))
+
+    # -- structure of the tape -------------------------------------------------------------------
+
+    def _advance(self, pos, n):
+        """``n`` steps on (back when negative), stopping at either end of the tape."""
+        e, i = pos
+        while n > 0:
+            room = self.tape.length(e) - 1 - i
+            if n <= room:
+                return (e, i + n)
+            if e == self.tape.epochs:
+                return (e, i + room)
+            n -= room + 1
+            e, i = e + 1, 0
+        while n < 0:
+            if -n <= i:
+                return (e, i + n)
+            if e == 0:
+                return (0, 0)
+            n += i + 1
+            e = e - 1
+            i = self.tape.length(e) - 1
+        return (e, i)
+
+    def _next_quantity(self, pos, count, forward):
+        e, i = pos
+        while True:
+            q = self.layout.quantities(self.tape.is_evaluate(e))
+            if forward:
+                k = bisect.bisect_right(q, i)
+                if count <= len(q) - k:
+                    return (e, q[k + count - 1])
+                count -= len(q) - k
+                if e == self.tape.epochs:
+                    return self.tape.last
+                e, i = e + 1, -1
+            else:
+                k = bisect.bisect_left(q, i)
+                if count <= k:
+                    return (e, q[k - count])
+                count -= k
+                if e == 0:
+                    return (0, 0)
+                e, i = e - 1, self.tape.length(e - 1)
+
+    def _phase_edge(self, pos, forward):
+        """finish: the last step of this phase (of the next one when already there);
+        rfinish: the first step of this phase (of the previous one when already there)."""
+        e, i = pos
+        runs = self.layout.phase_runs(self.tape.is_evaluate(e))
+        k = next(n for n, r in enumerate(runs) if r[0] <= i <= r[1])
+        if forward:
+            if i < runs[k][1]:
+                return (e, runs[k][1])
+            if k + 1 < len(runs):
+                return (e, runs[k + 1][1])
+            if e == self.tape.epochs:
+                return pos
+            return (e + 1, self.layout.phase_runs(self.tape.is_evaluate(e + 1))[0][1])
+        if i > runs[k][0]:
+            return (e, runs[k][0])
+        if k > 0:
+            return (e, runs[k - 1][0])
+        if e == 0:
+            return pos
+        return (e - 1, self.layout.phase_runs(self.tape.is_evaluate(e - 1))[-1][0])
+
+    def _between(self, start, land, forward):
+        """The positions strictly between ``start`` and ``land``, in the order they are passed."""
+        step = 1 if forward else -1
+        pos = self._advance(start, step)
+        while pos != land and pos != start:
+            yield pos
+            nxt = self._advance(pos, step)
+            if nxt == pos:
+                return
+            pos = nxt
+
+    # -- breakpoints -----------------------------------------------------------------------------
+
+    def _candidates(self, bp, evaluate):
+        if bp.phase:
+            return [r[0] for r in self.layout.phase_runs(evaluate) if r[2] == bp.phase]
+        if bp.nan:
+            return None  # decided per epoch from the arrays
+        return self.layout.find(evaluate, bp.ref.id, bp.ref.sample)
+
+    def _hits_at(self, bp, epoch, index):
+        if bp.nan:
+            return not math.isfinite(self.tape.step(epoch, index).value)
+        if bp.cond is None:
+            return True
+        step = self.tape.step(epoch, index)
+        value = step.value
+        return bool(commands.evaluate(bp.cond, value, lambda r: self.lookup(r, epoch, step.sample)))
+
+    def _first_hit(self, start, target, forward, progress=None, cancelled=None):
+        """The first breakpoint hit strictly after ``start`` up to ``target`` (inclusive), in the
+        direction of travel: ``(position, breakpoint)`` or ``(None, None)``."""
+        if not self.breakpoints or start == target:
+            return None, None
+        step = 1 if forward else -1
+        epochs = range(start[0], target[0] + step, step)
+        total = abs(target[0] - start[0])
+        for done, e in enumerate(epochs):
+            if cancelled is not None and cancelled():
+                raise Cancelled()
+            if progress is not None and done % 64 == 0 and total > 64:
+                progress(done, total)
+            evaluate = self.tape.is_evaluate(e)
+            lo = start[1] + 1 if e == start[0] and forward else 0
+            hi = start[1] - 1 if e == start[0] and not forward else self.tape.length(e) - 1
+            if e == target[0]:
+                lo, hi = (lo, min(hi, target[1])) if forward else (max(lo, target[1]), hi)
+            found = []
+            for bp in self.breakpoints:
+                cands = self._candidates(bp, evaluate)
+                if cands is None:
+                    if not self.tape.nonfinite(e):
+                        continue
+                    cands = range(self.tape.length(e))
+                lo_k = bisect.bisect_left(cands, lo)
+                hi_k = bisect.bisect_right(cands, hi)
+                ordered = cands[lo_k:hi_k] if forward else reversed(cands[lo_k:hi_k])
+                for idx in ordered:
+                    if self._hits_at(bp, e, idx):
+                        found.append((idx, bp))
+                        break
+            if found:
+                idx, bp = (min if forward else max)(found, key=lambda f: f[0])
+                return (e, idx), bp
+        return None, None

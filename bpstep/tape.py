@@ -1,0 +1,224 @@
+"""The tape: every step of every epoch, expanded lazily (DESIGN.md §5).
+
+Epochs 0 … E−1 are training epochs, epoch E is the evaluate phase. The parameters at the start
+of an epoch come from the nearest checkpoint (kept every ``CHECKPOINT_EVERY`` epochs) and the
+vectorised fast-forward; the arrays of a few recent epochs are cached. So reaching epoch 9000
+costs 9000 vectorised epochs once, stepping back across an epoch boundary at most
+``CHECKPOINT_EVERY`` of them, and memory stays bounded however many epochs are visited.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from . import engine
+from .layout import Layout, Spec
+from .notation import fmt, fmt_short, Const, Ref
+
+CHECKPOINT_EVERY = 100
+RECORDS_KEPT = 4
+
+_GET = {
+    "x": lambda r, n, i: r.arrays.act[0][n, i],
+    "t": lambda r, n, k: r.T[n, k],
+    "lr": lambda r: r.lr,
+    "one": lambda r: 1.0,
+    "W": lambda r, l, j, i: r.arrays.W[l][j, i],
+    "b": lambda r, l, j: r.arrays.b[l][j],
+    "z": lambda r, l, n, j: r.arrays.z[l][n, j],
+    "a": lambda r, l, n, j: r.arrays.act[l + 1][n, j],
+    "Ek": lambda r, n, k: r.arrays.E_terms[n, k],
+    "En": lambda r, n: r.arrays.E_sample[n],
+    "E": lambda r: r.arrays.E,
+    "dEda": lambda r, l, n, j: r.arrays.dEda[l][n, j],
+    "dadz": lambda r, l, n, j: r.arrays.dadz[l][n, j],
+    "dEdz": lambda r, l, n, j: r.arrays.dEdz[l][n, j],
+    "dzdW": lambda r, l, n, i: r.arrays.act[l][n, i],
+    "gWs": lambda r, l, n, j, i: r.arrays.gW_sample[l][n, j, i],
+    "gbs": lambda r, l, n, j: r.arrays.gb_sample[l][n, j],
+    "gW": lambda r, l, j, i: r.arrays.gW[l][j, i],
+    "gb": lambda r, l, j: r.arrays.gb[l][j],
+    "Wd": lambda r, l, j, i: r.arrays.W_down[l][j, i],
+    "part": lambda r, l, n, j, i: r.arrays.parts[l][n, j, i],
+    "W+": lambda r, l, j, i: r.arrays.W_new[l][j, i],
+    "b+": lambda r, l, j: r.arrays.b_new[l][j],
+}
+
+
+class Cancelled(Exception):
+    """A long computation was cancelled; the cursor stays where it was."""
+
+
+def network_for(scenario) -> tuple[engine.Network, engine.Params]:
+    """The scenario in the engine's dtype: the network and its initial parameters."""
+    dt = np.dtype(scenario.dtype)
+    W = [np.asarray(w, dtype=dt) for w in scenario.weights]
+    b = [np.asarray(v, dtype=dt) for v in scenario.biases] if scenario.bias else None
+    W_mask = b_mask = None
+    if scenario.freeze:
+        W_mask = [np.ones_like(w) for w in W]
+        b_mask = [np.ones_like(v) for v in b] if b is not None else None
+        for pid in scenario.freeze:
+            kind, idx = pid[0], [int(v) - 1 for v in pid[2:-1].split(",")]
+            (W_mask if kind == "W" else b_mask)[idx[0]][tuple(idx[1:])] = 0
+    net = engine.Network(activations=list(scenario.activations), loss=scenario.loss,
+                         lr=dt.type(scenario.learning_rate), sequential=scenario.update_order == "sequential",
+                         X=np.asarray(scenario.inputs, dtype=dt), T=np.asarray(scenario.targets, dtype=dt),
+                         W_mask=W_mask, b_mask=b_mask)
+    return net, engine.Params(W, b)
+
+
+class Record:
+    """The arrays of one epoch, and value lookup by a step's key."""
+
+    def __init__(self, epoch: int, arrays: engine.EpochArrays, net: engine.Network):
+        self.epoch, self.arrays, self.T, self.lr = epoch, arrays, net.T, net.lr
+
+    def value(self, key: tuple) -> float:
+        return float(_GET[key[0]](self, *key[1:]))
+
+
+class Step:
+    """One step of the tape: a :class:`Spec` with the numbers of its epoch."""
+
+    __slots__ = ("epoch", "spec", "record")
+
+    def __init__(self, epoch: int, spec: Spec, record: Record):
+        self.epoch, self.spec, self.record = epoch, spec, record
+
+    index = property(lambda self: self.spec.index)
+    phase = property(lambda self: self.spec.phase)
+    sample = property(lambda self: self.spec.sample)
+    id = property(lambda self: self.spec.id)
+    qid = property(lambda self: self.spec.qid)
+    factor = property(lambda self: self.spec.factor)
+    uses = property(lambda self: self.spec.uses)
+
+    @property
+    def position(self) -> tuple:
+        return (self.epoch, self.spec.index)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name.uni
+
+    @property
+    def value(self) -> float:
+        return self.record.value(self.spec.key)
+
+    def numbers(self) -> list:
+        """The values that the formula reads, in reading order."""
+        return [self.record.value(k) for k in self.spec.keys]
+
+    @property
+    def formula(self) -> str:
+        return f"{self.name} = {self.spec.sym}"
+
+    @property
+    def substituted(self) -> str:
+        return f"{self.name} = {self.spec.template.format(*map(fmt_short, self.numbers()))}"
+
+    def line(self) -> str:
+        """formula = numbers = value, leaving out what would only repeat itself."""
+        rhs, value = self.spec.rhs, fmt(self.value)
+        if isinstance(rhs, Const):
+            return f"{self.name} = {value}"
+        if isinstance(rhs, Ref):
+            return f"{self.name} = {self.spec.sym} = {value}"
+        return f"{self.name} = {self.spec.sym} = {self.spec.template.format(*map(fmt_short, self.numbers()))} = {value}"
+
+
+class Tape:
+    """The whole run of a scenario, expanded an epoch at a time."""
+
+    def __init__(self, scenario, layout: Layout | None = None):
+        self.scenario = scenario
+        self.layout = layout or Layout(scenario)
+        self.net, params = network_for(scenario)
+        self.epochs = scenario.epochs
+        self._checkpoints = {0: params}
+        self._frontier = (0, params)  # the latest epoch whose start parameters are known
+        self._records: OrderedDict[int, Record] = OrderedDict()
+        #: loss of each epoch's forward pass (epoch E: the evaluate phase); NaN until computed
+        self.losses = np.full(self.epochs + 1, np.nan)
+
+    # -- positions -------------------------------------------------------------------------------
+
+    def is_evaluate(self, epoch: int) -> bool:
+        return epoch == self.epochs
+
+    def specs(self, epoch: int) -> list:
+        return self.layout.specs(self.is_evaluate(epoch))
+
+    def length(self, epoch: int) -> int:
+        return len(self.specs(epoch))
+
+    @property
+    def last(self) -> tuple:
+        return (self.epochs, self.length(self.epochs) - 1)
+
+    # -- numbers ---------------------------------------------------------------------------------
+
+    def params(self, epoch: int, progress=None, cancelled=None) -> engine.Params:
+        """The parameters at the start of ``epoch`` (after ``epoch`` updates).
+        ``progress(done, total)`` is told how far a long fast-forward is; ``cancelled()`` stops it
+        (raising :class:`Cancelled`), keeping the checkpoints it passed."""
+        start = max(e for e in self._checkpoints if e <= epoch)
+        f_epoch, f_params = self._frontier
+        if start <= f_epoch <= epoch:
+            start = f_epoch
+        p = self._checkpoints[start] if start != f_epoch else f_params
+        for e in range(start, epoch):
+            if (e - start) % 256 == 255:
+                if cancelled is not None and cancelled():
+                    raise Cancelled()
+                if progress is not None:
+                    progress(e - start, epoch - start)
+            p, loss, _ = engine.run_epoch(self.net, p)
+            self.losses[e] = loss
+            if (e + 1) % CHECKPOINT_EVERY == 0:
+                self._checkpoints.setdefault(e + 1, p)
+        if epoch >= f_epoch:
+            self._frontier = (epoch, p)
+        return p
+
+    def record(self, epoch: int, progress=None, cancelled=None) -> Record:
+        if not 0 <= epoch <= self.epochs:
+            raise IndexError(f"epoch {epoch} is outside 0…{self.epochs}")
+        rec = self._records.get(epoch)
+        if rec is not None:
+            self._records.move_to_end(epoch)
+            return rec
+        p = self.params(epoch, progress, cancelled)
+        if self.is_evaluate(epoch):
+            arrays = engine.evaluate(self.net, p)
+        else:
+            new_p, _, arrays = engine.run_epoch(self.net, p, full=True)
+            if epoch + 1 > self._frontier[0]:
+                self._frontier = (epoch + 1, new_p)
+            if (epoch + 1) % CHECKPOINT_EVERY == 0:
+                self._checkpoints.setdefault(epoch + 1, new_p)
+        self.losses[epoch] = arrays.E
+        rec = self._records[epoch] = Record(epoch, arrays, self.net)
+        while len(self._records) > RECORDS_KEPT:
+            self._records.popitem(last=False)
+        return rec
+
+    def step(self, epoch: int, index: int) -> Step:
+        return Step(epoch, self.specs(epoch)[index], self.record(epoch))
+
+    def steps(self, epoch: int, start: int = 0, stop: int | None = None):
+        rec, specs = self.record(epoch), self.specs(epoch)
+        for spec in specs[start:stop]:
+            yield Step(epoch, spec, rec)
+
+    def final_params(self) -> engine.Params:
+        return self.params(self.epochs)
+
+    def nonfinite(self, epoch: int) -> bool:
+        """Whether any quantity of the epoch is NaN or infinite (cheap, on whole arrays)."""
+        a = self.record(epoch).arrays
+        arrays = [a.E_terms] + a.z + a.act + a.dEda + a.dadz + a.gW_sample + a.W_new
+        return not all(np.isfinite(x).all() for x in arrays)
