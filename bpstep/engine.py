@@ -88,29 +88,33 @@ def d_half_sse(o, t):
     return -(t - o)
 
 
+def _per_output(v):
+    """v / K, the mean over a sample's K outputs (skipped when K = 1: x/1 is exact)"""
+    return v if v.shape[-1] == 1 else v / v.shape[-1]
+
+
 def mse(o, t):
     """E[k] = (o_k − t_k)² / K, torch's MSELoss(reduction='mean') for one sample"""
-    return (o - t) ** 2 / o.shape[-1]
+    return _per_output((o - t) ** 2)
 
 
 def d_mse(o, t):
     """∂E/∂o_k = 2(o_k − t_k) / K"""
-    return 2 * (o - t) / o.shape[-1]
+    return _per_output(2 * (o - t))
 
 
 def _clamped_log(v):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.maximum(np.log(v), BCE_LOG_FLOOR)
+    return np.maximum(np.log(v), BCE_LOG_FLOOR)
 
 
 def bce(o, t):
     """E[k] = −[t_k ln o_k + (1 − t_k) ln(1 − o_k)] / K, logs clamped at −100 as torch's BCELoss"""
-    return -(t * _clamped_log(o) + (1 - t) * _clamped_log(1 - o)) / o.shape[-1]
+    return _per_output(-(t * _clamped_log(o) + (1 - t) * _clamped_log(1 - o)))
 
 
 def d_bce(o, t):
     """∂E/∂o_k = (o_k − t_k) / max(o_k(1 − o_k), 1e−12) / K"""
-    return (o - t) / np.maximum(o * (1 - o), BCE_EPS) / o.shape[-1]
+    return _per_output((o - t) / np.maximum(o * (1 - o), BCE_EPS))
 
 
 LOSS_FUNCTIONS = {
@@ -181,13 +185,12 @@ class EpochArrays:
 def forward(net: Network, p: Params, X: np.ndarray):
     """z_l = a_{l−1} W_lᵀ + b_l and a_l = f_l(z_l) for every layer, all samples at once."""
     zs, acts = [], [X]
-    with np.errstate(over="ignore"):
-        for l, name in enumerate(net.activations):
-            z = acts[-1] @ p.W[l].T
-            if p.b is not None:
-                z = z + p.b[l]
-            zs.append(z)
-            acts.append(ACTIVATION_FUNCTIONS[name][0](z))
+    for l, name in enumerate(net.activations):
+        z = acts[-1].dot(p.W[l].T)  # .dot: a third of matmul's overhead on these tiny arrays
+        if p.b is not None:
+            z += p.b[l]
+        zs.append(z)
+        acts.append(ACTIVATION_FUNCTIONS[name][0](z))
     return zs, acts
 
 
@@ -198,12 +201,23 @@ def loss_terms(net: Network, o: np.ndarray, T: np.ndarray) -> np.ndarray:
 
 def batch_loss(terms: np.ndarray):
     """E = mean over samples of Σ_k E[k]."""
-    return terms.sum(axis=1).mean()
+    return terms.sum(axis=1).sum() / terms.shape[0]
 
 
 def _update(value, grad, lr, mask):
-    """θ⁺ = θ − α ∂E/∂θ; a frozen entry keeps its value exactly."""
-    return value - lr * (grad if mask is None else grad * mask)
+    """θ⁺ = θ − α ∂E/∂θ; a frozen entry keeps its value exactly (1·g is g exactly, so α = 1
+    skips the product)."""
+    step = grad if mask is None else grad * mask
+    return value - (step if lr == 1 else lr * step)
+
+
+def _mean_of_sum(total, n):
+    """total / n, the batch mean (skipped for one sample: x/1 is exact)"""
+    return total if n == 1 else total / n
+
+
+#: numpy's warnings about overflow in exp and log(0) are expected: σ saturates, bce clamps
+_QUIET = {"over": "ignore", "divide": "ignore", "invalid": "ignore"}
 
 
 def run_epoch(net: Network, p: Params, full: bool = False):
@@ -217,31 +231,30 @@ def run_epoch(net: Network, p: Params, full: bool = False):
     layer l is updated as soon as its gradients are known and δ is carried down through the
     updated weights.
     """
-    zs, acts = forward(net, p, net.X)
-    o = acts[-1]
-    terms = loss_terms(net, o, net.T)
-    n = net.X.shape[0]
-    L = net.layers
-    new_W = list(p.W)
-    new_b = None if p.b is None else list(p.b)
-    arrays = EpochArrays(W=p.W, b=p.b) if full else None
-    g = LOSS_FUNCTIONS[net.loss][1](o, net.T)
-    with np.errstate(over="ignore", invalid="ignore"):
-        for l in reversed(range(L)):
+    with np.errstate(**_QUIET):
+        zs, acts = forward(net, p, net.X)
+        o = acts[-1]
+        terms = loss_terms(net, o, net.T)
+        g = LOSS_FUNCTIONS[net.loss][1](o, net.T)
+        n = net.X.shape[0]
+        new_W = list(p.W)
+        new_b = None if p.b is None else list(p.b)
+        arrays = EpochArrays(W=p.W, b=p.b) if full else None
+        for l in reversed(range(net.layers)):
             dadz = ACTIVATION_FUNCTIONS[net.activations[l]][1](zs[l], acts[l + 1])
             delta = g * dadz
-            gW_sample = delta[:, :, None] * acts[l][:, None, :]
-            gW = gW_sample.sum(axis=0) / n
+            # the batch mean of the per-sample gradients δ_n a_nᵀ, as one product
+            gW = _mean_of_sum(delta.T.dot(acts[l]), n)
             new_W[l] = _update(p.W[l], gW, net.lr, net.W_mask and net.W_mask[l])
             if p.b is not None:
-                gb = delta.sum(axis=0) / n
+                gb = _mean_of_sum(np.add.reduce(delta, 0), n)
                 new_b[l] = _update(p.b[l], gb, net.lr, net.b_mask and net.b_mask[l])
             W_down = new_W[l] if net.sequential else p.W[l]
             if full:
                 arrays.dEda.insert(0, g)
                 arrays.dadz.insert(0, dadz)
                 arrays.dEdz.insert(0, delta)
-                arrays.gW_sample.insert(0, gW_sample)
+                arrays.gW_sample.insert(0, delta[:, :, None] * acts[l][:, None, :])
                 arrays.gW.insert(0, gW)
                 if p.b is not None:
                     arrays.gb_sample.insert(0, delta)
@@ -249,9 +262,9 @@ def run_epoch(net: Network, p: Params, full: bool = False):
                 arrays.W_down.insert(0, W_down)
                 arrays.parts.insert(0, delta[:, :, None] * W_down[None, :, :])
             if l:
-                g = delta @ W_down
+                g = delta.dot(W_down)
+        loss = batch_loss(terms)
     new_p = Params(new_W, new_b)
-    loss = batch_loss(terms)
     if full:
         arrays.z, arrays.act = zs, acts
         arrays.E_terms, arrays.E_sample, arrays.E = terms, terms.sum(axis=1), loss
@@ -261,7 +274,8 @@ def run_epoch(net: Network, p: Params, full: bool = False):
 
 def evaluate(net: Network, p: Params) -> EpochArrays:
     """The forward pass and loss with the final weights (the evaluate phase)."""
-    zs, acts = forward(net, p, net.X)
-    terms = loss_terms(net, acts[-1], net.T)
+    with np.errstate(**_QUIET):
+        zs, acts = forward(net, p, net.X)
+        terms = loss_terms(net, acts[-1], net.T)
     return EpochArrays(W=p.W, b=p.b, z=zs, act=acts, E_terms=terms, E_sample=terms.sum(axis=1),
                        E=batch_loss(terms))

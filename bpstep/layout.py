@@ -27,6 +27,7 @@ Factor steps (local derivatives and the per-unit parts) are the ones ``next`` st
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 from .notation import (HALF, ONE, Call, Const, Frac, Indicator, Name, Namer, Neg, Op, Power, Ref,
                        d, refs, render)
@@ -47,21 +48,32 @@ class Spec:
     rhs: object  # the formula's right-hand side (notation tree)
     key: tuple  # where the value lives in the epoch's arrays
     factor: bool
-    sym: str  # the right-hand side in symbols
-    template: str  # the right-hand side with a {} for each number
-    keys: tuple  # the keys of those numbers
-    uses: tuple  # the ids (with @n) of the quantities it reads
 
     @property
     def qid(self) -> str:
         return self.id if self.sample is None else f"{self.id}@{self.sample}"
 
+    # rendered on first use: XOR has thousands of steps an epoch and a jump shows one of them
 
-def _spec(index, phase, sample, qid, name, rhs, key, factor):
-    rs = list(refs(rhs))
-    return Spec(index=index, phase=phase, sample=sample, id=qid, name=name, rhs=rhs, key=key,
-                factor=factor, sym=render(rhs, lambda r: r.name.uni), template=render(rhs, lambda r: "{}"),
-                keys=tuple(r.key for r in rs), uses=tuple(dict.fromkeys(r.qid for r in rs)))
+    @cached_property
+    def sym(self) -> str:
+        """The right-hand side in symbols."""
+        return render(self.rhs, lambda r: r.name.uni)
+
+    @cached_property
+    def template(self) -> str:
+        """The right-hand side with a {} for each number."""
+        return render(self.rhs, lambda r: "{}")
+
+    @cached_property
+    def keys(self) -> tuple:
+        """Where the numbers the formula reads live, in reading order."""
+        return tuple(r.key for r in refs(self.rhs))
+
+    @cached_property
+    def uses(self) -> tuple:
+        """The ids (with @n) of the quantities the formula reads."""
+        return tuple(dict.fromkeys(r.qid for r in refs(self.rhs)))
 
 
 class Layout:
@@ -136,7 +148,7 @@ class _Builder:
         self.specs = []
 
     def add(self, phase, sample, qid, name, rhs, key, factor=False):
-        self.specs.append(_spec(len(self.specs), phase, sample, qid, name, rhs, key, factor))
+        self.specs.append(Spec(len(self.specs), phase, sample, qid, name, rhs, key, factor))
 
     # references to quantities (l, j, i 1-based; n 1-based sample or None)
     def W(self, l, j, i):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cache
 
 _SUB = str.maketrans("0123456789,", "₀₁₂₃₄₅₆₇₈₉,")
 _SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -47,6 +48,7 @@ class Name:
         return Name(f"{self.uni}⁽{str(n).translate(_SUP)}⁾", "{" + self.tex + "}^{(" + str(n) + ")}")
 
 
+@cache
 def d(num: Name, den: Name) -> Name:
     """∂num/∂den"""
     return Name(f"∂{num.uni}/∂{den.uni}", r"\frac{\partial " + num.tex + r"}{\partial " + den.tex + "}")
@@ -64,6 +66,7 @@ class Namer:
     def _units_before(self, l):
         return sum(self.sizes[1:l])
 
+    @cache  # names repeat across samples and formulas; a network's are few
     def _sym(self, base, sub, sup="", sep=""):
         if self.flat:
             return Name(f"{base}{sep}{sub}", f"{base}_{{{sub}}}")

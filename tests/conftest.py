@@ -19,3 +19,18 @@ def run_cli(capsys):
         return code, captured.out, captured.err
 
     return run
+
+
+def bpstep_process(*args, cwd=None, timeout=120, python=None):
+    """Run ``python -m bpstep ARGS`` as a separate process (source tree on the path)."""
+    import subprocess
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([python or sys.executable, "-m", "bpstep", *args], cwd=cwd or ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def run_proc():
+    """Run ``python -m bpstep ARGS`` in a subprocess: the CompletedProcess (text)."""
+    return bpstep_process
