@@ -204,7 +204,7 @@ class _Builder:
                 terms = [Op("·", (self.W(l, j, i), self.act(l - 1, n, i))) for i in range(1, self.sizes[l - 1] + 1)]
                 if self.sc.bias:
                     terms.append(self.b(l, j))
-                self.add("forward", n, f"z[{l},{j}]", nm.z(l, j), Op("+", tuple(terms)), ("z", l - 1, n - 1, j - 1))
+                self.add("forward", n, f"z[{l},{j}]", nm.z(l, j), _sum(terms), ("z", l - 1, n - 1, j - 1))
             fn = self.sc.activations[l - 1]
             for j in range(1, self.sizes[l] + 1):
                 z = self.z(l, n, j)
@@ -220,7 +220,7 @@ class _Builder:
                 o, t = self.act(L, n, k), self.t(n, k)
                 self.add("loss", n, f"E[{k}]", nm.E_term(k), self._loss_term(o, t, K), ("Ek", n - 1, k - 1))
                 terms.append(Ref(nm.E_term(k), ("Ek", n - 1, k - 1), f"E[{k}]@{n}"))
-            self.add("loss", n, "E", nm.E(), Op("+", tuple(terms)), ("En", n - 1))
+            self.add("loss", n, "E", nm.E(), _sum(terms), ("En", n - 1))
             per_sample.append(Ref(nm.E().sample(n), ("En", n - 1), f"E@{n}"))
         if self.N > 1:
             self.add("loss", None, "E", nm.E(), Frac(Op("+", tuple(per_sample)), _count(self.N)), ("E",))
@@ -276,7 +276,7 @@ class _Builder:
                     self.add("backward", n, part_id, part_name, Op("×", chain), ("part", l, n - 1, m - 1, j - 1),
                              factor=True)
                     parts.append(Ref(part_name, ("part", l, n - 1, m - 1, j - 1), f"{part_id}@{n}"))
-                rhs = Op("+", tuple(parts))
+                rhs = _sum(parts)
             self.add("backward", n, f"dE/da[{l},{j}]", d(self.E, a_name), rhs, ("dEda", l - 1, n - 1, j - 1))
             self.add("backward", n, f"da[{l},{j}]/dz[{l},{j}]", d(a_name, nm.z(l, j)), self._act_grad(l, n, j),
                      ("dadz", l - 1, n - 1, j - 1), factor=True)
@@ -333,6 +333,11 @@ class _Builder:
                 param = Ref(name, (kind,) + key, f"{kind}{idx}")
                 self.add("update", None, f"{kind}+{idx}", name.plus(), Op("−", (param, Op("×", (lr, g)))),
                          (f"{kind}+",) + key)
+
+
+def _sum(terms):
+    """t1 + t2 + …, or the one term alone"""
+    return terms[0] if len(terms) == 1 else Op("+", tuple(terms))
 
 
 def _count(n):
