@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from pathlib import Path
 
@@ -103,13 +104,6 @@ def cmd_replay(args, out) -> int:
             check = StepChecker(session.tape, args.device)
         except CheckUnavailable as e:
             raise BadInput(str(e)) from None
-    if args.format == "markdown":
-        from .export import markdown
-        if args.script or args.commands:
-            raise BadInput("bpstep replay: --format markdown writes the worked example of the whole tape; "
-                           "it takes no --script or -c")
-        out.write(markdown(session, check=check))
-        return EXIT_OK
     script, source = None, "-c"
     if args.script is not None:
         text, source = read_script(args.script), args.script
@@ -123,7 +117,13 @@ def cmd_replay(args, out) -> int:
         if not script:
             raise BadInput(f"{source}: no commands; expected commands such as 'step', 'goto epoch 1'")
     try:
-        return replay.run(session, script, args.format, args.trace, out=out, check=check, source=source)
+        if args.format != "markdown":
+            return replay.run(session, script, args.format, args.trace, out=out, check=check, source=source)
+        # the script only places the cursor (and makes edits): the export is of its epoch
+        code = replay.run(session, script, out=io.StringIO(), err=io.StringIO(), source=source) if script else EXIT_OK
+        from .export import markdown
+        out.write(markdown(session, check=check))
+        return code
     except replay.ScriptError as e:
         out.flush()
         raise BadInput(str(e)) from None

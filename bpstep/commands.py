@@ -34,6 +34,10 @@ COMMANDS = {
     "where": ((), "where"),
     "expect": ((), "expect ID[@n] VALUE [tol T]"),
     "restart": (("r",), "restart"),
+    "view": ((), "view layer|scalar"),
+    "set": ((), "set ID[@n] VALUE"),
+    "reset": ((), "reset [ID[@n]]"),
+    "save": ((), "save FILE"),
 }
 _ALIASES = {alias: name for name, (aliases, _) in COMMANDS.items() for alias in aliases}
 
@@ -69,6 +73,7 @@ class Command:
     value: float | None = None
     tol: float | None = None
     line: int | None = field(default=None, compare=False)
+    arg: str | None = None  # view's mode, save's file
 
 
 def parse_ref(text: str) -> Ref:
@@ -166,6 +171,21 @@ def parse(text: str) -> Command:
                 raise bad("the tolerance must be ≥ 0")
         else:
             cmd.tol = printed_tolerance(m.group(2))
+    elif name == "view":
+        if args not in (["layer"], ["scalar"]):
+            raise bad(f"expected layer or scalar, got {rest!r}")
+        cmd.arg = args[0]
+    elif name == "set":
+        parts = rest.rsplit(None, 1)
+        if len(parts) != 2:
+            raise bad(f"expected an id and a value, got {rest!r}")
+        cmd.ref, cmd.value = _ref_or(parts[0], bad), _number(parts[1], bad, "the value")
+    elif name == "reset":
+        cmd.ref = _ref_or(rest, bad) if rest else None
+    elif name == "save":
+        if not rest:
+            raise bad("expected a file name")
+        cmd.arg = rest
     return cmd
 
 

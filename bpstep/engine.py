@@ -12,6 +12,7 @@ bit-for-bit the numbers that produce the next epoch's weights.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -24,17 +25,36 @@ BCE_LOG_FLOOR = -100.0
 BCE_EPS = 1e-12
 
 
+class _PerDtype(dict):
+    """``value`` as a 0-d array of each dtype, made when first asked for."""
+
+    def __init__(self, value):
+        super().__init__()
+        self.value = value
+
+    def __missing__(self, dtype):
+        self[dtype] = np.array(self.value, dtype)
+        return self[dtype]
+
+
+# numpy converts a Python number on every operation, which on these tiny arrays costs as much
+# as the operation itself; a 0-d array of the array's dtype gives the same result without that
+_ONE = _PerDtype(1.0)
+_LOG_FLOOR = _PerDtype(BCE_LOG_FLOOR)
+
+
 # --- activations: a = f(z), and da/dz written with whichever of z, a is simpler ---------------
 
 
 def sigmoid(z):
     """σ(z) = 1 / (1 + e^(−z))"""
-    return 1.0 / (1.0 + np.exp(-z))
+    one = _ONE[z.dtype]
+    return one / (one + np.exp(-z))
 
 
 def d_sigmoid(z, a):
     """σ′(z) = σ(z)(1 − σ(z)) = a(1 − a)"""
-    return a * (1 - a)
+    return a * (_ONE[a.dtype] - a)
 
 
 def tanh(z):
@@ -44,7 +64,7 @@ def tanh(z):
 
 def d_tanh(z, a):
     """tanh′(z) = 1 − tanh²(z) = 1 − a²"""
-    return 1 - a * a
+    return _ONE[a.dtype] - a * a
 
 
 def relu(z):
@@ -104,17 +124,18 @@ def d_mse(o, t):
 
 
 def _clamped_log(v):
-    return np.maximum(np.log(v), BCE_LOG_FLOOR)
+    return np.maximum(np.log(v), _LOG_FLOOR[v.dtype])
 
 
 def bce(o, t):
     """E[k] = −[t_k ln o_k + (1 − t_k) ln(1 − o_k)] / K, logs clamped at −100 as torch's BCELoss"""
-    return _per_output(-(t * _clamped_log(o) + (1 - t) * _clamped_log(1 - o)))
+    one = _ONE[o.dtype]
+    return _per_output(-(t * _clamped_log(o) + (one - t) * _clamped_log(one - o)))
 
 
 def d_bce(o, t):
     """∂E/∂o_k = (o_k − t_k) / max(o_k(1 − o_k), 1e−12) / K"""
-    return _per_output((o - t) / np.maximum(o * (1 - o), BCE_EPS))
+    return _per_output((o - t) / np.maximum(o * (_ONE[o.dtype] - o), BCE_EPS))
 
 
 LOSS_FUNCTIONS = {
@@ -157,6 +178,12 @@ class Network:
     def layers(self) -> int:
         return len(self.activations)
 
+    @cached_property
+    def divisor(self):
+        """What a batch mean divides by: N as a 0-d array of the engine's dtype (see _ONE), or
+        None for one sample (x/1 is exact)."""
+        return None if self.X.shape[0] == 1 else np.array(self.X.shape[0], self.X.dtype)
+
 
 @dataclass
 class EpochArrays:
@@ -178,6 +205,7 @@ class EpochArrays:
     gb: list = field(default_factory=list)
     W_down: list = field(default_factory=list)  # the weights that carry δ of layer l down
     parts: list = field(default_factory=list)  # N×J×I: δ_j · W_ji, the part of ∂E/∂a_i through unit j
+    dzdW: list = field(default_factory=list)  # N×I: the local factor ∂z_l/∂W_l = a_{l−1} (act[:-1] here)
     W_new: list = field(default_factory=list)
     b_new: list | None = None
 
@@ -201,7 +229,7 @@ def loss_terms(net: Network, o: np.ndarray, T: np.ndarray) -> np.ndarray:
 
 def batch_loss(terms: np.ndarray):
     """E = mean over samples of Σ_k E[k]."""
-    return terms.sum(axis=1).sum() / terms.shape[0]
+    return np.add.reduce(np.add.reduce(terms, 1)) / terms.shape[0]
 
 
 def _update(value, grad, lr, mask):
@@ -212,8 +240,8 @@ def _update(value, grad, lr, mask):
 
 
 def _mean_of_sum(total, n):
-    """total / n, the batch mean (skipped for one sample: x/1 is exact)"""
-    return total if n == 1 else total / n
+    """total / n, the batch mean (n None for one sample: x/1 is exact)"""
+    return total if n is None else total / n
 
 
 #: numpy's warnings about overflow in exp and log(0) are expected: σ saturates, bce clamps
@@ -236,7 +264,7 @@ def run_epoch(net: Network, p: Params, full: bool = False):
         o = acts[-1]
         terms = loss_terms(net, o, net.T)
         g = LOSS_FUNCTIONS[net.loss][1](o, net.T)
-        n = net.X.shape[0]
+        n = net.divisor
         new_W = list(p.W)
         new_b = None if p.b is None else list(p.b)
         arrays = EpochArrays(W=p.W, b=p.b) if full else None
@@ -264,11 +292,13 @@ def run_epoch(net: Network, p: Params, full: bool = False):
             if l:
                 g = delta.dot(W_down)
         loss = batch_loss(terms)
+        E_sample = terms.sum(axis=1) if full else None  # inside: finite terms may overflow their sum
     new_p = Params(new_W, new_b)
     if full:
         arrays.z, arrays.act = zs, acts
-        arrays.E_terms, arrays.E_sample, arrays.E = terms, terms.sum(axis=1), loss
+        arrays.E_terms, arrays.E_sample, arrays.E = terms, E_sample, loss
         arrays.W_new, arrays.b_new = new_W, new_b
+        arrays.dzdW = acts[:-1]
     return new_p, loss, arrays
 
 
@@ -277,5 +307,5 @@ def evaluate(net: Network, p: Params) -> EpochArrays:
     with np.errstate(**_QUIET):
         zs, acts = forward(net, p, net.X)
         terms = loss_terms(net, acts[-1], net.T)
-    return EpochArrays(W=p.W, b=p.b, z=zs, act=acts, E_terms=terms, E_sample=terms.sum(axis=1),
-                       E=batch_loss(terms))
+        return EpochArrays(W=p.W, b=p.b, z=zs, act=acts, E_terms=terms, E_sample=terms.sum(axis=1),
+                           E=batch_loss(terms))

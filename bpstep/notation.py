@@ -16,6 +16,11 @@ _SUB = str.maketrans("0123456789,", "₀₁₂₃₄₅₆₇₈₉,")
 _SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
+def sup(text) -> str:
+    """Digits as superscripts: 12 → ¹²."""
+    return str(text).translate(_SUP)
+
+
 def fmt(v: float) -> str:
     """A value as the lecture prints it: 8 decimals, or scientific notation when tiny or huge."""
     if v == 0 or (1e-4 <= abs(v) < 1e6):

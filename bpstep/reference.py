@@ -1,8 +1,42 @@
-"""The PyTorch mirror of the engine: the only module that imports torch, and only when asked."""
+"""The PyTorch mirror of the engine: the only module that imports torch, and only when asked.
+
+:class:`Mirror` rebuilds a scenario's network in torch, on a device and in a dtype, and computes
+every quantity of the tape with torch's own operations:
+
+- forward: z = a_{l−1} Wᵀ + b, a = f(z) (``torch.sigmoid``, ``tanh``, ``relu``);
+- loss: ``BCELoss`` / ``MSELoss`` (``reduction='none'``, then the mean over the outputs, which is
+  what ``reduction='mean'`` does for one sample) or ½(t − o)²; E[k] is the output's share of the
+  sample's E, the batch E the mean of the samples' E;
+- ∂E/∂a and δ = ∂E/∂z: ``retain_grad`` on every z and a, then ``backward`` of the sum of the
+  samples' losses. Every sample owns a copy of the parameters, so that one backward leaves each
+  sample's own gradient in ``.grad`` of its copy;
+- batch gradients: ``.grad`` after ``backward`` of the batch loss (parameters shared by the samples);
+- updates: ``torch.optim.SGD``. Frozen entries get a zero gradient (θ − α·0 = θ exactly); a tensor
+  frozen as a whole is left out of the optimiser;
+- local factors by autograd on the single operation, fed with the torch forward's values:
+  ∂a/∂z through f alone, ∂z/∂W (= a_{l−1}) through the layer's linear map, ∂z_{l+1,j}/∂a_{l,i}
+  (= W_{l+1,j,i}) through the map of the layer above applied to a copy of a_l per receiving unit;
+  the part of ∂E/∂a_{l,i} through unit j is the vector–Jacobian product of δ_{l+1} with that map.
+
+Teacher forcing: each epoch starts from the engine's parameters of that epoch, so epochs are
+independent and a run of C epochs is computed at once, stacked on a leading axis; each epoch's
+parameters are leaves of their own, so a backward of the sum over epochs leaves each epoch its
+own gradient. The results are NumPy float64 arrays with the epoch on the *last* axis, so that
+the tape's key lookups (``Record.lookup``) read all the epochs of a step at once.
+
+Sequential update order (each layer updated, from the output down, as soon as its gradients are
+known, δ carried down through the updated weights) is not the gradient of a loss, so there is no
+single ``backward`` to compare with. The mirror walks the layers itself, each step by autograd:
+δ_l = vector–Jacobian product of ∂E/∂a_l through f_l, the layer's gradients through its linear map,
+``SGD`` on that layer, then ∂E/∂a_{l−1} = vector–Jacobian product of δ_l through
+z_l = a_{l−1} W_l⁺ᵀ, the layer rebuilt with its updated weights.
+"""
 
 from __future__ import annotations
 
 import numpy as np
+
+from .engine import EpochArrays
 
 
 class TorchUnavailable(RuntimeError):
@@ -30,3 +64,267 @@ def torch_init(sizes, bias, seed):
     weights = [layer.weight.detach().numpy().astype(np.float64) for layer in layers]
     biases = [layer.bias.detach().numpy().astype(np.float64) for layer in layers] if bias else None
     return weights, biases
+
+
+DEVICE_CHOICES = "cpu, cuda, cuda:N, mps or auto"
+
+
+def resolve_device(torch, name: str):
+    """``cpu | cuda | cuda:N | mps | auto`` → a ``torch.device``; auto takes cuda, then mps, then cpu."""
+    mps = getattr(torch.backends, "mps", None)
+    has_mps = mps is not None and mps.is_available()
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu"
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "mps":
+        if not has_mps:
+            raise TorchUnavailable("--device mps: no Apple MPS device is available; "
+                                   "use --device cpu or --device auto")
+        return torch.device("mps")
+    kind, _, index = name.partition(":")
+    if kind != "cuda" or (index and not index.isdigit()):
+        raise TorchUnavailable(f"--device {name!r}: unknown device; expected {DEVICE_CHOICES}")
+    if not torch.cuda.is_available():
+        raise TorchUnavailable(f"--device {name}: no CUDA device is available (torch {torch.__version__}); "
+                               "use --device cpu or --device auto")
+    count = torch.cuda.device_count()
+    if index and int(index) >= count:
+        raise TorchUnavailable(f"--device {name}: there {'is' if count == 1 else 'are'} {count} CUDA "
+                               f"device{'s' if count != 1 else ''} (cuda:0…cuda:{count - 1})")
+    return torch.device(name)
+
+
+class Mirror:
+    """The engine's network (an ``engine.Network``) rebuilt in torch."""
+
+    def __init__(self, net, dtype: str, device: str = "cpu"):
+        torch = self.torch = import_torch()
+        self.device = resolve_device(torch, device)
+        if self.device.type == "mps" and dtype == "float64":
+            raise TorchUnavailable("--device mps has no float64; use --dtype float32 or --device cpu")
+        self.dtype = getattr(torch, dtype)
+        self.net = net
+        self.X, self.T = self.tensor(net.X), self.tensor(net.T)
+        self.lr = float(net.lr)
+        self.f = [_ACTIVATIONS[name](torch) for name in net.activations]
+        self.loss = _LOSSES[net.loss](torch)
+        self.W_mask = None if net.W_mask is None else [self.tensor(m) for m in net.W_mask]
+        self.b_mask = None if net.b_mask is None else [self.tensor(m) for m in net.b_mask]
+
+    def tensor(self, array):
+        """A copy of a NumPy array on the device, in the dtype (a copy: SGD updates in place)."""
+        return self.torch.tensor(np.asarray(array), device=self.device).to(self.dtype)
+
+    def numpy(self, t) -> np.ndarray:
+        """A (C, …) tensor → float64 NumPy array with the epoch axis last."""
+        return np.moveaxis(t.detach().to("cpu", self.torch.float64).numpy(), 0, -1)
+
+    # -- the arithmetic --------------------------------------------------------------------------
+
+    def forward(self, W, b):
+        """z and a of every layer; W is (C, J, I) shared by the samples or (C, N, J, I) per sample."""
+        C, N = W[0].shape[0], self.X.shape[0]
+        acts, zs = [self.X.expand(C, N, -1)], []
+        for l, f in enumerate(self.f):
+            z = _linear(W[l], acts[-1])
+            if b is not None:
+                z = z + (b[l] if b[l].dim() == 3 else b[l][:, None])
+            zs.append(z)
+            acts.append(f(z))
+        return zs, acts
+
+    def losses(self, o):
+        """(E[k] of every sample, E of every sample, batch E) from torch's loss of the outputs o."""
+        if self.loss is None:  # half_sse
+            terms = 0.5 * (self.T - o) ** 2
+            E_n = terms.sum(-1)
+        else:
+            elementwise = self.loss(o, self.T.expand_as(o))
+            terms, E_n = elementwise / o.shape[-1], elementwise.mean(-1)
+        return terms, E_n, E_n.mean(-1)
+
+    def leaves(self, W, b, per_sample=False):
+        """NumPy (C, J, I) / (C, J) arrays → parameter leaves, copied per sample when asked."""
+        def leaf(array):
+            t = self.tensor(array)
+            if per_sample:
+                t = t[:, None].expand(-1, self.X.shape[0], *t.shape[1:]).clone()
+            return t.requires_grad_()
+        return [leaf(w) for w in W], None if b is None else [leaf(v) for v in b]
+
+    def optimiser(self, W, b, layers):
+        """``torch.optim.SGD`` over the parameters of ``layers``, leaving out tensors frozen as a
+        whole (None when nothing is left)."""
+        params = []
+        for l in layers:
+            for p, masks in ((W[l], self.W_mask), (None if b is None else b[l], self.b_mask)):
+                if p is not None and (masks is None or masks[l].any()):
+                    params.append(p)
+        return self.torch.optim.SGD(params, lr=self.lr) if params else None
+
+    def step(self, optimiser, W, b, layers):
+        """Zero the gradients of frozen entries (θ − α·0 = θ exactly), then the SGD step."""
+        for l in layers:
+            for p, masks in ((W[l], self.W_mask), (None if b is None else b[l], self.b_mask)):
+                if p is not None and masks is not None and p.grad is not None:
+                    p.grad.mul_(masks[l])
+        if optimiser is not None:
+            optimiser.step()
+
+    def layered(self, zs, acts, W, b, g, carry):
+        """Backward one layer at a time from ∂E/∂a_L = ``g`` (the sequential order). ``carry(l, gW,
+        gb)`` returns the weights that carry δ_l down (updating them first where that is the point).
+        Returns ∂E/∂a, δ, ∂E/∂W, ∂E/∂b per layer."""
+        grad = self.torch.autograd.grad
+        L = len(zs)
+        dEda, dEdz, gW, gb = [None] * L, [None] * L, [None] * L, [None] * L
+        for l in reversed(range(L)):
+            dEda[l] = g
+            dEdz[l] = delta = grad(acts[l + 1], zs[l], g, retain_graph=True)[0]
+            params = [W[l]] + ([] if b is None else [b[l]])
+            grads = grad(zs[l], params, delta, retain_graph=True)
+            gW[l], gb[l] = grads[0], grads[1] if b is not None else None
+            down = carry(l, gW[l], gb[l])
+            if l:
+                a = acts[l].detach().requires_grad_()
+                g = grad(_linear(down, a), a, delta)[0]
+        return dEda, dEdz, gW, gb
+
+    # -- what the cross-check reads ---------------------------------------------------------------
+
+    def epochs(self, W, b) -> EpochArrays:
+        """Every quantity of C training epochs, teacher-forced from the (C, J, I) / (C, J) parameter
+        stacks ``W``, ``b``; float64 arrays with the epoch axis last."""
+        torch, L = self.torch, len(self.f)
+        grad = torch.autograd.grad
+        sequential = self.net.sequential
+        WB, bB = self.leaves(W, b)  # shared by the samples: forward values, batch loss, update
+        WA, bA = self.leaves(W, b, per_sample=True)  # one copy per sample: per-sample gradients
+        zB, aB = self.forward(WB, bB)
+        terms, E_n, E = self.losses(aB[-1])
+        zA, aA = self.forward(WA, bA)
+        E_nA = self.losses(aA[-1])[1]
+
+        if sequential:
+            W_down = [None] * L
+
+            def update_layer(l, gW_l, gb_l):
+                WB[l].grad = gW_l.clone()  # the mask of frozen entries must not reach gW
+                if bB is not None:
+                    bB[l].grad = gb_l.clone()
+                self.step(self.optimiser(WB, bB, [l]), WB, bB, [l])
+                W_down[l] = WB[l].detach().clone()
+                return W_down[l]
+
+            gB = grad(E.sum(), aB[-1], retain_graph=True)[0]
+            _, _, gW, gb = self.layered(zB, aB, WB, bB, gB, update_layer)
+            gA = grad(E_nA.sum(), aA[-1], retain_graph=True)[0]
+            dEda, dEdz, gWs, gbs = self.layered(zA, aA, WA, bA, gA, lambda l, *_: W_down[l])
+        else:
+            W_down = [self.tensor(w) for w in W]
+            for t in zA + aA[1:]:
+                t.retain_grad()
+            E_nA.sum().backward()
+            dEda, dEdz = [a.grad for a in aA[1:]], [z.grad for z in zA]
+            gWs, gbs = [w.grad for w in WA], None if bA is None else [v.grad for v in bA]
+            E.sum().backward()
+            gW, gb = [w.grad.clone() for w in WB], None if bB is None else [v.grad.clone() for v in bB]
+            self.step(self.optimiser(WB, bB, range(L)), WB, bB, range(L))
+
+        dadz, dzdW, Wd, parts = [], [], [None], [None]
+        for l in range(L):
+            z = zB[l].detach().requires_grad_()
+            dadz.append(grad(self.f[l](z), z, torch.ones_like(z))[0])
+            w = WA[l].detach().requires_grad_()
+            z_of_w = _linear(w, aB[l].detach())
+            dzdW.append(grad(z_of_w, w, torch.ones_like(z_of_w))[0][:, :, 0, :])
+            if l:
+                # z_{l+1} as a function of one copy of a_l per receiving unit j: its Jacobian is W,
+                # and δ pulled back through unit j alone is the part of ∂E/∂a_l through j.
+                copies = aB[l].detach()[:, :, None, :].expand(-1, -1, W_down[l].shape[1], -1).clone()
+                copies.requires_grad_()
+                z_of_a = (W_down[l][:, None] * copies).sum(-1)
+                Wd.append(grad(z_of_a, copies, torch.ones_like(z_of_a), retain_graph=True)[0][:, 0])
+                parts.append(grad(z_of_a, copies, dEdz[l])[0])
+
+        many = lambda ts: None if ts is None else [None if t is None else self.numpy(t) for t in ts]
+        arrays = self._forward_arrays(W, b, zB, aB, terms, E_n, E)
+        arrays.dEda, arrays.dadz, arrays.dEdz = many(dEda), many(dadz), many(dEdz)
+        arrays.gW_sample, arrays.gW, arrays.W_down, arrays.parts = many(gWs), many(gW), many(Wd), many(parts)
+        if b is not None:
+            arrays.gb_sample, arrays.gb = many(gbs), many(gb)
+        arrays.W_new, arrays.b_new, arrays.dzdW = many(WB), many(bB), many(dzdW)
+        return arrays
+
+    def _forward_arrays(self, W, b, zs, acts, terms, E_n, E) -> EpochArrays:
+        C = W[0].shape[0]
+        start = lambda ps: None if ps is None else [np.moveaxis(np.asarray(p, np.float64), 0, -1) for p in ps]
+        X = np.asarray(self.net.X, np.float64)
+        return EpochArrays(W=start(W), b=start(b), z=[self.numpy(z) for z in zs],
+                           act=[np.broadcast_to(X[..., None], X.shape + (C,))] + [self.numpy(a) for a in acts[1:]],
+                           E_terms=self.numpy(terms), E_sample=self.numpy(E_n), E=self.numpy(E))
+
+    def evaluate(self, W, b) -> EpochArrays:
+        """The forward pass and loss from (C, J, I) / (C, J) parameter stacks (the evaluate phase)."""
+        with self.torch.no_grad():
+            zs, acts = self.forward([self.tensor(w) for w in W], None if b is None else [self.tensor(v) for v in b])
+            return self._forward_arrays(W, b, zs, acts, *self.losses(acts[-1]))
+
+    def train(self, W, b, epochs: int, progress=None):
+        """A free run of torch alone from the parameters ``W``, ``b`` (NumPy, one epoch's shapes).
+        Returns the loss of every epoch's forward pass (and of the evaluate phase after the last
+        update, so ``epochs + 1`` values) and the final parameters as float64 arrays."""
+        torch = self.torch
+        Wt, bt = self.leaves([w[None] for w in W], None if b is None else [v[None] for v in b])
+        losses = torch.empty(epochs + 1, dtype=self.dtype, device=self.device)
+        grad = torch.autograd.grad
+        layers = range(len(Wt))
+        if self.net.sequential:
+            optimisers = [self.optimiser(Wt, bt, [l]) for l in layers]
+
+            def update_layer(l, gW_l, gb_l):
+                Wt[l].grad = gW_l
+                if bt is not None:
+                    bt[l].grad = gb_l
+                self.step(optimisers[l], Wt, bt, [l])
+                return Wt[l].detach()
+        else:
+            optimiser = self.optimiser(Wt, bt, layers)
+        for e in range(epochs):
+            if progress is not None and e % 500 == 0:
+                progress(e, epochs)
+            zs, acts = self.forward(Wt, bt)
+            E = self.losses(acts[-1])[2]
+            losses[e] = E.detach()[0]
+            if self.net.sequential:
+                self.layered(zs, acts, Wt, bt, grad(E.sum(), acts[-1], retain_graph=True)[0], update_layer)
+            else:
+                for p in Wt + (bt or []):
+                    p.grad = None
+                E.sum().backward()
+                self.step(optimiser, Wt, bt, layers)
+        with torch.no_grad():
+            losses[epochs] = self.losses(self.forward(Wt, bt)[1][-1])[2][0]
+        final = lambda ts: None if ts is None else [t.detach().to("cpu", torch.float64).numpy()[0] for t in ts]
+        return losses.to("cpu", torch.float64).numpy(), final(Wt), final(bt)
+
+
+def _linear(W, a):
+    """z_j = Σ_i W_ji a_i: (C, N, I) with (C, J, I) or per-sample (C, N, J, I) → (C, N, J).
+    Written as a product and a sum, not ``matmul``: for thousands of tiny matrices (an epoch each)
+    that is several times faster than ``bmm``."""
+    return ((W if W.dim() == 4 else W.unsqueeze(1)) * a.unsqueeze(-2)).sum(-1)
+
+
+_ACTIVATIONS = {
+    "sigmoid": lambda torch: torch.sigmoid,
+    "tanh": lambda torch: torch.tanh,
+    "relu": lambda torch: torch.relu,
+    "identity": lambda torch: (lambda z: z),
+}
+_LOSSES = {
+    "half_sse": lambda torch: None,
+    "mse": lambda torch: torch.nn.MSELoss(reduction="none"),
+    "bce": lambda torch: torch.nn.BCELoss(reduction="none"),
+}

@@ -9,10 +9,11 @@ JSONL, so that JSONL stays one record per line.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from dataclasses import dataclass
 
-from . import commands
+from . import commands, layers
 from .commands import CommandError
 from .session import Session
 from .tape import Step
@@ -55,8 +56,28 @@ def json_record(step: Step, check=None) -> str:
     return json.dumps({
         "step": step.index, "epoch": step.epoch, "phase": step.phase, "sample": step.sample,
         "id": step.id, "name": step.name, "formula": step.formula, "substituted": step.substituted,
-        "value": step.value, "torch": torch, "abs_err": abs_err, "ok": ok,
-    }, ensure_ascii=False)
+        "value": _number(step.value), "torch": _number(torch), "abs_err": _number(abs_err), "ok": ok,
+    }, ensure_ascii=False, allow_nan=False)
+
+
+def _number(v):
+    """A float for JSON, which has no NaN or infinity: those are written "nan", "inf", "-inf" as
+    in the text output."""
+    return v if v is None or math.isfinite(v) else str(float(v))
+
+
+def layer_record(ls: layers.LayerStep, check=None) -> str:
+    """A layer step as JSON: the keys of a step, ``value`` the matrix as nested lists (a row per
+    sample for a batch, a column for one sample), and the scalar steps it ``contains``."""
+    return json.dumps(_finite(layers.json_fields(ls, check)), ensure_ascii=False, allow_nan=False)
+
+
+def _finite(v):
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_finite(x) for x in v]
+    return _number(v) if isinstance(v, float) else v
 
 
 class Printer:
@@ -65,12 +86,25 @@ class Printer:
         self.mismatches = 0
 
     def step(self, step: Step):
+        if isinstance(step, layers.LayerStep):
+            return self.layer(step)
         if self.check is not None and not self.check.compare(step)[2]:
             self.mismatches += 1
         if self.fmt == "jsonl":
             self.out.write(json_record(step, self.check) + "\n")
         else:
             self.out.write(text_line(step, self.check) + "\n")
+
+    def layer(self, ls: layers.LayerStep):
+        if self.check is not None and not layers.compare(ls, self.check)[2]:
+            self.mismatches += 1
+        if self.fmt == "jsonl":
+            self.out.write(layer_record(ls, self.check) + "\n")
+            return
+        lines = layers.text_lines(ls)
+        if self.check is not None:
+            lines[0] += "  " + layers.verdict_text(ls, self.check)
+        self.out.write("\n".join(lines) + "\n")
 
     def message(self, text: str):
         if self.fmt == "jsonl":
@@ -101,7 +135,7 @@ def run(session: Session, script: list[Scripted] | None, fmt: str = "text", trac
             for message in result.messages:
                 printer.message(message)
             if result.step is not None:
-                printer.step(result.step)
+                printer.step(result.layer if result.layer is not None else result.step)
                 for line in session.watch_lines():
                     printer.message(f"  watch {line}")
             failed |= result.failed

@@ -134,7 +134,7 @@ class _Validator:
             header = re.match(r"^\[\s*([A-Za-z_]+)\s*\]", stripped)
             if header:
                 current = header.group(1)
-                if key is None and current == table:
+                if (key is None and current == table) or (table is None and current == key):
                     return number
                 continue
             if current == table and re.match(rf"^{re.escape(str(key))}\s*=", stripped):
@@ -145,7 +145,7 @@ class _Validator:
         field = key if table is None else (table if key is None else f"{table}.{key}")
         line = self._line(table, key)
         where = f"{self.shown}:{line}" if line else self.shown
-        raise ScenarioError(f"{where}: {field}: {message}")
+        raise ScenarioError(f"{where}: {message}" if field is None else f"{where}: {field}: {message}")
 
     # -- typed getters --------------------------------------------------------------------------
 
@@ -162,7 +162,7 @@ class _Validator:
                 self.fail(table, key, f"unknown key; expected one of: {expected}")
         for key in _REQUIRED.get(table, ()):
             if key not in values:
-                self.fail(table, None, f"missing required key '{key}'")
+                self.fail(table, None, f"missing required {'table [' + key + ']' if table is None else 'key ' + repr(key)}")
 
     def string(self, table, values, key, default=None, choices=None):
         value = values.get(key, default)
@@ -254,7 +254,8 @@ class _Validator:
         self.check_keys("training", tr)
         loss = self.string("training", tr, "loss", "half_sse", LOSSES)
         if loss == "bce" and ((T < 0).any() or (T > 1).any()):
-            self.fail("data", "targets", "bce needs targets in [0, 1]")
+            bad = next(v for v in T.ravel() if not 0 <= v <= 1)
+            self.fail("data", "targets", f"loss = \"bce\" needs targets in [0, 1], got {bad:g}")
         lr = self.number("training", tr, "learning_rate", positive=True)
         epochs = self.integer("training", tr, "epochs", 1, minimum=1)
         dtype = self.string("training", tr, "dtype", "float64", ("float32", "float64"))

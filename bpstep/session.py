@@ -12,7 +12,7 @@ import bisect
 import math
 from dataclasses import dataclass, field
 
-from . import commands
+from . import commands, layers, whatif
 from .commands import Command, CommandError, Ref
 from .notation import fmt
 from .tape import Cancelled, Step, Tape
@@ -46,6 +46,7 @@ class Result:
     messages: list = field(default_factory=list)
     hit: Breakpoint | None = None
     failed: bool = False  # a missed ``expect``
+    layer: object = None  # in layer view: the layer step (bpstep.layers.LayerStep) landed on
 
 
 class Session:
@@ -58,12 +59,46 @@ class Session:
         self.watches: list[Ref] = []
         self.history: list[str] = []
         self._numbers = 0
+        #: "scalar" or "layer"; in layer view motions move by layer steps and the cursor stays on
+        #: a scalar step inside the current one (see bpstep.layers)
+        self.view = "scalar"
+        self._layer_tape = None
 
     # -- where we are ----------------------------------------------------------------------------
 
     @property
     def current(self) -> Step:
         return self.tape.step(*self.position)
+
+    @property
+    def layer_tape(self) -> layers.LayerTape:
+        if self._layer_tape is None:
+            self._layer_tape = layers.LayerTape(self.tape)
+        return self._layer_tape
+
+    @property
+    def current_layer(self) -> layers.LayerStep:
+        """The layer step that contains the cursor (in either view)."""
+        return self.layer_tape.at(self.position)
+
+    # -- the TUI's entry points for the layer view and what-if edits (each runs its command) --------
+
+    def set_view(self, view: str) -> Result:
+        return self.execute(f"view {view}")
+
+    def set_value(self, ref: Ref | str, value: float) -> Result:
+        return self.execute(f"set {ref} {float(value)!r}")
+
+    def reset(self, ref: Ref | str | None = None) -> Result:
+        return self.execute("reset" if ref is None else f"reset {ref}")
+
+    def save(self, path: str) -> Result:
+        return self.execute(f"save {path}")
+
+    def settable(self, step: Step) -> list[Ref]:
+        """The given quantities (parameters, inputs, targets, lr) a step's formula reads."""
+        refs = [commands.parse_ref(u) for u in step.uses]
+        return [r for r in refs if whatif.problem(r, None, self.scenario) is None]
 
     def describe(self, step: Step) -> str:
         sample = "" if step.sample is None else f" · sample {step.sample}"
@@ -85,6 +120,8 @@ class Session:
             if len(idx) == _GIVEN[head] and self._given_in_range(head, idx):
                 return
         hint = "" if head not in ("b", "b+", "dE/db") or sc.bias else " (the network has no biases)"
+        if head in ("W+", "b+") and head[0] + ref.id[2:] in sc.freeze:
+            hint = f" ({head[0] + ref.id[2:]} is frozen: it has no update step)"
         raise CommandError(f"unknown id {ref.id!r} for a {'-'.join(map(str, sc.sizes))} network{hint}")
 
     def _given_in_range(self, head, idx):
@@ -105,6 +142,10 @@ class Session:
         if cmd.cond is not None:
             for ref in commands.condition_refs(cmd.cond):
                 self.check_ref(ref)
+        if cmd.name in ("set", "reset") and cmd.ref is not None:
+            problem = whatif.problem(cmd.ref, cmd.value, self.scenario)
+            if problem:
+                raise CommandError(f"{cmd.name}: {problem}")
         if cmd.name == "goto" and cmd.epoch is not None:
             if cmd.epoch > self.tape.epochs:
                 raise CommandError(f"goto: epoch {cmd.epoch} is outside 0…{self.tape.epochs} "
@@ -174,22 +215,18 @@ class Session:
         self.tape.record(pos[0], progress, cancelled)
         self.position = pos
         result = Result(step=self.current, hit=hit, messages=list(messages))
+        if self.view == "layer":
+            result.layer = self.current_layer
         if hit is not None:
             result.messages.insert(0, f"breakpoint {hit.describe()} hit")
         return result
 
     def _motion(self, cmd, on_pass, progress, cancelled):
+        if self.view == "layer":
+            return layers.motion(self, cmd, on_pass, progress, cancelled)
         forward = not cmd.name.startswith("r")
-        kind = cmd.name[1:] if not forward else cmd.name
         start = self.position
-        if kind == "step":
-            target = self._advance(start, cmd.count if forward else -cmd.count)
-        elif kind == "next":
-            target = self._next_quantity(start, cmd.count, forward)
-        elif kind == "finish":
-            target = self._phase_edge(start, forward)
-        else:
-            target = self.tape.last if forward else (0, 0)
+        target = self._target(start, cmd, forward)
         hit_pos, hit = self._first_hit(start, target, forward, progress, cancelled)
         land = hit_pos if hit is not None else target
         messages = []
@@ -199,6 +236,17 @@ class Session:
             for pos in self._between(start, land, forward):
                 on_pass(self.tape.step(*pos))
         return self._land(land, hit, messages, progress, cancelled)
+
+    def _target(self, start, cmd, forward):
+        """Where a motion lands when no breakpoint stops it."""
+        kind = cmd.name[1:] if not forward else cmd.name
+        if kind == "step":
+            return self._advance(start, cmd.count if forward else -cmd.count)
+        if kind == "next":
+            return self._next_quantity(start, cmd.count, forward)
+        if kind == "finish":
+            return self._phase_edge(start, forward)
+        return self.tape.last if forward else (0, 0)
 
     _cmd_step = _cmd_next = _cmd_finish = _cmd_continue = _motion
     _cmd_rstep = _cmd_rnext = _cmd_rfinish = _cmd_rcontinue = _motion
@@ -211,6 +259,8 @@ class Session:
                 index = next(r[0] for r in self.layout.phase_runs(evaluate) if r[2] == cmd.phase)
             return self._land((cmd.epoch, index), progress=progress, cancelled=cancelled)
         epoch = self.position[0]
+        if cmd.step is not None and self.view == "layer":
+            return layers.goto_step(self, cmd.step)
         if cmd.step is not None:
             n = self.tape.length(epoch)
             if cmd.step >= n:
@@ -266,7 +316,22 @@ class Session:
         return Result(messages=[f"{qid}  {text}" for qid, text in self._values(cmd.ref, self.position[0])])
 
     def _cmd_where(self, cmd, **_):
+        if self.view == "layer":
+            return Result(messages=[layers.describe(self.current_layer, self.layer_tape)])
         return Result(messages=[self.describe(self.current)])
+
+    def _cmd_view(self, cmd, **_):
+        self.view = cmd.arg
+        return self._land(self.position, messages=[f"{cmd.arg} view"])
+
+    def _cmd_set(self, cmd, **_):
+        return self._land(self.position, messages=[whatif.set_value(self.tape, self.position[0], cmd.ref, cmd.value)])
+
+    def _cmd_reset(self, cmd, **_):
+        return self._land(self.position, messages=[whatif.reset(self.tape, cmd.ref)])
+
+    def _cmd_save(self, cmd, **_):
+        return Result(messages=[whatif.save(self.tape, cmd.arg)])
 
     def _cmd_expect(self, cmd, **_):
         step = self.current

@@ -16,6 +16,7 @@ import numpy as np
 from . import engine
 from .layout import Layout, Spec
 from .notation import fmt, fmt_short, Const, Ref
+from .whatif import Edits
 
 CHECKPOINT_EVERY = 100
 RECORDS_KEPT = 4
@@ -35,7 +36,7 @@ _GET = {
     "dEda": lambda r, l, n, j: r.arrays.dEda[l][n, j],
     "dadz": lambda r, l, n, j: r.arrays.dadz[l][n, j],
     "dEdz": lambda r, l, n, j: r.arrays.dEdz[l][n, j],
-    "dzdW": lambda r, l, n, i: r.arrays.act[l][n, i],
+    "dzdW": lambda r, l, n, i: r.arrays.dzdW[l][n, i],
     "gWs": lambda r, l, n, j, i: r.arrays.gW_sample[l][n, j, i],
     "gbs": lambda r, l, n, j: r.arrays.gb_sample[l][n, j],
     "gW": lambda r, l, j, i: r.arrays.gW[l][j, i],
@@ -77,7 +78,12 @@ class Record:
         self.epoch, self.arrays, self.T, self.lr = epoch, arrays, net.T, net.lr
 
     def value(self, key: tuple) -> float:
-        return float(_GET[key[0]](self, *key[1:]))
+        return float(self.lookup(key))
+
+    def lookup(self, key: tuple):
+        """The value at ``key`` as stored; with index arrays in ``key`` and arrays that hold many
+        epochs on their last axis, every (step, epoch) at once (the cross-check reads them so)."""
+        return _GET[key[0]](self, *key[1:])
 
 
 class Step:
@@ -137,6 +143,9 @@ class Tape:
         self.scenario = scenario
         self.layout = layout or Layout(scenario)
         self.net, params = network_for(scenario)
+        #: what-if edits (:mod:`bpstep.whatif`); ``network(epoch)`` is the net in force at an epoch
+        self.edits = Edits(self.net)
+        self.generation = 0  # counts invalidations, for caches of computed values
         self.epochs = scenario.epochs
         self._checkpoints = {0: params}
         self._frontier = (0, params)  # the latest epoch whose start parameters are known
@@ -176,13 +185,29 @@ class Tape:
                     raise Cancelled()
                 if progress is not None:
                     progress(e - start, epoch - start)
-            p, loss, _ = engine.run_epoch(self.net, p)
+            p, loss, _ = engine.run_epoch(self.network(e), self.edits.apply(e, p))
             self.losses[e] = loss
             if (e + 1) % CHECKPOINT_EVERY == 0:
                 self._checkpoints.setdefault(e + 1, p)
         if epoch >= f_epoch:
             self._frontier = (epoch, p)
-        return p
+        return self.edits.apply(epoch, p)
+
+    def network(self, epoch: int) -> engine.Network:
+        """The network (inputs, targets, learning rate) in force at ``epoch``."""
+        return self.edits.network(epoch)
+
+    def invalidate(self, epoch: int) -> None:
+        """Forget everything computed from ``epoch`` on (a what-if edit was made there)."""
+        for e in [e for e in self._records if e >= epoch]:
+            del self._records[e]
+        for e in [e for e in self._checkpoints if e > epoch]:
+            del self._checkpoints[e]
+        if self._frontier[0] >= epoch:
+            start = max(self._checkpoints)
+            self._frontier = (start, self._checkpoints[start])
+        self.losses[epoch:] = np.nan
+        self.generation += 1
 
     def record(self, epoch: int, progress=None, cancelled=None) -> Record:
         if not 0 <= epoch <= self.epochs:
@@ -192,16 +217,17 @@ class Tape:
             self._records.move_to_end(epoch)
             return rec
         p = self.params(epoch, progress, cancelled)
+        net = self.network(epoch)
         if self.is_evaluate(epoch):
-            arrays = engine.evaluate(self.net, p)
+            arrays = engine.evaluate(net, p)
         else:
-            new_p, _, arrays = engine.run_epoch(self.net, p, full=True)
+            new_p, _, arrays = engine.run_epoch(net, p, full=True)
             if epoch + 1 > self._frontier[0]:
                 self._frontier = (epoch + 1, new_p)
             if (epoch + 1) % CHECKPOINT_EVERY == 0:
                 self._checkpoints.setdefault(epoch + 1, new_p)
         self.losses[epoch] = arrays.E
-        rec = self._records[epoch] = Record(epoch, arrays, self.net)
+        rec = self._records[epoch] = Record(epoch, arrays, net)
         while len(self._records) > RECORDS_KEPT:
             self._records.popitem(last=False)
         return rec
@@ -220,5 +246,8 @@ class Tape:
     def nonfinite(self, epoch: int) -> bool:
         """Whether any quantity of the epoch is NaN or infinite (cheap, on whole arrays)."""
         a = self.record(epoch).arrays
-        arrays = [a.E_terms] + a.z + a.act + a.dEda + a.dadz + a.gW_sample + a.W_new
+        # every array a step reads: a sum of finite terms (E, a batch mean) or an update can
+        # overflow on its own
+        arrays = ([a.E_terms, a.E_sample, a.E] + a.z + a.act + a.dEda + a.dadz + a.dEdz + a.parts
+                  + a.W_down + a.gW_sample + a.gW + a.gb + a.W_new + (a.b_new or []))
         return not all(np.isfinite(x).all() for x in arrays)

@@ -34,3 +34,16 @@ def bpstep_process(*args, cwd=None, timeout=120, python=None):
 def run_proc():
     """Run ``python -m bpstep ARGS`` in a subprocess: the CompletedProcess (text)."""
     return bpstep_process
+
+
+@pytest.fixture
+def write_scenario(tmp_path):
+    """Write TOML text (dedented) to a scenario file in a temporary folder; returns its path."""
+    import textwrap
+
+    def write(text, name="scenario.toml"):
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return path
+
+    return write

@@ -1,0 +1,463 @@
+"""The cross-check against PyTorch autograd (DESIGN.md §7): step by step for the debugger
+(:class:`StepChecker`), whole runs for ``bpstep check`` (:func:`run_check`).
+
+Both compare the engine's arrays of an epoch with the arrays :class:`reference.Mirror` computes
+in torch from the same starting parameters (teacher forcing), value by value, through the step
+keys of the tape (``Record.lookup``), so a step's torch value is found exactly where its own value
+is. ``run_check`` reads whole runs of epochs at once: the keys of a kind and layer are gathered as
+index arrays, and the arrays hold the epochs on their last axis.
+
+A value passes when |bpstep − torch| ≤ rtol · max(|bpstep|, |torch|) + atol, with (rtol, atol)
+from :data:`TOLERANCES` by dtype; NaN matches NaN and ±inf itself. ``--fd`` adds central finite
+differences in float64 (:func:`finite_differences`) as a third witness of every parameter gradient.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import engine
+from .notation import fmt
+from .tape import Record, Tape
+
+
+class CheckUnavailable(Exception):
+    """torch or the device is missing; ``str()`` is the one line for the user."""
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rtol: float
+    atol: float
+
+    def errors(self, mine, theirs):
+        """(|Δ|, ok) elementwise; NaN against NaN and equal infinities are Δ = 0, any other
+        non-finite difference is Δ = inf."""
+        mine, theirs = np.asarray(mine, np.float64), np.asarray(theirs, np.float64)
+        with np.errstate(invalid="ignore", over="ignore"):
+            err = np.abs(mine - theirs)
+            err = np.where((mine == theirs) | (np.isnan(mine) & np.isnan(theirs)), 0.0, err)
+            err = np.where(np.isnan(err), np.inf, err)
+            scale = np.maximum(np.abs(mine), np.abs(theirs))
+            return err, err <= self.rtol * np.where(np.isfinite(scale), scale, 0.0) + self.atol
+
+    def describe(self) -> str:
+        return f"|bpstep − torch| ≤ {self.rtol:.0e}·max(|bpstep|, |torch|) + {self.atol:.0e}"
+
+
+#: per dtype; why these numbers: README, "Cross-check against PyTorch"
+TOLERANCES = {"float64": Tolerance(rtol=1e-12, atol=1e-14), "float32": Tolerance(rtol=1e-5, atol=4e-6)}
+#: central differences: step h, and how close they must come to the engine's gradient
+FD_STEP = 1e-6
+FD_TOLERANCE = Tolerance(rtol=1e-5, atol=1e-8)
+
+#: the rows of the report: which step keys belong to which kind of quantity
+KINDS = (
+    ("forward z, a", ("z", "a")),
+    ("loss E[k], E", ("Ek", "En", "E")),
+    ("local factors", ("dadz", "dzdW", "Wd", "one")),  # ∂a/∂z, ∂z/∂W, ∂z/∂a, ∂z/∂b
+    ("∂E/∂a, parts, δ", ("dEda", "part", "dEdz")),
+    ("parameter gradients", ("gWs", "gbs", "gW", "gb")),
+    ("updates W⁺, b⁺", ("W+", "b+")),
+)
+_KIND_OF = {key: kind for kind, keys in KINDS for key in keys}
+FD_KIND = "gradients vs finite diff."
+
+
+def mirror_for(net, dtype: str, device: str):
+    """The torch mirror of ``net``, or :class:`CheckUnavailable` saying why there is none."""
+    from . import reference
+
+    try:
+        return reference.Mirror(net, dtype, device)
+    except reference.TorchUnavailable as e:
+        message = str(e)
+        if message.startswith("torch is not installed"):
+            message = f"the cross-check needs PyTorch, and {message}; install torch (pip install torch)"
+        raise CheckUnavailable(message) from None
+
+
+def _format_err(err: float) -> str:
+    return "0" if err == 0 else f"{err:.1e}"
+
+
+# --- step by step ----------------------------------------------------------------------------
+
+
+class StepChecker:
+    """Torch values for the steps of a tape, computed an epoch at a time and cached.
+
+    Constructing it imports torch and resolves the device (``cpu``, ``cuda``, ``cuda:N``, ``mps``,
+    ``auto``), raising :class:`CheckUnavailable` when that is not possible. Thread-safe, so a TUI
+    worker may fill the cache while the interface reads it.
+    """
+
+    KEPT = 4
+
+    def __init__(self, tape: Tape, device: str = "cpu"):
+        self.tape = tape
+        self.dtype = tape.scenario.dtype
+        self.mirror = mirror_for(tape.net, self.dtype, device)
+        self.device = str(self.mirror.device)
+        self.tolerance = TOLERANCES[self.dtype]
+        self._records: OrderedDict[int, Record] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def record(self, epoch: int, engine_arrays: engine.EpochArrays | None = None) -> Record:
+        """The torch arrays of ``epoch``, from the engine's parameters at its start."""
+        with self._lock:
+            rec = self._records.get(epoch)
+            if rec is not None:
+                self._records.move_to_end(epoch)
+                return rec
+            start = engine_arrays if engine_arrays is not None else self.tape.record(epoch).arrays
+            W = [w[None] for w in start.W]
+            b = None if start.b is None else [v[None] for v in start.b]
+            run = self.mirror.evaluate if self.tape.is_evaluate(epoch) else self.mirror.epochs
+            rec = self._records[epoch] = Record(epoch, _epoch_of(run(W, b), 0), self.tape.net)
+            while len(self._records) > self.KEPT:
+                self._records.popitem(last=False)
+            return rec
+
+    def compare(self, step) -> tuple[float, float, bool]:
+        """(torch value, |Δ|, within tolerance) of a step of this checker's tape."""
+        theirs = self.record(step.epoch, step.record.arrays).value(step.spec.key)
+        err, ok = self.tolerance.errors(step.value, theirs)
+        return theirs, float(err), bool(ok)
+
+    def verdict_text(self, step) -> str:
+        """``torch 0.02592286 ✓ Δ 1.4e-17`` (✗ when out of tolerance)."""
+        theirs, err, ok = self.compare(step)
+        return f"torch {fmt(theirs)} {'✓' if ok else '✗'} Δ {_format_err(err)}"
+
+
+def _epoch_of(arrays: engine.EpochArrays, c: int) -> engine.EpochArrays:
+    """One epoch of arrays that hold many on their last axis."""
+    pick = lambda x: None if x is None else x[..., c]
+    many = lambda xs: None if xs is None else [pick(x) for x in xs]
+    out = engine.EpochArrays(W=many(arrays.W), b=many(arrays.b))
+    for name, value in vars(arrays).items():
+        if name not in ("W", "b"):
+            setattr(out, name, many(value) if isinstance(value, list) else pick(value))
+    return out
+
+
+def _stack(many: list) -> engine.EpochArrays:
+    """Arrays of consecutive epochs → one set, float64, the epoch on the last axis."""
+    first = many[0]
+    stack = lambda get: np.stack([get(a) for a in many], axis=-1).astype(np.float64)
+    out = engine.EpochArrays(W=None, b=None)
+    for name, value in vars(first).items():
+        if isinstance(value, list):
+            value = [None if v is None else stack(lambda a, name=name, l=l: getattr(a, name)[l])
+                     for l, v in enumerate(value)]
+        elif value is not None:
+            value = stack(lambda a, name=name: getattr(a, name))
+        setattr(out, name, value)
+    return out
+
+
+# --- whole runs ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Group:
+    """Steps of one key kind (and list index) whose values are gathered in one lookup."""
+
+    kind: str
+    key: tuple  # for Record.lookup, the indices below the first as arrays
+    specs: list  # per gathered value, the steps that show it
+    weight: np.ndarray  # how many steps show each value
+
+
+def _groups(specs) -> list[_Group]:
+    by_key: dict = {}
+    for s in specs:
+        by_key.setdefault(s.key, []).append(s)
+    heads: dict = {}
+    for key, shown in by_key.items():
+        heads.setdefault(key[:2], []).append((key, shown))
+    groups = []
+    for head, items in heads.items():
+        rest = tuple(np.array([k[d] for k, _ in items]) for d in range(len(head), len(items[0][0])))
+        groups.append(_Group(_KIND_OF[head[0]], head + rest, [shown for _, shown in items],
+                             np.array([len(shown) for _, shown in items], dtype=np.int64)))
+    return groups
+
+
+@dataclass
+class _Worst:
+    err: float = -1.0
+    where: str = ""
+
+
+@dataclass
+class _Row:
+    count: int = 0
+    skipped: int = 0
+    bad: int = 0
+    abs: _Worst = field(default_factory=_Worst)
+    rel: _Worst = field(default_factory=_Worst)
+    first_bad: str = ""
+
+
+class Comparison:
+    """Per kind of quantity: how many values, the largest absolute and relative errors and where,
+    and the values out of tolerance."""
+
+    def __init__(self):
+        self.rows: dict[str, _Row] = {}
+
+    def add(self, groups, mine: Record, theirs: Record, first_epoch: int, epochs: int, tolerance: Tolerance,
+            kind: str | None = None, skip_nan: bool = False):
+        """Compare ``epochs`` epochs (from ``first_epoch``) of every group; ``kind`` files them all
+        under one row; ``skip_nan``: a NaN in ``theirs`` means no witness there (counted as skipped)."""
+        for g in groups:
+            shape = (len(g.specs), epochs)
+            a = np.broadcast_to(np.asarray(mine.lookup(g.key), np.float64), shape)
+            b = np.broadcast_to(np.asarray(theirs.lookup(g.key), np.float64), shape)
+            err, ok = tolerance.errors(a, b)
+            row = self.rows.setdefault(kind or g.kind, _Row())
+            weight = np.broadcast_to(g.weight[:, None], shape)
+            if skip_nan:
+                missing = np.isnan(b)
+                row.skipped += int(weight[missing].sum())
+                err, ok, weight = np.where(missing, -1.0, err), ok | missing, np.where(missing, 0, weight)
+            row.count += int(weight.sum())
+            if not ok.all():
+                row.bad += int(weight[~ok].sum())
+                if not row.first_bad:
+                    m, c = np.argwhere(~ok)[0]
+                    row.first_bad = (f"{_where(g, m, first_epoch + c)} ({g.specs[m][0].name.uni}): bpstep "
+                                     f"{fmt(a[m, c])}, {'torch' if kind is None else 'witness'} {fmt(b[m, c])}, "
+                                     f"Δ {_format_err(err[m, c])}")
+            m, c = np.unravel_index(np.argmax(err), shape)
+            if err[m, c] > row.abs.err:
+                row.abs = _Worst(float(err[m, c]), _where(g, m, first_epoch + c))
+            with np.errstate(divide="ignore", invalid="ignore"):  # relative to the larger of the two
+                rel = np.where(err > 0, err / np.maximum(np.abs(a), np.abs(b)), np.where(err < 0, -1.0, 0.0))
+                rel = np.where(np.isnan(rel), np.inf, rel)
+            m, c = np.unravel_index(np.argmax(rel), shape)
+            if rel[m, c] > row.rel.err:
+                row.rel = _Worst(float(rel[m, c]), _where(g, m, first_epoch + c))
+
+    @property
+    def bad(self) -> int:
+        return sum(r.bad for r in self.rows.values())
+
+    @property
+    def count(self) -> int:
+        return sum(r.count for r in self.rows.values())
+
+
+def _where(group: _Group, m: int, epoch: int) -> str:
+    return f"{group.specs[m][0].qid} epoch {epoch}"
+
+
+def finite_differences(net, arrays: engine.EpochArrays, h: float = FD_STEP) -> engine.EpochArrays:
+    """Central differences (E(θ + h) − E(θ − h)) / 2h, in float64, of every sample's loss and of
+    the batch loss, for every parameter, from the starting parameters of a run of epochs (arrays
+    with the epoch on the last axis). Returns the four gradient arrays (per sample, batch) in the
+    engine's layout; NaN where there is no witness: a relu that changes side within ±h (no
+    derivative there), and, in the sequential order, every layer below the output, whose engine
+    "gradient" is carried down through updated weights and so is no derivative of E.
+
+    Shifting θ = W[l,j,i] by h shifts z[l,j] by exactly h·a[l−1,i] (h for b[l,j]), so only the
+    layers from l up are recomputed, for all parameters of layer l at once.
+    """
+    X, T = np.asarray(net.X, np.float64), np.asarray(net.T, np.float64)
+    W = [np.moveaxis(w, -1, 0) for w in arrays.W]  # (C, J, I)
+    b = None if arrays.b is None else [np.moveaxis(v, -1, 0) for v in arrays.b]
+    C, N, L = W[0].shape[0], X.shape[0], len(W)
+    out = engine.EpochArrays(W=None, b=None)
+    nan = lambda *shape: np.full(shape + (C,), np.nan)
+    out.gW_sample = [nan(N, *w.shape[1:]) for w in W]
+    out.gW = [nan(*w.shape[1:]) for w in W]
+    out.gb_sample = [] if b is None else [nan(N, v.shape[1]) for v in b]
+    out.gb = [] if b is None else [nan(v.shape[1]) for v in b]
+
+    def layer(l, a):  # (C, M, J) = a (C, M, I) Wᵀ + b of layer l
+        z = a @ W[l].transpose(0, 2, 1)
+        return z if b is None else z + b[l][:, None]
+
+    with np.errstate(all="ignore"):
+        acts, zs = [np.broadcast_to(X, (C, N, X.shape[1]))], []
+        for l, name in enumerate(net.activations):
+            zs.append(layer(l, acts[-1]))
+            acts.append(engine.ACTIVATION_FUNCTIONS[name][0](zs[-1]))
+        for l in ([L - 1] if net.sequential else range(L)):
+            J, I = W[l].shape[1:]
+            unit = np.concatenate([np.repeat(np.arange(J), I)] + ([np.arange(J)] if b is not None else []))
+            src = np.concatenate([np.tile(acts[l], (1, 1, J))] + ([np.ones((C, N, J))] if b is not None else []),
+                                 axis=2)  # (C, N, P): ∂z[l, unit]/∂θ for each parameter θ of layer l
+            P = unit.size
+            E_n, kinked = [], np.zeros((C, P, N), bool)
+            for sign in (1.0, -1.0):
+                z = np.repeat(zs[l][:, None], P, axis=1)  # (C, P, N, J)
+                z[:, np.arange(P), :, unit] += sign * h * src.transpose(2, 0, 1)
+                for m in range(l, L):
+                    name = net.activations[m]
+                    if name == "relu":
+                        kinked |= ((z > 0) != (zs[m][:, None] > 0)).any(-1)
+                    a = engine.ACTIVATION_FUNCTIONS[name][0](z)
+                    if m + 1 < L:
+                        z = layer(m + 1, a.reshape(C, P * N, -1)).reshape(C, P, N, -1)
+                E_n.append(engine.loss_terms(net, a, T).sum(-1))  # (C, P, N)
+            per_sample = np.where(kinked, np.nan, (E_n[0] - E_n[1]) / (2 * h))
+            batch = np.where(kinked.any(-1), np.nan, (E_n[0].mean(-1) - E_n[1].mean(-1)) / (2 * h))
+            nW = J * I
+            out.gW_sample[l] = per_sample[:, :nW].reshape(C, J, I, N).transpose(3, 1, 2, 0)
+            out.gW[l] = batch[:, :nW].reshape(C, J, I).transpose(1, 2, 0)
+            if b is not None:
+                out.gb_sample[l] = per_sample[:, nW:].transpose(2, 1, 0)
+                out.gb[l] = batch[:, nW:].T
+    return out
+
+
+class _Progress:
+    """``label done/total`` on one line of stderr, only when stderr is a terminal."""
+
+    def __init__(self, err):
+        self.err = err if err.isatty() else None
+
+    def __call__(self, label: str, done: int, total: int):
+        if self.err is not None:
+            self.err.write(f"\r\x1b[2Kbpstep check: {label} {done}/{total}")
+            self.err.flush()
+
+    def clear(self):
+        if self.err is not None:
+            self.err.write("\r\x1b[2K")
+            self.err.flush()
+
+
+#: values held per side while a run of epochs is compared (chooses how many epochs at once)
+_VALUES_AT_ONCE = 2_000_000
+
+
+def run_check(scenario, device: str = "cpu", fd: bool = False, out=None, err=None) -> int:
+    """``bpstep check``: the report; returns the exit code (0 all within tolerance, 1 not)."""
+    out = out or sys.stdout
+    progress = _Progress(err or sys.stderr)
+    tape = Tape(scenario)
+    mirror = mirror_for(tape.net, scenario.dtype, device)
+    tolerance = TOLERANCES[scenario.dtype]
+    layout, E = tape.layout, scenario.epochs
+    train, evaluate = _groups(layout.train), _groups(layout.eval)
+    fd_groups = [g for g in train if g.kind == "parameter gradients"]
+    chunk = max(1, min(E, _VALUES_AT_ONCE // max(1, _values_per_epoch(tape))))
+    result = Comparison()
+    for first in range(0, E, chunk):
+        progress("teacher-forced epoch", first, E)
+        last = min(E, first + chunk)
+        engine_arrays = [tape.record(e).arrays for e in range(first, last)]
+        mine, theirs = _stack(engine_arrays), mirror.epochs(*_starts(engine_arrays))
+        result.add(train, Record(first, mine, tape.net), Record(first, theirs, tape.net), first, last - first,
+                   tolerance)
+        if fd:
+            witness = finite_differences(tape.net, mine)
+            result.add(fd_groups, Record(first, mine, tape.net), Record(first, witness, tape.net), first,
+                       last - first, Tolerance(max(FD_TOLERANCE.rtol, tolerance.rtol),
+                                               max(FD_TOLERANCE.atol, tolerance.atol)), FD_KIND, skip_nan=True)
+    engine_arrays = [tape.record(E).arrays]
+    mine, theirs = _stack(engine_arrays), mirror.evaluate(*_starts(engine_arrays))
+    result.add(evaluate, Record(E, mine, tape.net), Record(E, theirs, tape.net), E, 1, tolerance)
+
+    start = tape.params(0)
+    torch_losses, torch_W, torch_b = mirror.train(start.W, start.b, E, lambda d, t: progress("free run epoch", d, t))
+    progress.clear()
+    final = tape.params(E)
+    _report(out, scenario, mirror, tolerance, result, fd, tape.losses, torch_losses, final, torch_W, torch_b)
+    return 0 if result.bad == 0 else 1
+
+
+def _starts(many: list):
+    """The starting parameters of consecutive epochs, stacked on a first axis, in their dtype."""
+    W = [np.stack([a.W[l] for a in many]) for l in range(len(many[0].W))]
+    b = None if many[0].b is None else [np.stack([a.b[l] for a in many]) for l in range(len(many[0].b))]
+    return W, b
+
+
+def _values_per_epoch(tape) -> int:
+    sc = tape.scenario
+    params = sum(a * b for a, b in zip(sc.sizes[:-1], sc.sizes[1:]))
+    return len(tape.layout.train) + 3 * sc.samples * params
+
+
+def _report(out, sc, mirror, tolerance, result, fd, losses, torch_losses, final, torch_W, torch_b):
+    w = out.write
+    E = sc.epochs
+    acts = sc.activations[0] if len(set(sc.activations)) == 1 else "/".join(sc.activations)
+    w(f"bpstep check {sc.name}: {'-'.join(map(str, sc.sizes))} {acts}, {sc.loss}, {sc.dtype}, "
+      f"{E} epoch{'s' if E != 1 else ''}, {sc.update_order} updates\n")
+    w(f"against torch {mirror.torch.__version__} on {mirror.device}; every epoch starts from bpstep's own "
+      f"parameters (teacher forcing)\n")
+    w(f"tolerance per value: {tolerance.describe()}\n")
+    if fd:
+        w(f"finite differences: central, h = {FD_STEP:g}, float64, "
+          f"{Tolerance(max(FD_TOLERANCE.rtol, tolerance.rtol), max(FD_TOLERANCE.atol, tolerance.atol)).describe().replace('torch', 'fd')}\n")
+    kinds = [kind for kind, _ in KINDS if kind in result.rows] + ([FD_KIND] if fd else [])
+    table = [("quantity", "values", "max |Δ|", "at", "max rel", "at", "")]
+    notes = {}
+    for kind in kinds:
+        row = result.rows.get(kind, _Row())
+        table.append((kind, f"{row.count:,}", _format_err(max(row.abs.err, 0)), row.abs.where if row.abs.err > 0 else "",
+                      _format_err(max(row.rel.err, 0)), row.rel.where if row.rel.err > 0 else "",
+                      "✓" if row.bad == 0 else f"✗ {row.bad:,} out of tolerance"))
+        if row.skipped:
+            notes[kind] = (f"{row.skipped:,} without a witness: relu kinks"
+                           + (", layers below the output (sequential order)" if sc.update_order == "sequential" else ""))
+    w("\n" + _columns(table, right=(1, 2, 4)))
+    for kind, note in notes.items():
+        w(f"{kind}: {note}\n")
+
+    w("\nfree run: each engine trains alone from the same start; the loss of each epoch's forward pass\n")
+    table = [("epoch", "bpstep", "torch", "|Δ|", "")]
+    for e in _shown_epochs(E):
+        table.append((str(e), fmt(losses[e]), fmt(torch_losses[e]), _format_err(abs(losses[e] - torch_losses[e])),
+                      "after the last update" if e == E else ""))
+    w(_columns(table, right=(0, 1, 2, 3)))
+    diff, where = _largest_difference(final, torch_W, torch_b)
+    w(f"largest final parameter difference: {_format_err(diff)} at {where}\n\n")
+
+    if result.bad == 0:
+        w(f"✓ all {result.count:,} values agree within tolerance\n")
+    else:
+        w(f"✗ {result.bad:,} of {result.count:,} values out of tolerance\n")
+        for kind in kinds:
+            row = result.rows.get(kind)
+            if row is not None and row.bad:
+                w(f"  {kind}: first {row.first_bad}\n")
+
+
+def _columns(rows, right=()) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    cell = lambda i, v: v.rjust(widths[i]) if i in right else v.ljust(widths[i])
+    return "".join("  ".join(cell(i, v) for i, v in enumerate(r)).rstrip() + "\n" for r in rows)
+
+
+def _shown_epochs(E: int) -> list[int]:
+    """About ten epochs, at a round step, then the last one and the evaluate phase."""
+    target = max(1, (E - 1) / 10)
+    step = next(s * 10 ** k for k in range(20) for s in (1, 2, 5) if s * 10 ** k >= target)
+    shown = list(range(0, E, step))
+    if shown[-1] != E - 1:
+        shown.append(E - 1)
+    return shown + [E]
+
+
+def _largest_difference(final, torch_W, torch_b):
+    best, where = -1.0, ""
+    sets = [("W", final.W, torch_W)] + ([("b", final.b, torch_b)] if final.b is not None else [])
+    for name, mine, theirs in sets:
+        for l, (a, c) in enumerate(zip(mine, theirs)):
+            diff = np.abs(np.asarray(a, np.float64) - c)
+            idx = np.unravel_index(np.argmax(diff), diff.shape)
+            if diff[idx] > best:
+                best, where = float(diff[idx]), f"{name}[{l + 1},{','.join(str(i + 1) for i in idx)}]"
+    return best, where

@@ -1,0 +1,161 @@
+"""The worked example as Markdown (``bpstep replay SCENARIO --format markdown``).
+
+One training epoch written out the way a lecture works an example by hand: what is given, the
+forward pass, the loss, every chain-rule factor and product of the backward pass, every update,
+and then the forward pass once more with the updated parameters, to see the loss go down. Every
+formula is a ``$$ … $$`` block (symbols, then the numbers, then the value) rendered from the
+same formula trees as the terminal (:func:`bpstep.notation.render` with ``tex=True``), so the
+LaTeX is plain ASCII.
+"""
+
+from __future__ import annotations
+
+import math
+from itertools import groupby
+
+from .layers import family_layer
+from .notation import Const, Ref, fmt, fmt_short, render
+
+_PHASES = {
+    "forward": ("Forward pass", "Each unit adds up its weighted inputs into $z$ and passes the sum "
+                "through its activation function."),
+    "loss": ("Loss", "How far the outputs are from the targets."),
+    "backward": ("Backward pass", "The chain rule, from the output layer down: the gradient of a "
+                 "quantity is the product of the local derivatives along the path from the loss to "
+                 "it. Each factor comes first, then the product."),
+    "update": ("Update", "Gradient descent: every parameter takes a step against its gradient, "
+               r"$\theta^{+} = \theta - \alpha \frac{\partial E}{\partial \theta}$. The gradients "
+               "were all computed with the parameters from before the update."),
+}
+_LOSSES = {"half_sse": r"half the squared error, summed over the outputs",
+           "mse": "the mean squared error (as torch's MSELoss)",
+           "bce": "the binary cross-entropy (as torch's BCELoss)"}
+
+
+def tex_number(v: float, short: bool = False, operand: bool = False) -> str:
+    """A value in LaTeX with the digits the terminal shows (:func:`fmt`, or :func:`fmt_short`);
+    1.2e-05 is ``1.2 \\times 10^{-5}``. An ``operand`` inside a formula is put in parentheses
+    when it is negative or has a power of ten."""
+    if math.isnan(v):
+        return r"\mathrm{NaN}"
+    if math.isinf(v):
+        return ("-" if v < 0 else "") + r"\infty"
+    text, _, exponent = (fmt_short(v) if short or operand else fmt(v)).partition("e")
+    if exponent:
+        text = f"{text.rstrip('0').rstrip('.') if short or operand else text} \\times 10^{{{int(exponent)}}}"
+    return f"\\left({text}\\right)" if operand and (v < 0 or exponent) else text
+
+
+def tex_line(step) -> str:
+    """A step as LaTeX: name = symbols = numbers = value, leaving out what only repeats itself
+    (as :meth:`bpstep.tape.Step.line`)."""
+    spec, value = step.spec, tex_number(step.value)
+    name = spec.name.tex
+    if isinstance(spec.rhs, Const):
+        return f"{name} = {value}"
+    sym = render(spec.rhs, lambda r: r.name.tex, tex=True)
+    if isinstance(spec.rhs, Ref):
+        return f"{name} = {sym} = {value}"
+    numbers = render(spec.rhs, lambda r: tex_number(step.record.value(r.key), operand=True), tex=True)
+    return f"{name} = {sym} = {numbers} = {value}"
+
+
+def markdown(session, check=None) -> str:
+    """The worked example of the epoch the session's cursor is on (the evaluate phase: of the
+    last training epoch); with ``check`` (a cross-checker), the torch value under each formula."""
+    tape, sc = session.tape, session.scenario
+    epoch = min(session.position[0], tape.epochs - 1)
+    out = _intro(sc, epoch, tape.epochs) + _given(tape, epoch)
+    for phase, steps in groupby(tape.steps(epoch), key=lambda s: s.phase):
+        title, lead = _PHASES[phase]
+        # sequential updates interleave backward and update phases: say which layer each is
+        out += _section(title, lead, list(steps), sc, check, headed=phase in ("backward", "update"))
+    again = [s for s in tape.steps(epoch + 1) if s.phase in ("forward", "loss", "evaluate")]
+    out += _section("Forward pass with the updated parameters",
+                    "The same forward pass and loss, now with the parameters after the update"
+                    + (" (the evaluate phase)." if tape.is_evaluate(epoch + 1) else f" (epoch {epoch + 1})."),
+                    again, sc, check)
+    out += _verdict(tape, epoch, session.layout.names.E().tex)
+    return "\n".join(out) + "\n"
+
+
+def _intro(sc, epoch, epochs):
+    sizes = "-".join(map(str, sc.sizes))
+    acts = ", ".join(dict.fromkeys(sc.activations))
+    order = (" Each layer is updated as soon as its gradients are known, output layer first, so the "
+             "layers below see the updated weights." if sc.update_order == "sequential" else "")
+    return [f"# Worked example: {sc.title}", "",
+            f"Scenario `{sc.name}`: a {sizes} network with {acts} activations "
+            f"{'and biases' if sc.bias else 'and no biases'}, {sc.samples} training sample"
+            f"{'s' if sc.samples > 1 else ''}, the loss is {_LOSSES[sc.loss]}, the learning rate is "
+            f"$\\alpha = {tex_number(sc.learning_rate, short=True)}$, {sc.dtype} arithmetic. "
+            f"This is epoch {epoch} of {epochs}: one forward pass, one backward pass, one update."
+            + order, ""]
+
+
+def _given(tape, epoch):
+    """The inputs, targets and parameters the epoch starts from."""
+    sc, names, rec = tape.scenario, tape.layout.names, tape.record(epoch)
+
+    def line(pairs):
+        return "$$" + r",\quad ".join(f"{n.tex} = {tex_number(rec.value(k), short=True)}" for n, k in pairs) + "$$"
+
+    out = ["## Given", "", "Inputs and targets:", ""]
+    for n in range(sc.samples):
+        tag = (lambda nm: nm.sample(n + 1)) if sc.samples > 1 else (lambda nm: nm)
+        out += [line([(tag(names.x(i + 1)), ("x", n, i)) for i in range(sc.sizes[0])]
+                     + [(tag(names.t(k + 1)), ("t", n, k)) for k in range(sc.sizes[-1])]), ""]
+    out += [f"The parameters at the start of epoch {epoch}:", ""]
+    for l in range(1, sc.layers + 1):
+        rows, cols = range(sc.sizes[l]), range(sc.sizes[l - 1])
+        pairs = [(names.W(l, j + 1, i + 1), ("W", l - 1, j, i)) for j in rows for i in cols]
+        if sc.bias:
+            pairs += [(names.b(l, j + 1), ("b", l - 1, j)) for j in rows]
+        out += [line(pairs), ""]
+    if sc.freeze:
+        out += [f"Frozen (never updated): {', '.join(f'`{p}`' for p in sorted(sc.freeze))}.", ""]
+    return out
+
+
+def _section(title, lead, steps, sc, check, headed=False):
+    """A phase: its heading and lead, then its steps grouped by layer and sample (with a heading
+    each when there are several groups, or when ``headed``)."""
+    groups = [(key, list(g)) for key, g in groupby(steps, key=lambda s: _group(s, sc))]
+    out = [f"## {title}", "", lead, ""]
+    for key, group in groups:
+        if headed or len(groups) > 1:
+            out += [f"### {key}", ""]
+        for step in group:
+            out += [f"$${tex_line(step)}$$", ""]
+            if check is not None:
+                out += [_checked(check.compare(step)), ""]
+    return out
+
+
+def _group(step, sc):
+    family, l = family_layer(step.id, sc.layers)
+    n, N = step.sample, sc.samples
+    who = "" if N == 1 else f", sample {n}" if n else f", mean over the {N} samples"
+    if family == "E":
+        return "Loss" + who
+    if step.phase == "update":
+        return f"Layer {l}"
+    return f"Layer {l} ({'output' if l == sc.layers else 'hidden'}){who}"
+
+
+def _checked(compared):
+    torch, err, ok = compared
+    if torch is None:
+        return "PyTorch: no value."
+    verdict = "agrees" if ok else "**differs**"
+    return f"PyTorch: `{fmt(torch)}`, |Δ| = {err:.1e}, {verdict}."
+
+
+def _verdict(tape, epoch, E):
+    before, after = (tape.record(e).value(("E",)) for e in (epoch, epoch + 1))
+    change = after - before
+    way = "down" if change < 0 else "up" if change > 0 else "neither up nor down"
+    share = f" ({abs(change) / before:.2%})" if before else ""
+    return ["## Result", "",
+            f"The loss went {way}: from ${E} = {tex_number(before)}$ to ${E} = {tex_number(after)}$, "
+            f"a change of ${tex_number(change)}${share}.", ""]

@@ -1,0 +1,337 @@
+"""The bpstep app: the panels around one :class:`bpstep.session.Session`.
+
+Every key is a §6 command run through ``Session.execute`` (so the TUI and ``replay`` cannot
+disagree); a bad command is a notification, never an exception. Commands that may take long
+(a far goto, continue across many epochs) run in a thread worker with a progress bar and
+stop on Esc, the cursor staying where it was. The torch cross-check is built in another thread
+worker once the first screen is up, so nothing ever waits for torch.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Label, ProgressBar
+
+from bpstep import scenario as scenarios
+from bpstep.commands import CommandError, Ref, parse, parse_ref
+from bpstep.session import Session
+from bpstep.tape import Cancelled
+
+from . import check
+from .check import CrossCheck, Unavailable
+from .cmdline import CommandLine
+from .formula import FormulaPanel
+from .frame import Frame
+from .help import HelpScreen
+from .loss import LossPanel
+from .network import NetworkPanel
+from .palette import BpstepCommands
+from .status import KeyBar, StatusLine
+from .tapeview import TapePanel
+from .values import ValuesPanel
+
+#: a goto further than this many epochs, or a continue across epochs, runs in a worker
+LONG_EPOCHS = 200
+_GIVEN = ("x", "t", "W", "b")
+
+
+class BpstepApp(App):
+    CSS_PATH = Path(__file__).with_name("bpstep.tcss")  # absolute, so subclasses elsewhere find it
+    TITLE = "bpstep"
+    AUTO_FOCUS = None  # the keys belong to the debugger until ':' opens the command line
+    COMMANDS = App.COMMANDS | {BpstepCommands}
+    # the key bar and the help are built from this list, in this order; a capital that
+    # reverses the key before it shares its place in the key bar ("s/S step")
+    BINDINGS = [
+        Binding("s,right", "command('step')", "step", key_display="s →",
+                tooltip="step: the next step, into the factors of a chain-rule product"),
+        Binding("S,left", "command('rstep')", "rstep", key_display="S ←", tooltip="rstep: one step back"),
+        Binding("n", "command('next')", "next", tooltip="next: the next quantity, over its factors"),
+        Binding("N", "command('rnext')", "rnext", tooltip="rnext: the previous quantity"),
+        Binding("f", "command('finish')", "finish", tooltip="finish: to the end of the phase"),
+        Binding("F", "command('rfinish')", "rfinish", tooltip="rfinish: to the start of the phase"),
+        Binding("c", "command('continue')", "continue", tooltip="continue: to the next breakpoint, or the end"),
+        Binding("C", "command('rcontinue')", "rcontinue",
+                tooltip="rcontinue: back to the previous breakpoint, or the start"),
+        Binding("g", "prompt('goto ')", "goto", tooltip="goto: epoch E [phase P], step K or an id"),
+        Binding("b", "toggle_break", "break", tooltip="a breakpoint on the current quantity, on or off"),
+        Binding("w", "toggle_watch", "watch", tooltip="watch the current quantity, or stop watching it"),
+        Binding("question_mark", "help", "help", key_display="?", tooltip="this help"),
+        Binding("colon", "prompt('')", "cmd", key_display=":",
+                tooltip="the command line: any command below, or open SCENARIO"),
+        Binding("r", "command('restart')", "restart", tooltip="restart: epoch 0, step 0"),
+        Binding("q", "quit", "quit", tooltip="quit"),
+        Binding("escape", "escape", "cancel", show=False),
+    ]
+
+    def __init__(self, scenario=None, device: str = "cpu", crosscheck: bool = True, checker_factory=None):
+        super().__init__()
+        self.theme = "textual-dark"
+        self.session = Session(scenario or scenarios.load("worked-222"))
+        self.device = device
+        self.busy = False
+        self._cancel = threading.Event()
+        self._checking = crosscheck
+        self._factory = checker_factory or check.make_checker
+        self.crosscheck = CrossCheck(self.session.tape, device, "loading" if crosscheck else "off")
+        self.frame = Frame(self.session)
+        self._loss_drawn = None
+
+    # -- screen ----------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield StatusLine(id="status")
+        with Horizontal(id="top"):
+            yield NetworkPanel(id="network")
+            yield TapePanel(id="tape")
+        yield FormulaPanel(id="formula")
+        with Horizontal(id="bottom"):
+            yield ValuesPanel(id="values")
+            yield LossPanel(id="loss")
+        with Horizontal(id="progress"):
+            yield Label(id="progress-label")
+            yield ProgressBar(id="progress-bar", show_eta=False)
+        yield CommandLine(id="cmdline")
+        yield KeyBar(id="keys")
+
+    def on_mount(self) -> None:
+        self._panels = [self.query_one(f"#{name}") for name in
+                        ("status", "network", "tape", "formula", "values", "loss")]
+        self.query_one("#progress").display = False
+        self.query_one(CommandLine).display = False
+        self._titles()
+        if self._checking:
+            self.call_after_refresh(self._start_check)
+
+    def _titles(self) -> None:
+        frame = self.frame
+        titles = {"network": f"network {'-'.join(map(str, frame.scenario.sizes))}",
+                  "tape": f"tape · epoch {frame.epoch}", "formula": f"{frame.step.phase} · {frame.step.qid}",
+                  "values": f"values of epoch {frame.epoch} so far", "loss": "loss E per epoch"}
+        for panel in self._panels:
+            if panel.id in titles and panel.border_title != titles[panel.id]:
+                panel.border_title = titles[panel.id]
+
+    def show(self) -> None:
+        """Take a new frame from the session (not while a worker moves it) and redraw what
+        changed (the loss only when the epoch or the losses known did)."""
+        if not self.busy:
+            self.frame = Frame(self.session)
+            self._titles()
+        loss = (self.frame.epoch, int(np.isfinite(self.frame.losses).sum()), self.frame.losses is not None)
+        for panel in self._panels:
+            if panel.id == "loss":
+                if loss == self._loss_drawn:
+                    continue
+                self._loss_drawn = loss
+            panel.redraw(layout=panel.id == "formula")
+
+    def notify(self, message: str, *, markup: bool = False, **kwargs) -> None:
+        # messages are ids and formulas (W[2,1,1]), not markup
+        super().notify(message, markup=markup, **kwargs)
+
+    # -- commands --------------------------------------------------------------------------------
+
+    def run_command(self, text: str) -> None:
+        """Run one command line: a §6 command or ``open SCENARIO``; errors are notifications."""
+        text = text.strip()
+        if not text:
+            return
+        if self.busy:
+            self.notify("still working on the last command: wait, or Esc to cancel it", severity="warning")
+            return
+        if text.split()[0] == "open":
+            self.open_scenario(text[4:].strip())
+            return
+        try:
+            cmd = parse(text)
+            self.session.validate(cmd)
+        except CommandError as e:
+            self.notify(str(e), title="bad command", severity="error")
+            return
+        if self._long(cmd):
+            self._start_long(cmd)
+            return
+        try:
+            result = self.session.execute(cmd)
+        except CommandError as e:
+            self.notify(str(e), title="bad command", severity="error")
+            return
+        self._done(result)
+
+    def _long(self, cmd) -> bool:
+        tape, epoch = self.session.tape, self.session.position[0]
+        if cmd.name == "goto" and cmd.epoch is not None:
+            return abs(cmd.epoch - epoch) > LONG_EPOCHS
+        if cmd.name == "continue":
+            return tape.epochs - epoch > 1
+        if cmd.name == "rcontinue":
+            return epoch > 1
+        if cmd.name in ("step", "next", "rstep", "rnext"):
+            return cmd.count > tape.length(epoch)
+        return False
+
+    def _done(self, result) -> None:
+        self.show()
+        if result.messages:
+            hit = result.hit is not None
+            self.notify("\n".join(result.messages), title="breakpoint" if hit else "",
+                        severity="warning" if hit or result.failed else "information")
+
+    def _start_long(self, cmd) -> None:
+        self.busy = True
+        self._cancel.clear()
+        self.query_one("#progress-label", Label).update(f"{cmd.text} — Esc cancels ")
+        self.query_one("#progress-bar", ProgressBar).update(total=None, progress=0)
+        self.query_one("#progress").display = True
+        self.query_one("#status").refresh()
+        self._long_worker(cmd)
+
+    @work(thread=True, exclusive=True, group="long")
+    def _long_worker(self, cmd) -> None:
+        def progress(done, total):
+            self.call_from_thread(self._progress, done, total)
+
+        try:
+            result = self.session.execute(cmd, progress=progress, cancelled=self._cancel.is_set)
+        except Cancelled:
+            self.call_from_thread(self._long_done, None, "")
+        except CommandError as e:
+            self.call_from_thread(self._long_done, None, str(e))
+        else:
+            self.call_from_thread(self._long_done, result, "")
+
+    def _progress(self, done, total) -> None:
+        self.query_one("#progress-bar", ProgressBar).update(total=total, progress=done)
+
+    def _long_done(self, result, error: str) -> None:
+        self.busy = False
+        self.query_one("#progress").display = False
+        if result is not None:
+            self._done(result)
+            return
+        self.show()
+        if error:
+            self.notify(error, title="bad command", severity="error")
+        else:
+            epoch, index = self.session.position
+            self.notify(f"cancelled; the cursor stays at epoch {epoch}, step {index}", severity="warning")
+
+    # -- keys --------------------------------------------------------------------------------------
+
+    def action_command(self, text: str) -> None:
+        self.run_command(text)
+
+    def prompt(self, text: str = "") -> None:
+        self.query_one(CommandLine).open(text)
+
+    def action_prompt(self, text: str) -> None:
+        self.prompt(text)
+
+    def _here(self) -> Ref:
+        step = self.frame.step
+        return Ref(step.id, step.sample)
+
+    def action_toggle_break(self) -> None:
+        if not self.busy:
+            self._done(self.session.toggle_break(self._here()))
+
+    def action_toggle_watch(self) -> None:
+        ref = self._here()
+        self.run_command(f"{'unwatch' if ref in self.session.watches else 'watch'} {ref}")
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_escape(self) -> None:
+        if self.busy:
+            self._cancel.set()
+
+    async def action_quit(self) -> None:
+        self._cancel.set()
+        self.exit(0)
+
+    # -- mouse -------------------------------------------------------------------------------------
+
+    def goto_index(self, index: int) -> None:
+        self.run_command(f"goto step {index}")
+
+    def action_goto_index(self, index: int) -> None:
+        self.goto_index(index)
+
+    def action_goto_ref(self, qid: str) -> None:
+        """A quantity clicked in a formula: go to the step that computed it. A weight or bias
+        was computed by the previous epoch's update; inputs, targets and the learning rate are
+        given."""
+        ref = parse_ref(qid)
+        head = ref.id.split("[")[0]
+        epoch = self.session.position[0]
+        if head in _GIVEN or ref.id == "lr":
+            if head in ("W", "b") and epoch > 0:
+                self.run_command(f"goto epoch {epoch - 1} phase update")
+                self.run_command(f"goto {head}+[{ref.id.split('[', 1)[1]}")
+            else:
+                self.notify(f"{ref.id} is given (an input, target, initial parameter or the learning rate); "
+                            "no step computes it")
+            return
+        self.run_command(f"goto {ref.id}@{ref.sample}" if ref.sample else f"goto {ref.id}")
+
+    # -- scenarios and the cross-check ------------------------------------------------------------
+
+    def open_scenario(self, spec: str) -> None:
+        """Open another scenario; a bad one is a notification and the session stays."""
+        if self.busy:
+            self.notify("still working on the last command: wait, or Esc to cancel it", severity="warning")
+            return
+        if not spec:
+            self.notify(f"open: expected a built-in scenario ({', '.join(scenarios.builtin_names())}) "
+                        "or a .toml file", title="bad command", severity="error")
+            return
+        try:
+            sc = scenarios.load(spec)
+        except scenarios.ScenarioError as e:
+            self.notify(str(e), title="bad scenario", severity="error")
+            return
+        self.session = Session(sc)
+        self.crosscheck = CrossCheck(self.session.tape, self.device, "loading" if self._checking else "off")
+        self.show()
+        self.notify(f"opened {sc.name}: {sc.title}")
+        if self._checking:
+            self._start_check()
+
+    def _start_check(self) -> None:
+        self._check_worker(self.crosscheck)
+
+    @work(thread=True, group="check")
+    def _check_worker(self, crosscheck: CrossCheck) -> None:
+        try:
+            checker = self._factory(crosscheck.tape, crosscheck.device)
+        except Unavailable as e:
+            self.call_from_thread(self._check_done, crosscheck, None, str(e))
+        except Exception as e:  # torch itself failing (a broken install, a device error)
+            self.call_from_thread(self._check_done, crosscheck, None, f"{type(e).__name__}: {e}")
+        else:
+            self.call_from_thread(self._check_done, crosscheck, checker, "")
+
+    def _check_done(self, crosscheck: CrossCheck, checker, reason: str) -> None:
+        if checker is None:
+            crosscheck.unavailable(reason)
+        else:
+            crosscheck.ready(checker)
+        if crosscheck is self.crosscheck:
+            self.show()
+
+
+def run_app(scenario=None, device: str = "cpu") -> int:
+    """``bpstep`` and ``bpstep open SCENARIO``."""
+    BpstepApp(scenario, device=device).run()
+    return 0

@@ -1,0 +1,91 @@
+"""The torch cross-check as the TUI sees it: off, loading, ready or unavailable.
+
+:class:`bpstep.crosscheck.StepChecker` imports torch, which takes seconds, so the app builds it
+in a thread worker after the first screen is up (:func:`make_checker`); until then, and when it
+cannot be built, the panels show what state it is in instead of a value.
+"""
+
+from __future__ import annotations
+
+from bpstep.notation import fmt
+
+
+class Unavailable(Exception):
+    """The cross-check cannot run here; ``str()`` is the one-line reason."""
+
+
+def make_checker(tape, device):
+    """Build the cross-checker for ``tape`` on ``device`` (slow: imports torch)."""
+    try:
+        from bpstep.crosscheck import CheckUnavailable, StepChecker
+    except ImportError as e:
+        raise Unavailable(f"no cross-check ({e})") from None
+    try:
+        return StepChecker(tape, device)
+    except CheckUnavailable as e:
+        raise Unavailable(str(e)) from None
+
+
+class CrossCheck:
+    """The cross-check of one tape, and the verdicts it has given (asked once per step)."""
+
+    def __init__(self, tape, device: str, state: str = "loading"):
+        self.tape, self.device = tape, device
+        self.state = state  # off | loading | ready | unavailable
+        self.reason = ""
+        self.checker = None
+        self._verdicts: dict = {}
+
+    def ready(self, checker) -> None:
+        self.state, self.checker = "ready", checker
+
+    def unavailable(self, reason: str) -> None:
+        self.state, self.reason, self.checker = "unavailable", reason, None
+
+    def status(self) -> str:
+        """The cross-check's part of the status line."""
+        if self.state == "ready":
+            return f"torch ready: {self.checker.device} {self.checker.dtype}"
+        if self.state == "loading":
+            return f"torch loading… ({self.device})"
+        if self.state == "off":
+            return "torch off"
+        return f"torch unavailable: {self.reason}"
+
+    def verdict(self, step):
+        """``(torch value, abs error, ok)`` of ``step``, or None while there is none."""
+        if self.checker is None:
+            return None
+        key = (getattr(self.tape, "generation", 0), step.position)  # what-if edits change the values
+        if key not in self._verdicts:
+            try:
+                self._verdicts[key] = self.checker.compare(step)
+            except Exception as e:  # a broken cross-check must not take the debugger down
+                self.unavailable(f"compare failed: {type(e).__name__}: {e}")
+                return None
+        return self._verdicts[key]
+
+    def cells(self, step) -> tuple[str, str, str]:
+        """``(torch, Δ, style)`` for the values table."""
+        found = self.verdict(step)
+        if found is None:
+            return ("…" if self.state == "loading" else "—"), "", "dim"
+        torch_value, err, ok = found
+        if torch_value is None:
+            return "—", "", "dim"
+        return fmt(torch_value), _err(err), ("green" if ok else "bold red")
+
+    def verdict_line(self, step) -> tuple[str, str]:
+        """``(text, style)`` for the formula panel."""
+        found = self.verdict(step)
+        if found is None:
+            return self.status(), "dim"
+        torch_value, err, ok = found
+        if torch_value is None:
+            return "torch: not computed by torch", "dim"
+        mark = "✓" if ok else "✗ MISMATCH"
+        return f"torch {fmt(torch_value)}  |Δ| {_err(err)} {mark}", ("green" if ok else "bold red")
+
+
+def _err(err: float) -> str:
+    return "0" if err == 0 else f"{err:.1e}"

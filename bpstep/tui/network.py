@@ -1,0 +1,236 @@
+"""The network panel: layers from left to right, each unit a label with its value, the edges
+as braille lines between them; the unit or edge that the current step is about stands out.
+
+Units show their activation a (x for inputs) during the forward pass and the loss, and
+δ = ∂E/∂z during the backward pass and the update, for the current step's sample, once the
+tape has computed them. A layer taller than the panel shows a window around the unit in focus.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+
+from rich.text import Text
+
+from .lines import LinesPanel
+
+_BRAILLE = ((0x01, 0x02, 0x04, 0x40), (0x08, 0x10, 0x20, 0x80))  # [x % 2][y % 4]
+_EDGE, _HOT = "grey42", "bold yellow"
+_UNIT, _PENDING, _FOCUS = "", "grey50", "bold black on yellow"
+_MIN_GAP = 3
+
+
+def focus(step_id: str, sizes) -> tuple[set, set]:
+    """The units ``(l, j)`` and edges ``(l, j, i)`` (into unit j of layer l from unit i of
+    layer l−1) that a step with this id is about."""
+    L = len(sizes) - 1
+    nums = [tuple(map(int, g.split(","))) for g in re.findall(r"\[([\d,]+)\]", step_id)]
+    if step_id == "E":
+        return {(L, k) for k in range(1, sizes[L] + 1)}, set()
+    if step_id.startswith("E["):
+        return {(L, nums[0][0])}, set()
+    if step_id.startswith(("dz[", "dE[")) and "/da[" in step_id:  # a part through the next layer
+        (l1, m), (l, i) = nums
+        return {(l, i)}, {(l1, m, i)}
+    last = nums[-1]
+    if len(last) == 3:  # weights: their gradient, local factor and update
+        return set(), {last}
+    l, j = last
+    if step_id.startswith("z["):
+        return {(l, j)}, {(l, j, i) for i in range(1, sizes[l - 1] + 1)}
+    if step_id.startswith("dE/da[") and l < L:
+        return {(l, j)}, {(l + 1, m, j) for m in range(1, sizes[l + 1] + 1)}
+    return {(l, j)}, set()
+
+
+def short(v: float, brief: bool = False) -> str:
+    """A value on a unit label: 0.5200, or in at most 5 cells (.52, -.0012 → -1e-3) where a
+    10-unit layer leaves no more room."""
+    if not math.isfinite(v):
+        return str(v)
+    if not brief:
+        return f"{v:.4f}" if abs(v) < 1000 else f"{v:.1e}"
+    text = f"{v:.2g}".replace("0.", ".", 1)
+    if len(text) > 5:
+        mantissa, exponent = f"{v:.0e}".split("e")
+        text = f"{mantissa}e{int(exponent)}"
+    return text
+
+
+class NetworkPanel(LinesPanel):
+    def lines(self) -> list[Text]:
+        w, h = self.content_size
+        return draw(self.app.frame, w, h)
+
+
+def _unit_values(frame):
+    """``(kind, sample, value(l, j) or None)`` for the unit labels."""
+    step, sc = frame.step, frame.scenario
+    n = step.sample or sc.samples
+    delta = step.phase in ("backward", "update")
+    kind, qid, key = ("δ", "dE/dz", "dEdz") if delta else ("a", "a", "a")
+
+    def value(l, j):
+        if l == 0:
+            return frame.record.value(("x", n - 1, j - 1))
+        at = frame.index_of(f"{qid}[{l},{j}]", n)
+        if at is None or at > frame.index:
+            return None
+        return frame.record.value((key, l - 1, n - 1, j - 1))
+
+    return kind, n, value
+
+
+def _window(m, rows, want):
+    """Which units ``[start, stop)`` of a layer of ``m`` show in ``rows`` rows, and whether the
+    first and last rows hold "more" markers instead."""
+    if m <= rows:
+        return 0, m, False
+    k = max(1, rows - 2)
+    start = min(max(0, want - 1 - k // 2), m - k) if want else 0
+    return start, start + k, True
+
+
+def draw(frame, w: int, h: int) -> list[Text]:
+    sizes, names = frame.scenario.sizes, frame.layout.names
+    L = len(sizes) - 1
+    if w < 8 or h < 2:
+        return []
+    units, edges = focus(frame.step.id, sizes)
+    kind, n, value = _unit_values(frame)
+    rows = h - 1  # the last row is the caption
+
+    def name(l, j):
+        return (names.x(j) if l == 0 else names.a(l, j)).uni
+
+    wanted = {}
+    for l, j in units:
+        wanted.setdefault(l, j)
+    for l, j, i in edges:
+        wanted.setdefault(l, j)
+        wanted.setdefault(l - 1, i)
+    windows = [_window(sizes[l], rows, wanted.get(l)) for l in range(L + 1)]
+
+    labels = {}
+    for mode in ("full", "brief", "name", "dot"):
+        labels.clear()
+        for l in range(L + 1):
+            start, stop, _ = windows[l]
+            for j in range(start + 1, stop + 1):
+                v = value(l, j)
+                if mode in ("full", "brief"):
+                    text = f"{name(l, j)} {short(v, mode == 'brief') if v is not None else '·'}"
+                else:
+                    text = name(l, j) if mode == "name" else "●"
+                labels[l, j] = (text, v is not None)
+        widths = [max((len(labels[l, j][0]) for j in range(windows[l][0] + 1, windows[l][1] + 1)), default=1)
+                  for l in range(L + 1)]
+        if sum(widths) + L * _MIN_GAP <= w:
+            break
+    gap = min(20, (w - sum(widths)) // L) if L else 0
+    left = max(0, (w - sum(widths) - gap * L) // 2)
+    xs = []
+    for width in widths:
+        xs.append(left)
+        left += width + gap
+
+    ys = {}
+    for l in range(L + 1):
+        start, stop, markers = windows[l]
+        top, span = (1, rows - 2) if markers else (0, rows)
+        count = stop - start
+        for k, j in enumerate(range(start + 1, stop + 1)):
+            ys[l, j] = top + int((k + 0.5) * span / count)
+
+    grid = [[(" ", "")] * w for _ in range(h)]
+    base = _edges(tuple(sizes), tuple(windows), tuple(xs), tuple(widths), tuple(sorted(ys.items())), w)
+    hot = {}
+    for l, j, i in edges:
+        if (l, j) in ys and (l - 1, i) in ys:
+            _line(hot, xs[l - 1] + widths[l - 1] + 1, ys[l - 1, i], xs[l] - 2, ys[l, j])
+    for (cx, cy), bits in base.items():
+        grid[cy][cx] = (chr(0x2800 + bits), _EDGE)
+    for (cx, cy), bits in hot.items():
+        grid[cy][cx] = (chr(0x2800 + bits), _HOT)
+
+    for (l, j), (text, known) in labels.items():
+        style = _FOCUS if (l, j) in units else (_UNIT if known else _PENDING)
+        for k, ch in enumerate(text[:widths[l]]):
+            grid[ys[l, j]][xs[l] + k] = (ch, style)
+    for l, (start, stop, markers) in enumerate(windows):
+        if markers:
+            for row, more, arrow in ((0, start, "▲"), (rows - 1, sizes[l] - stop, "▼")):
+                if more:
+                    for k, ch in enumerate(f"{arrow}{more}"[:widths[l]]):
+                        grid[row][xs[l] + k] = (ch, "grey50")
+
+    caption = _caption(frame, units, edges, kind, n)
+    out = [_runs(row) for row in grid[:rows]]
+    shown = caption[0]
+    for part in caption[1:]:
+        if len(shown) + 3 + len(part) <= w:
+            shown += " · " + part
+    out.append(Text(shown[:w], style="grey70"))
+    return out
+
+
+def _runs(row) -> Text:
+    """A row of (character, style) cells as a Text, one span per run of a style."""
+    out = Text()
+    text, style = "", None
+    for ch, st in row:
+        if st != style and text:
+            out.append(text, style=style or None)
+            text = ""
+        style = st
+        text += ch
+    if text:
+        out.append(text, style=style or None)
+    return out
+
+
+def _line(dots: dict, x0: int, y0: int, x1: int, y1: int):
+    """A Bresenham line between the cell positions (x0, y0) and (x1, y1), in braille dots."""
+    if x1 < x0:
+        return
+    X0, Y0, X1, Y1 = 2 * x0, 4 * y0 + 1, 2 * x1 + 1, 4 * y1 + 1
+    dx, dy = X1 - X0, -abs(Y1 - Y0)
+    sy = 1 if Y0 < Y1 else -1
+    err = dx + dy
+    while True:
+        cell = (X0 // 2, Y0 // 4)
+        dots[cell] = dots.get(cell, 0) | _BRAILLE[X0 % 2][Y0 % 4]
+        if X0 == X1 and Y0 == Y1:
+            return
+        e2 = 2 * err
+        if e2 >= dy:
+            err += dy
+            X0 += 1
+        if e2 <= dx:
+            err += dx
+            Y0 += sy
+
+
+@functools.lru_cache(maxsize=16)
+def _edges(sizes, windows, xs, widths, ys_items, w):
+    """All edges between the units on show (the same from step to step, so cached)."""
+    ys = dict(ys_items)
+    dots = {}
+    for l in range(1, len(sizes)):
+        for j in range(windows[l][0] + 1, windows[l][1] + 1):
+            for i in range(windows[l - 1][0] + 1, windows[l - 1][1] + 1):
+                _line(dots, xs[l - 1] + widths[l - 1] + 1, ys[l - 1, i], xs[l] - 2, ys[l, j])
+    return {cell: bits for cell, bits in dots.items() if 0 <= cell[0] < w}
+
+
+def _caption(frame, units, edges, kind, n) -> str:
+    names, rec = frame.layout.names, frame.record
+    legend = f"units show {kind}" + (f" of sample {n}" if frame.scenario.samples > 1 else "")
+    if len(edges) == 1 and not frame.step.id.startswith("z["):
+        (l, j, i), = edges
+        src = (names.x(i) if l == 1 else names.a(l - 1, i)).uni
+        weight = rec.value(("W", l - 1, j - 1, i - 1))
+        return [f"{names.W(l, j, i).uni}: {src} → {names.a(l, j).uni} = {short(weight)}", legend]
+    return [legend]

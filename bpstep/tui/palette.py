@@ -1,0 +1,50 @@
+"""The command palette (ctrl+p): the built-in scenarios, goto targets and the commands; what
+is typed and parses as a command can be run directly, and a path ending in .toml opened."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from bpstep import scenario as scenarios
+from bpstep.commands import COMMANDS, CommandError, parse
+
+
+class BpstepCommands(Provider):
+    def _entries(self):
+        """``(text, callback, help)`` of everything offered."""
+        app = self.app
+        for name in scenarios.builtin_names():
+            yield f"open {name}", partial(app.open_scenario, name), "open a built-in scenario"
+        frame = app.frame
+        for _, _, phase in frame.layout.phase_runs(frame.evaluate):
+            text = f"goto epoch {frame.epoch} phase {phase}"
+            yield text, partial(app.run_command, text), f"the first step of the {phase} phase"
+        for text, why in ((f"goto epoch {frame.epochs}", "the evaluate phase: the final weights"),
+                          ("goto epoch 0", "the first epoch"), ("restart", "epoch 0, step 0"),
+                          ("breaks", "list the breakpoints"), ("where", "the current step")):
+            yield text, partial(app.run_command, text), why
+        for name, (_, usage) in COMMANDS.items():
+            yield f"{name} …", partial(app.prompt, f"{name} "), usage
+
+    async def discover(self) -> Hits:
+        for text, callback, why in self._entries():
+            yield DiscoveryHit(text, callback, help=why)
+
+    async def search(self, query: str) -> Hits:
+        query = query.strip()
+        if query.endswith(".toml"):
+            yield Hit(1.0, f"open {query}", partial(self.app.open_scenario, query), help="open a scenario file")
+        else:
+            try:
+                parse(query)
+            except CommandError:
+                pass
+            else:
+                yield Hit(1.0, f"run: {query}", partial(self.app.run_command, query), help="run this command")
+        matcher = self.matcher(query)
+        for text, callback, why in self._entries():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), callback, text=text, help=why)

@@ -1,0 +1,73 @@
+"""The status line (scenario, epoch, phase, sample, step k of n, engine dtype, cross-check
+state) and the key bar at the bottom, built from the app's bindings so that a key added there
+shows up here and in the help."""
+
+from __future__ import annotations
+
+from rich.cells import cell_len
+from rich.text import Text
+
+from .lines import LinesPanel
+
+
+class StatusLine(LinesPanel):
+    def lines(self) -> list[Text]:
+        app = self.app
+        frame = app.frame
+        step = frame.step
+        check = app.crosscheck
+        # (full text, short text, style): the short ones when the line is too narrow; the
+        # cross-check's state keeps its words (why it is unavailable) and is cut last
+        parts = [
+            (frame.scenario.name, frame.scenario.name, "bold"),
+            (f"epoch {frame.epoch}/{frame.epochs}", f"e{frame.epoch}/{frame.epochs}", ""),
+            (step.phase, step.phase, "magenta"),
+            ("batch", "batch", "") if step.sample is None else (f"sample {step.sample}", f"@{step.sample}", ""),
+            (f"step {frame.index} of {frame.length}", f"#{frame.index}/{frame.length}", ""),
+            (f"engine {frame.scenario.dtype}", frame.scenario.dtype, "grey70"),
+        ]
+        if app.busy:
+            parts.append(("working… Esc cancels", "Esc cancels", "bold yellow"))
+        state = check.status()
+        parts.append((state, state, "green" if check.state == "ready" else "grey70"))
+        short = 1 + sum(cell_len(p[0]) + 3 for p in parts) > self.content_size.width
+        out = Text(" ", no_wrap=True, overflow="ellipsis")
+        for k, (long_text, short_text, style) in enumerate(parts):
+            if k:
+                out.append("│" if short else " │ ", "grey50")
+            out.append(short_text if short else long_text, style)
+        return [out]
+
+
+def key_items(bindings) -> list[tuple[str, str]]:
+    """``(keys, description)`` of the bindings to show, in their order."""
+    return [(b.key_display or b.key, b.tooltip or b.description) for b in bindings if b.show]
+
+
+def bar_items(bindings) -> list[tuple[str, str]]:
+    """The key bar's items: a capital that reverses the key before it shares its item."""
+    items = []
+    for b in bindings:
+        if not b.show:
+            continue
+        key = b.key.split(",")[0]
+        if items and b.description == "r" + items[-1][1] and key == items[-1][0].upper():
+            items[-1] = (f"{items[-1][0]}/{key}", items[-1][1])
+        else:
+            items.append((key if len(key) == 1 else b.key_display or key, b.description))
+    return items
+
+
+class KeyBar(LinesPanel):
+    def lines(self) -> list[Text]:
+        width = self.content_size.width
+        items = bar_items(self.app.BINDINGS)
+        full = sum(len(k) + len(d) + 3 for k, d in items)
+        sep = "  " if full <= width else " "
+        out = Text(no_wrap=True, overflow="crop")
+        for keys, description in items:
+            if cell_len(out.plain) + len(sep) + len(keys) + 1 + len(description) > width:
+                break
+            out.append(sep + keys, "bold yellow")
+            out.append(" " + description)
+        return [out]

@@ -1,0 +1,220 @@
+"""What-if edits: ``set ID VALUE``, ``reset [ID]``, ``save FILE``.
+
+An edit is a value set at an epoch (the cursor's when it was made):
+
+- a parameter ``W[l,j,i]`` or ``b[l,j]``: its value at the start of that epoch, before its
+  forward pass; training goes on from there;
+- an input ``x[i]@n``, a target ``t[k]@n`` (every sample without ``@n``) or the learning rate
+  ``lr``: its value from that epoch on.
+
+Epochs before the edit keep their numbers; the tape forgets everything from the edit's epoch on
+and recomputes it when it is next needed. The scenario itself is never changed, so ``reset``
+(all edits, or those of one id) gives the original run back exactly.
+
+``save FILE`` writes a scenario file that replays the edited run. A scenario file starts at
+epoch 0, so when every edit was made at one epoch e it holds the run from e on: the parameters
+at the start of e (with the edits), the data with the edits, and E − e epochs; its epoch k is
+epoch e + k of the edited run (for e = 0, the edited run itself). Edits made at different epochs
+cannot start one file and are refused. Numbers are written with ``repr``, which reads back to
+the same float.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from .commands import CommandError, Ref
+
+PARAMETERS = ("W", "b")
+DATA = ("x", "t", "lr")
+
+
+def _head(qid: str) -> str:
+    return qid.partition("[")[0]
+
+
+def _indices(qid: str) -> list:
+    """``W[2,1,1]`` → [1, 0, 0]"""
+    return [int(v) - 1 for v in qid[qid.index("[") + 1:-1].split(",")]
+
+
+def problem(ref: Ref, value: float | None, scenario) -> str | None:
+    """None when ``set ref value`` can be done (``value`` None: only the id is checked), else
+    what is wrong. The id is already known to name a quantity of the network."""
+    head = _head(ref.id)
+    if head not in PARAMETERS + DATA:
+        return (f"{ref} is computed, not given; expected a parameter W[l,j,i] or b[l,j], an input "
+                "x[i][@n], a target t[k][@n] or lr")
+    if head in PARAMETERS and ref.sample is not None:
+        return f"{ref}: a parameter is shared by every sample; write it without @n"
+    if value is None:
+        return None
+    if not math.isfinite(value):
+        return f"{ref}: expected a finite number, got {value}"
+    if head == "lr" and value <= 0:
+        return f"lr: expected a learning rate > 0, got {value!r}"
+    if head == "t" and scenario.loss == "bce" and not 0 <= value <= 1:
+        return f"{ref}: bce needs targets in [0, 1], got {value!r}"
+    return None
+
+
+class Edits:
+    """The edits of a tape: ``(epoch, id, sample) → value`` in the order they were made."""
+
+    def __init__(self, base_net):
+        self.base = base_net
+        self.items: dict = {}
+        self._nets: dict = {}
+
+    def __bool__(self):
+        return bool(self.items)
+
+    def set(self, epoch: int, qid: str, sample: int | None, value: float) -> None:
+        self.items.pop((epoch, qid, sample), None)
+        self.items[(epoch, qid, sample)] = value
+        self._nets.clear()
+
+    def remove(self, ref: Ref | None) -> list:
+        """Drop the edits of ``ref`` (of its one sample with ``@n``; all edits when None);
+        returns the epochs they were made at."""
+        gone = [k for k in self.items
+                if ref is None or (k[1] == ref.id and (ref.sample is None or k[2] == ref.sample))]
+        for k in gone:
+            del self.items[k]
+        self._nets.clear()
+        return [k[0] for k in gone]
+
+    def apply(self, epoch: int, p):
+        """The parameters ``p`` at the start of ``epoch`` with the edits made there."""
+        mine = [(qid, v) for (e, qid, _), v in self.items.items() if e == epoch and _head(qid) in PARAMETERS]
+        if not mine:
+            return p
+        p = p.copy()
+        for qid, v in mine:
+            idx = _indices(qid)
+            (p.W if _head(qid) == "W" else p.b)[idx[0]][tuple(idx[1:])] = v
+        return p
+
+    def data(self, epoch: int, X, T, lr):
+        """Inputs, targets and learning rate in force at ``epoch``: the edits made at or before it
+        applied in order, on copies."""
+        X, T = X.copy(), T.copy()
+        for (e, qid, n), v in sorted(self.items.items(), key=lambda kv: kv[0][0]):
+            head = _head(qid)
+            if e > epoch or head not in DATA:
+                continue
+            if head == "lr":
+                lr = type(lr)(v)
+                continue
+            rows = slice(None) if n is None else n - 1
+            (X if head == "x" else T)[rows, _indices(qid)[0]] = v
+        return X, T, lr
+
+    def network(self, epoch: int):
+        """The engine's network in force at ``epoch`` (the scenario's until a data edit)."""
+        starts = [e for (e, qid, _) in self.items if e <= epoch and _head(qid) in DATA]
+        if not starts:
+            return self.base
+        start = max(starts)
+        net = self._nets.get(start)
+        if net is None:
+            X, T, lr = self.data(start, self.base.X, self.base.T, self.base.lr)
+            net = self._nets[start] = replace(self.base, X=X, T=T, lr=lr)
+        return net
+
+
+# --- the commands --------------------------------------------------------------------------------
+
+
+def set_value(tape, epoch: int, ref: Ref, value: float) -> str:
+    old = _given(tape, epoch, ref)
+    tape.edits.set(epoch, ref.id, ref.sample, value)
+    tape.invalidate(epoch)
+    when = f"at the start of epoch {epoch}" if _head(ref.id) in PARAMETERS else f"from epoch {epoch} on"
+    return f"set {ref} = {value!r} {when} (was {old!r}); recomputed from epoch {epoch}"
+
+
+def _given(tape, epoch, ref):
+    """The value of a given quantity in force at ``epoch`` (of sample 1 when none is named)."""
+    head, n = _head(ref.id), (ref.sample or 1) - 1
+    if head == "lr":
+        return float(tape.network(epoch).lr)
+    if head in PARAMETERS:
+        p, idx = tape.params(epoch), _indices(ref.id)
+        return float((p.W if head == "W" else p.b)[idx[0]][tuple(idx[1:])])
+    net = tape.network(epoch)
+    return float((net.X if head == "x" else net.T)[n, _indices(ref.id)[0]])
+
+
+def reset(tape, ref: Ref | None) -> str:
+    epochs = tape.edits.remove(ref)
+    if not epochs:
+        if ref is None:
+            return "no edits to reset"
+        raise CommandError(f"reset: {ref} has no edits")
+    tape.invalidate(min(epochs))
+    return f"reset {len(epochs)} edit(s){'' if ref is None else f' of {ref}'}; recomputed from epoch {min(epochs)}"
+
+
+def save(tape, path: str) -> str:
+    sc, edits = tape.scenario, tape.edits
+    epochs = sorted({e for e, _, _ in edits.items})
+    if len(epochs) > 1:
+        raise CommandError(f"save: edits were made at epochs {', '.join(map(str, epochs))}; a scenario "
+                           "file starts at one epoch; reset all but one epoch's edits and save again")
+    start = epochs[0] if epochs else 0
+    if start >= sc.epochs:
+        raise CommandError(f"save: the edits are in the evaluate phase (epoch {start}), which trains nothing; "
+                           "make them at a training epoch")
+    if start == 0:  # the scenario's own numbers, as written, with the edits as typed
+        from .engine import Params
+        p = edits.apply(0, Params([w.copy() for w in sc.weights],
+                                  None if sc.biases is None else [v.copy() for v in sc.biases]))
+    else:
+        p = tape.params(start)
+    X, T, lr = edits.data(start, sc.inputs, sc.targets, sc.learning_rate)
+    done = "; ".join(f"{qid}{'' if n is None else f'@{n}'} = {v!r}" for (_, qid, n), v in edits.items.items())
+    note = f"{sc.name} with the what-if edits {done or '(none)'} made at epoch {start}"
+    if start:
+        note += f"; the run from epoch {start} on, its epochs counted from 0"
+    text = scenario_toml(sc, p.W, p.b, X, T, lr, sc.epochs - start, f"{sc.title} (what-if)", note)
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise CommandError(f"save: cannot write {path}: {e.strerror}") from None
+    return f"saved {path}" + (f" (the run from epoch {start}, counted from 0 there)" if start else "")
+
+
+def scenario_toml(sc, W, b, X, T, lr, epochs, title, description) -> str:
+    """A scenario file (DESIGN.md §3) with explicit numbers; it loads back to the same floats."""
+    lines = [f"title = {_toml(title)}", f"description = {_toml(description)}", f"notation = {_toml(sc.notation)}",
+             "", "[network]", f"sizes = {_toml(list(sc.sizes))}", f"activation = {_toml(list(sc.activations))}",
+             f"bias = {_toml(sc.bias)}", "", "[init]", _rows("weights", W)]
+    if b is not None:
+        lines.append(_rows("biases", b))
+    lines += ["", "[data]", f"inputs = {_toml(X)}", f"targets = {_toml(T)}", "", "[training]",
+              f"loss = {_toml(sc.loss)}", f"learning_rate = {_toml(float(lr))}", f"epochs = {epochs}",
+              f"dtype = {_toml(sc.dtype)}", f"update_order = {_toml(sc.update_order)}",
+              f"freeze = {_toml(sorted(sc.freeze))}"]
+    return "\n".join(lines) + "\n"
+
+
+def _rows(key, arrays):
+    return f"{key} = [\n" + ",\n".join(f"  {_toml(a)}" for a in arrays) + "]"
+
+
+def _toml(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)  # a JSON string is a TOML basic string
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return "[" + ", ".join(_toml(x) for x in v) + "]"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    return repr(float(v))

@@ -1,0 +1,226 @@
+"""The torch mirror and the cross-check (DESIGN.md §7): random networks pass in float64, the
+torch values are torch's own (golden numbers, the sequential order's W⁺, frozen entries), the
+tolerances, finite differences, devices."""
+
+import dataclasses
+import io
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+torch = pytest.importorskip("torch")
+
+from bpstep import crosscheck, engine, scenario  # noqa: E402
+from bpstep.crosscheck import CheckUnavailable, StepChecker, Tolerance, run_check  # noqa: E402
+from bpstep.tape import Tape  # noqa: E402
+
+SETTINGS = settings(max_examples=int(__import__("os").environ.get("BPSTEP_EXAMPLES", 40)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def scenarios(draw, dtype="float64"):
+    """1–4 weight layers of 1–5 units, every activation and loss, biases on and off, batches of
+    1–5, frozen parameters, both update orders, 1–3 epochs."""
+    sizes = draw(st.lists(st.integers(1, 5), min_size=2, max_size=5))
+    layers = len(sizes) - 1
+    loss = draw(st.sampled_from(engine.LOSSES))
+    acts = draw(st.lists(st.sampled_from(engine.ACTIVATIONS), min_size=layers, max_size=layers))
+    if loss == "bce":  # BCELoss takes outputs in [0, 1] only
+        acts[-1] = "sigmoid"
+    bias = draw(st.booleans())
+    n = draw(st.integers(1, 5))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    inputs = rng.uniform(-2, 2, (n, sizes[0])).tolist()
+    targets = rng.uniform(0 if loss == "bce" else -1, 1, (n, sizes[-1])).tolist()
+    params = [f"W[{l},{j},{i}]" for l in range(1, layers + 1) for j in range(1, sizes[l] + 1)
+              for i in range(1, sizes[l - 1] + 1)]
+    params += [f"b[{l},{j}]" for l in range(1, layers + 1) for j in range(1, sizes[l] + 1)] if bias else []
+    freeze = draw(st.lists(st.sampled_from(params), max_size=4, unique=True))
+    text = f"""
+[network]
+sizes = {sizes}
+activation = {acts!r}
+bias = {str(bias).lower()}
+[init]
+method = "uniform"
+seed = {draw(st.integers(0, 10_000))}
+scale = {draw(st.sampled_from([0.3, 1.0, 2.0]))}
+[data]
+inputs = {inputs!r}
+targets = {targets!r}
+[training]
+loss = "{loss}"
+learning_rate = {draw(st.sampled_from([0.05, 0.5, 1.5]))}
+epochs = {draw(st.integers(1, 3))}
+dtype = "{dtype}"
+update_order = "{draw(st.sampled_from(engine.UPDATE_ORDERS))}"
+freeze = {freeze!r}
+""".replace("'", '"')
+    return scenario.parse(text, "random.toml")
+
+
+def check(sc, **kw):
+    out = io.StringIO()
+    code = run_check(sc, "cpu", out=out, err=io.StringIO(), **kw)
+    return code, out.getvalue()
+
+
+@SETTINGS
+@given(scenarios())
+def test_random_networks_pass_in_float64(sc):
+    code, report = check(sc)
+    assert code == 0, report
+    assert "✓ all" in report
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_step_checker_agrees_with_every_step(sc):
+    tape = Tape(sc)
+    checker = StepChecker(tape)
+    for epoch in range(sc.epochs + 1):
+        for step in tape.steps(epoch):
+            theirs, err, ok = checker.compare(step)
+            assert ok, (step.qid, epoch, step.value, theirs)
+            assert err == abs(step.value - theirs) or (math.isnan(step.value) and math.isnan(theirs))
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_finite_differences_witness_random_networks(sc):
+    code, report = check(sc, fd=True)
+    assert code == 0, report
+    assert "gradients vs finite diff." in report
+
+
+def test_torch_values_of_the_worked_example():
+    tape = Tape(scenario.load("worked-222"))
+    checker = StepChecker(tape)
+    assert (checker.device, checker.dtype) == ("cpu", "float64")
+    golden = {"a[2,1]": 0.60944600, "E": 0.02397190, "dE/da[2,1]": 0.20944600, "da[2,1]/dz[2,1]": 0.23802157,
+              "dE/dW[2,1,1]": 0.02592286, "dE[2,1]/da[1,1]": 0.02243370, "dE/da[1,1]": 0.03240681,
+              "dE/dW[1,1,1]": 0.00080888, "W+[2,1,1]": 0.43703857, "W+[1,1,1]": 0.29959556}
+    for qid, value in golden.items():
+        sample = None if qid.startswith("W+") else 1
+        step = tape.step(0, tape.layout.at(False, qid, sample))
+        theirs, err, ok = checker.compare(step)
+        assert round(theirs, 8) == value and ok and err < 1e-15, qid
+    after = tape.step(1, tape.layout.at(True, "E", 1))
+    assert round(checker.compare(after)[0], 8) == 0.02323634
+    assert checker.verdict_text(tape.step(0, tape.layout.at(False, "dE/dW[2,1,1]", 1))).startswith(
+        "torch 0.02592286 ✓ Δ ")
+
+
+def test_sequential_order_carries_delta_through_the_updated_weights():
+    """∂E/∂h1 in the sequential order is δ3·W5⁺ + δ4·W7⁺ (the lecture's numbers), not δ3·W5 + δ4·W7."""
+    sc = scenario.load("worked-222")
+    seq = Tape(dataclasses.replace(sc, update_order="sequential"))
+    checker = StepChecker(seq)
+    delta3, delta4 = 0.20944600 * 0.23802157, 0.06384491 * 0.22315485
+    expected = delta3 * 0.43703857 + delta4 * 0.69629578
+    step = seq.step(0, seq.layout.at(False, "dE/da[1,1]", 1))
+    theirs, _, ok = checker.compare(step)
+    assert ok and abs(theirs - expected) < 1e-8
+    assert abs(theirs - 0.03240681) > 1e-4  # the simultaneous value
+
+
+def test_frozen_parameters_stay_exactly_and_others_move():
+    text = scenario.resolve("worked-222").read_text().replace(
+        'update_order = "simultaneous"', 'update_order = "simultaneous"\nfreeze = ["W[2,1,1]", "W[1,2,2]"]')
+    tape = Tape(scenario.parse(text, "frozen.toml"))
+    rec = StepChecker(tape).record(0)
+    assert rec.value(("W+", 1, 0, 0)) == 0.45 and rec.value(("W+", 0, 1, 1)) == 0.35
+    assert round(rec.value(("W+", 1, 0, 1)), 8) == 0.38685205
+
+
+def test_a_wrong_value_is_out_of_tolerance():
+    tape = Tape(scenario.load("worked-222"))
+    checker = StepChecker(tape)
+    step = tape.step(0, tape.layout.at(False, "dE/dW[2,1,1]", 1))
+    rec = checker.record(0)
+    rec.arrays.gW_sample[1] = rec.arrays.gW_sample[1] * (1 + 1e-9)
+    theirs, err, ok = checker.compare(step)
+    assert not ok and err > 0
+    assert "✗" in checker.verdict_text(step)
+
+
+def test_tolerance_per_dtype():
+    f64, f32 = crosscheck.TOLERANCES["float64"], crosscheck.TOLERANCES["float32"]
+    assert f64.errors(1.0, 1.0 + 5e-13)[1] and not f64.errors(1.0, 1.0 + 5e-12)[1]
+    assert f32.errors(1.0, 1.0 + 5e-6)[1] and not f32.errors(1.0, 1.0 + 5e-5)[1]
+    err, ok = Tolerance(1e-12, 0).errors([np.nan, np.inf, np.nan, 1.0, -np.inf], [np.nan, np.inf, 1.0, np.inf, np.inf])
+    assert ok.tolist() == [True, True, False, False, False]
+    assert err.tolist()[:2] == [0.0, 0.0] and all(np.isinf(err[2:]))
+
+
+def test_finite_differences_match_the_engine_and_skip_relu_kinks():
+    text = """
+[network]
+sizes = [2, 3, 1]
+activation = ["relu", "sigmoid"]
+[init]
+weights = [[[1.0, -1.0], [0.5, 0.25], [-0.3, 0.8]], [[0.7, -0.2, 0.4]]]
+biases = [[0.0, 0.1, -0.2], [0.05]]
+[data]
+inputs = [[0.3, 0.3], [0.5, -0.4]]
+targets = [[1.0], [0.0]]
+[training]
+loss = "bce"
+learning_rate = 0.5
+"""
+    tape = Tape(scenario.parse(text, "kink.toml"))
+    arrays = tape.record(0).arrays
+    stacked = crosscheck._stack([arrays])
+    fd = crosscheck.finite_differences(tape.net, stacked)
+    # sample 1 sits on unit 1's kink (z = 0.3 − 0.3 = 0): no witness for the gradients it reaches
+    assert np.isnan(fd.gW_sample[0][0, 0, 0, 0]) and np.isnan(fd.gW[0][0, 0, 0])
+    assert not np.isnan(fd.gW_sample[0][1, 1, 0, 0])
+    for mine, theirs in ((arrays.gW_sample, fd.gW_sample), (arrays.gW, fd.gW), (arrays.gb, fd.gb)):
+        for l in range(2):
+            witness = theirs[l][..., 0]
+            seen = ~np.isnan(witness)
+            assert seen.any()
+            np.testing.assert_allclose(mine[l][seen], witness[seen], rtol=1e-6, atol=1e-9)
+
+
+def test_devices_resolve_or_say_why_not():
+    tape = Tape(scenario.load("worked-222"))
+    assert StepChecker(tape, "cpu").device == "cpu"
+    auto = StepChecker(tape, "auto").device
+    assert auto == ("cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu")
+    with pytest.raises(CheckUnavailable, match="unknown device; expected cpu, cuda, cuda:N, mps or auto"):
+        StepChecker(tape, "tpu")
+    with pytest.raises(CheckUnavailable, match="cuda:99"):
+        StepChecker(tape, "cuda:99")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is present")
+def test_cuda_missing_is_unavailable():
+    with pytest.raises(CheckUnavailable, match="no CUDA device is available"):
+        StepChecker(Tape(scenario.load("worked-222")), "cuda")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_cuda_check_passes(dtype):
+    sc = scenario.load("xor").with_epochs(200).with_dtype(dtype)
+    out = io.StringIO()
+    assert run_check(sc, "cuda", out=out, err=io.StringIO()) == 0, out.getvalue()
+    assert "on cuda" in out.getvalue()
+
+
+@pytest.mark.skipif(not (torch.backends.mps.is_available()), reason="no Apple MPS device")
+def test_mps_check_passes_in_float32_and_refuses_float64():
+    sc = scenario.load("xor").with_epochs(200)
+    assert run_check(sc, "mps", out=io.StringIO(), err=io.StringIO()) == 0
+    with pytest.raises(CheckUnavailable, match="float64"):
+        run_check(sc.with_dtype("float64"), "mps", out=io.StringIO())
+
+
+@pytest.mark.skipif(torch.backends.mps.is_available(), reason="an MPS device is present")
+def test_mps_missing_is_unavailable():
+    with pytest.raises(CheckUnavailable, match="no Apple MPS device"):
+        StepChecker(Tape(scenario.load("worked-222")), "mps")
