@@ -51,8 +51,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _positive(text):
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 1, got {text!r}")
+    if not text.isdigit() or not 1 <= int(text) <= scenarios.MAX_EPOCHS:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to {scenarios.MAX_EPOCHS}, got {text!r}")
     return int(text)
 
 
@@ -157,6 +157,11 @@ def main(argv=None) -> int:
     except BadInput as e:
         out.flush()
         print(f"bpstep: {e}" if not str(e).startswith("bpstep") else str(e), file=sys.stderr)
+        return EXIT_BAD
+    except MemoryError:
+        out.flush()
+        print(f"bpstep: {getattr(args, 'scenario', None) or 'the scenario'}: too large to hold in memory; expected "
+              "fewer units, samples or epochs", file=sys.stderr)
         return EXIT_BAD
     except BrokenPipeError:
         sys.stderr.close()

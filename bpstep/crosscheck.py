@@ -35,23 +35,26 @@ class Tolerance:
     rtol: float
     atol: float
 
-    def errors(self, mine, theirs):
-        """(|Δ|, ok) elementwise; NaN against NaN and equal infinities are Δ = 0, any other
-        non-finite difference is Δ = inf."""
+    def errors(self, mine, theirs, scale=None):
+        """(|Δ|, ok) elementwise: ok when |Δ| ≤ rtol·max(S, |mine|, |theirs|) + atol, S the value's
+        rounding scale (:func:`error_scales`; 0 when not given). NaN against NaN and equal
+        infinities are Δ = 0, any other non-finite difference is Δ = inf."""
         mine, theirs = np.asarray(mine, np.float64), np.asarray(theirs, np.float64)
         with np.errstate(invalid="ignore", over="ignore"):
             err = np.abs(mine - theirs)
             err = np.where((mine == theirs) | (np.isnan(mine) & np.isnan(theirs)), 0.0, err)
             err = np.where(np.isnan(err), np.inf, err)
-            scale = np.maximum(np.abs(mine), np.abs(theirs))
-            return err, err <= self.rtol * np.where(np.isfinite(scale), scale, 0.0) + self.atol
+            size = np.maximum(np.abs(mine), np.abs(theirs))
+            if scale is not None:
+                size = np.fmax(size, scale)
+            return err, err <= self.rtol * np.where(np.isfinite(size), size, 0.0) + self.atol
 
     def describe(self) -> str:
-        return f"|bpstep − torch| ≤ {self.rtol:.0e}·max(|bpstep|, |torch|) + {self.atol:.0e}"
+        return f"|bpstep − torch| ≤ {self.rtol:.0e}·S + {self.atol:.0e}, S ≥ |value| its rounding scale"
 
 
 #: per dtype; why these numbers: README, "Cross-check against PyTorch"
-TOLERANCES = {"float64": Tolerance(rtol=1e-12, atol=1e-14), "float32": Tolerance(rtol=1e-5, atol=4e-6)}
+TOLERANCES = {"float64": Tolerance(rtol=1e-12, atol=1e-15), "float32": Tolerance(rtol=1e-5, atol=1e-8)}
 #: central differences: step h, and how close they must come to the engine's gradient
 FD_STEP = 1e-6
 FD_TOLERANCE = Tolerance(rtol=1e-5, atol=1e-8)
@@ -105,30 +108,35 @@ class StepChecker:
         self.mirror = mirror_for(tape.net, self.dtype, device)
         self.device = str(self.mirror.device)
         self.tolerance = TOLERANCES[self.dtype]
-        self._records: OrderedDict[int, Record] = OrderedDict()
+        self._records: OrderedDict[int, tuple] = OrderedDict()
         self._lock = threading.Lock()
 
-    def record(self, epoch: int, engine_arrays: engine.EpochArrays | None = None) -> Record:
+    def record(self, epoch: int) -> Record:
         """The torch arrays of ``epoch``, from the engine's parameters at its start."""
+        return self._epoch(epoch)[0]
+
+    def _epoch(self, epoch: int, arrays: engine.EpochArrays | None = None) -> tuple[Record, Record]:
+        """(torch arrays, rounding scales) of an epoch, computed once and kept for a few epochs."""
         with self._lock:
-            rec = self._records.get(epoch)
-            if rec is not None:
+            cached = self._records.get(epoch)
+            if cached is not None:
                 self._records.move_to_end(epoch)
-                return rec
-            start = engine_arrays if engine_arrays is not None else self.tape.record(epoch).arrays
-            W = [w[None] for w in start.W]
-            b = None if start.b is None else [v[None] for v in start.b]
+                return cached
+            mine = [arrays if arrays is not None else self.tape.record(epoch).arrays]
             run = self.mirror.evaluate if self.tape.is_evaluate(epoch) else self.mirror.epochs
-            rec = self._records[epoch] = Record(epoch, _epoch_of(run(W, b), 0), self.tape.net)
+            theirs = _epoch_of(run(*_starts(mine)), 0)
+            scales = _epoch_of(error_scales(self.tape.net, _stack(mine), self.tolerance.rtol), 0)
+            cached = self._records[epoch] = (Record(epoch, theirs, self.tape.net), Record(epoch, scales, self.tape.net))
             while len(self._records) > self.KEPT:
                 self._records.popitem(last=False)
-            return rec
+            return cached
 
     def compare(self, step) -> tuple[float, float, bool]:
         """(torch value, |Δ|, within tolerance) of a step of this checker's tape."""
-        theirs = self.record(step.epoch, step.record.arrays).value(step.spec.key)
-        err, ok = self.tolerance.errors(step.value, theirs)
-        return theirs, float(err), bool(ok)
+        theirs, scales = self._epoch(step.epoch, step.record.arrays)
+        value = theirs.value(step.spec.key)
+        err, ok = self.tolerance.errors(step.value, value, scales.value(step.spec.key))
+        return value, float(err), bool(ok)
 
     def verdict_text(self, step) -> str:
         """``torch 0.02592286 ✓ Δ 1.4e-17`` (✗ when out of tolerance)."""
@@ -213,15 +221,14 @@ class Comparison:
     def __init__(self):
         self.rows: dict[str, _Row] = {}
 
-    def add(self, groups, mine: Record, theirs: Record, first_epoch: int, epochs: int, tolerance: Tolerance,
-            kind: str | None = None, skip_nan: bool = False):
+    def add(self, groups, mine: Record, theirs: Record, scales: Record, first_epoch: int, epochs: int,
+            tolerance: Tolerance, kind: str | None = None, skip_nan: bool = False):
         """Compare ``epochs`` epochs (from ``first_epoch``) of every group; ``kind`` files them all
         under one row; ``skip_nan``: a NaN in ``theirs`` means no witness there (counted as skipped)."""
         for g in groups:
             shape = (len(g.specs), epochs)
-            a = np.broadcast_to(np.asarray(mine.lookup(g.key), np.float64), shape)
-            b = np.broadcast_to(np.asarray(theirs.lookup(g.key), np.float64), shape)
-            err, ok = tolerance.errors(a, b)
+            a, b, scale = (np.broadcast_to(np.asarray(r.lookup(g.key), np.float64), shape) for r in (mine, theirs, scales))
+            err, ok = tolerance.errors(a, b, scale)
             row = self.rows.setdefault(kind or g.kind, _Row())
             weight = np.broadcast_to(g.weight[:, None], shape)
             if skip_nan:
@@ -257,6 +264,96 @@ class Comparison:
 
 def _where(group: _Group, m: int, epoch: int) -> str:
     return f"{group.specs[m][0].qid} epoch {epoch}"
+
+
+def error_scales(net, arrays: engine.EpochArrays, rtol: float) -> engine.EpochArrays:
+    """For every value of a run of epochs (arrays with the epoch on the last axis), its rounding
+    scale S ≥ |value|: two correct implementations that round differently may disagree by a few
+    ε·S (ε the dtype's unit roundoff). S is |value| where the arithmetic is well-conditioned, and
+    larger where digits cancel or a difference from earlier steps is amplified (first-order
+    running error analysis, with the inputs x and the epoch's parameters exact):
+
+    - a sum: the sum of its terms' scales (z = Σ W·a + b, ∂E/∂a = Σ parts, batch means);
+    - a product x·y: S_x·|y| + |x|·S_y;
+    - a = f(z): |a| + |f′(z)|·S_z;  ∂a/∂z: a(1 − a) and 1 − a² are exact only to ε·1, however
+      small they are (a saturated unit), plus the drift of a: |1 − 2a|·S_a, 2|a|·S_a; a relu
+      whose z is within rtol·S_z of 0 may take either side, so its derivative may differ by 1;
+    - the loss: t − o to ε(|t| + |o|) plus S_o; ln(1 − o) to (ε + S_o)/(1 − o);
+    - δ of sigmoid outputs under BCE: g = (o − t)/(o(1 − o)) and ∂a/∂z = o(1 − o) share the rounding
+      of 1 − o, which cancels in δ = (o − t)/K, so S_δ = (|o| + |t| + S_o)/K;
+    - θ⁺ = θ − α·g: |θ| + α·S_g (exactly |θ| for a frozen entry).
+    """
+    first = lambda x: np.moveaxis(np.asarray(x, np.float64), -1, 0)  # epoch on the first axis
+    last = lambda x: np.moveaxis(x, 0, -1)
+    W = [first(w) for w in arrays.W]
+    b = None if arrays.b is None else [first(v) for v in arrays.b]
+    acts, zs = [first(a) for a in arrays.act], [first(z) for z in arrays.z]
+    T = np.asarray(net.T, np.float64)
+    L, K = len(W), T.shape[-1]
+    S_act, S_z = [np.abs(acts[0])], []
+    for l, name in enumerate(net.activations):
+        S_z.append(S_act[-1] @ np.abs(W[l]).transpose(0, 2, 1) + (0 if b is None else np.abs(b[l])[:, None]))
+        slope = np.abs(engine.ACTIVATION_FUNCTIONS[name][1](zs[l], acts[l + 1]))
+        S_act.append(np.abs(acts[l + 1]) + slope * S_z[-1])
+    o, S_o = acts[-1], S_act[-1]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        spread = np.abs(T) + np.abs(o) + S_o  # of t − o
+        terms = first(arrays.E_terms)
+        if net.loss == "half_sse":
+            S_terms = np.abs(terms) + np.abs(T - o) * spread
+        elif net.loss == "mse":
+            S_terms = np.abs(terms) + 2 * np.abs(o - T) * spread / K
+        else:
+            S_terms = np.abs(terms) + (np.abs(T) * S_o / np.abs(o) + np.abs(1 - T) * (1 + S_o) / np.abs(1 - o)) / K
+        S_terms = np.where(np.isnan(S_terms), np.inf, S_terms)
+    out = engine.EpochArrays(W=arrays.W, b=arrays.b, z=[last(s) for s in S_z], act=[last(s) for s in S_act],
+                             E_terms=last(S_terms), E_sample=last(S_terms.sum(-1)), E=S_terms.sum(-1).mean(-1))
+    if not arrays.dEda:
+        return out
+    n = len(arrays.dEda)
+    out.dEda, out.dadz, out.dEdz, out.gW_sample, out.gW, out.W_down, out.parts, out.W_new = ([None] * n for _ in range(8))
+    out.gb_sample, out.gb, out.b_new = ([None] * n for _ in range(3)) if b is not None else ([], [], None)
+    out.dzdW = [last(s) for s in S_act[:-1]]
+    g = first(arrays.dEda[-1])
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if net.loss == "half_sse":
+            S_g = spread
+        elif net.loss == "mse":
+            S_g = 2 * spread / K
+        else:
+            den = np.maximum(o * (1 - o), engine.BCE_EPS)
+            S_den = np.where(o * (1 - o) > engine.BCE_EPS, np.abs(o) * (1 + np.abs(o)) + np.abs(1 - 2 * o) * S_o, 0)
+            S_g = spread / den / K + np.abs(g) * S_den / den
+        for l in reversed(range(L)):
+            a, S_a, name = acts[l + 1], S_act[l + 1], net.activations[l]
+            g, dadz, delta = first(arrays.dEda[l]), first(arrays.dadz[l]), first(arrays.dEdz[l])
+            if name == "sigmoid":
+                S_dadz = np.abs(a) * (1 + np.abs(a)) + np.abs(1 - 2 * a) * S_a
+            elif name == "tanh":
+                S_dadz = 1 + a * a + 2 * np.abs(a) * S_a
+            elif name == "relu":
+                S_dadz = np.where(np.abs(zs[l]) <= rtol * S_z[l], 1 / rtol, 0.0)
+            else:
+                S_dadz = np.zeros_like(a)
+            if l == L - 1 and name == "sigmoid" and net.loss == "bce":
+                S_delta = spread / K + np.abs(delta)
+            else:
+                S_delta = S_g * np.abs(dadz) + np.abs(g) * S_dadz + np.abs(delta)
+            S_gWs = S_delta[..., None] * np.abs(acts[l])[:, :, None, :] + np.abs(delta)[..., None] * S_act[l][:, :, None, :]
+            S_gW = S_gWs.mean(1)
+            S_W_new = np.abs(W[l]) + float(net.lr) * S_gW * (1 if net.W_mask is None else net.W_mask[l])
+            S_Wd = S_W_new if net.sequential else np.abs(W[l])
+            Wd = first(arrays.W_down[l])
+            S_parts = S_delta[..., None] * np.abs(Wd)[:, None] + np.abs(delta)[..., None] * S_Wd[:, None]
+            out.dEda[l], out.dadz[l], out.dEdz[l] = last(S_g), last(S_dadz), last(S_delta)
+            out.gW_sample[l], out.gW[l], out.W_new[l] = last(S_gWs), last(S_gW), last(S_W_new)
+            out.W_down[l], out.parts[l] = last(S_Wd), last(S_parts)
+            if b is not None:
+                S_gb = S_delta.mean(1)
+                out.gb_sample[l], out.gb[l] = last(S_delta), last(S_gb)
+                out.b_new[l] = last(np.abs(b[l]) + float(net.lr) * S_gb * (1 if net.b_mask is None else net.b_mask[l]))
+            S_g = S_parts.sum(2)
+    return out
 
 
 def finite_differences(net, arrays: engine.EpochArrays, h: float = FD_STEP) -> engine.EpochArrays:
@@ -347,6 +444,7 @@ def run_check(scenario, device: str = "cpu", fd: bool = False, out=None, err=Non
     tape = Tape(scenario)
     mirror = mirror_for(tape.net, scenario.dtype, device)
     tolerance = TOLERANCES[scenario.dtype]
+    fd_tolerance = Tolerance(max(FD_TOLERANCE.rtol, tolerance.rtol), max(FD_TOLERANCE.atol, tolerance.atol))
     layout, E = tape.layout, scenario.epochs
     train, evaluate = _groups(layout.train), _groups(layout.eval)
     fd_groups = [g for g in train if g.kind == "parameter gradients"]
@@ -357,22 +455,22 @@ def run_check(scenario, device: str = "cpu", fd: bool = False, out=None, err=Non
         last = min(E, first + chunk)
         engine_arrays = [tape.record(e).arrays for e in range(first, last)]
         mine, theirs = _stack(engine_arrays), mirror.epochs(*_starts(engine_arrays))
-        result.add(train, Record(first, mine, tape.net), Record(first, theirs, tape.net), first, last - first,
-                   tolerance)
+        records = [Record(first, x, tape.net) for x in (mine, theirs, error_scales(tape.net, mine, tolerance.rtol))]
+        result.add(train, *records, first, last - first, tolerance)
         if fd:
-            witness = finite_differences(tape.net, mine)
-            result.add(fd_groups, Record(first, mine, tape.net), Record(first, witness, tape.net), first,
-                       last - first, Tolerance(max(FD_TOLERANCE.rtol, tolerance.rtol),
-                                               max(FD_TOLERANCE.atol, tolerance.atol)), FD_KIND, skip_nan=True)
+            records[1] = Record(first, finite_differences(tape.net, mine), tape.net)
+            result.add(fd_groups, *records, first, last - first, fd_tolerance, FD_KIND, skip_nan=True)
     engine_arrays = [tape.record(E).arrays]
     mine, theirs = _stack(engine_arrays), mirror.evaluate(*_starts(engine_arrays))
-    result.add(evaluate, Record(E, mine, tape.net), Record(E, theirs, tape.net), E, 1, tolerance)
+    records = [Record(E, x, tape.net) for x in (mine, theirs, error_scales(tape.net, mine, tolerance.rtol))]
+    result.add(evaluate, *records, E, 1, tolerance)
 
     start = tape.params(0)
     torch_losses, torch_W, torch_b = mirror.train(start.W, start.b, E, lambda d, t: progress("free run epoch", d, t))
     progress.clear()
     final = tape.params(E)
-    _report(out, scenario, mirror, tolerance, result, fd, tape.losses, torch_losses, final, torch_W, torch_b)
+    _report(out, scenario, mirror, tolerance, fd_tolerance if fd else None, result, tape.losses, torch_losses,
+            final, torch_W, torch_b)
     return 0 if result.bad == 0 else 1
 
 
@@ -389,7 +487,7 @@ def _values_per_epoch(tape) -> int:
     return len(tape.layout.train) + 3 * sc.samples * params
 
 
-def _report(out, sc, mirror, tolerance, result, fd, losses, torch_losses, final, torch_W, torch_b):
+def _report(out, sc, mirror, tolerance, fd, result, losses, torch_losses, final, torch_W, torch_b):
     w = out.write
     E = sc.epochs
     acts = sc.activations[0] if len(set(sc.activations)) == 1 else "/".join(sc.activations)
@@ -399,8 +497,7 @@ def _report(out, sc, mirror, tolerance, result, fd, losses, torch_losses, final,
       f"parameters (teacher forcing)\n")
     w(f"tolerance per value: {tolerance.describe()}\n")
     if fd:
-        w(f"finite differences: central, h = {FD_STEP:g}, float64, "
-          f"{Tolerance(max(FD_TOLERANCE.rtol, tolerance.rtol), max(FD_TOLERANCE.atol, tolerance.atol)).describe().replace('torch', 'fd')}\n")
+        w(f"finite differences: central, h = {FD_STEP:g}, float64, {fd.describe().replace('torch', 'fd')}\n")
     kinds = [kind for kind, _ in KINDS if kind in result.rows] + ([FD_KIND] if fd else [])
     table = [("quantity", "values", "max |Δ|", "at", "max rel", "at", "")]
     notes = {}

@@ -20,9 +20,10 @@ ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")
 LOSSES = ("half_sse", "mse", "bce")
 UPDATE_ORDERS = ("simultaneous", "sequential")
 
-#: torch's BCELoss clamps each log at -100 and its gradient's denominator at 1e-12.
+#: torch's BCELoss clamps each log at -100 and its gradient's denominator at 1e-12 (torch's
+#: EPSILON is the float32 1e-12f, 9.99999996e-13, for float64 tensors too: the cross-check saw it).
 BCE_LOG_FLOOR = -100.0
-BCE_EPS = 1e-12
+BCE_EPS = float(np.float32(1e-12))
 
 
 class _PerDtype(dict):
@@ -41,6 +42,7 @@ class _PerDtype(dict):
 # as the operation itself; a 0-d array of the array's dtype gives the same result without that
 _ONE = _PerDtype(1.0)
 _LOG_FLOOR = _PerDtype(BCE_LOG_FLOOR)
+_EPS = _PerDtype(BCE_EPS)
 
 
 # --- activations: a = f(z), and da/dz written with whichever of z, a is simpler ---------------
@@ -135,7 +137,7 @@ def bce(o, t):
 
 def d_bce(o, t):
     """∂E/∂o_k = (o_k − t_k) / max(o_k(1 − o_k), 1e−12) / K"""
-    return _per_output((o - t) / np.maximum(o * (_ONE[o.dtype] - o), BCE_EPS))
+    return _per_output((o - t) / np.maximum(o * (_ONE[o.dtype] - o), _EPS[o.dtype]))
 
 
 LOSS_FUNCTIONS = {

@@ -28,6 +28,8 @@ _KEYS = {
 }
 _REQUIRED = {None: ("network", "init", "data", "training"), "network": ("sizes",),
              "data": ("inputs", "targets"), "training": ("learning_rate",)}
+#: the tape keeps one loss per epoch; a typo such as 1e12 must not try to allocate terabytes
+MAX_EPOCHS = 10_000_000
 _PARAM_ID = re.compile(r"^(W)\[(\d+),(\d+),(\d+)\]$|^(b)\[(\d+),(\d+)\]$")
 
 
@@ -182,12 +184,14 @@ class _Validator:
             self.fail(table, key, f"expected a number > 0, got {value}")
         return float(value)
 
-    def integer(self, table, values, key, default=None, minimum=None):
+    def integer(self, table, values, key, default=None, minimum=None, maximum=None):
         value = values.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int):
             self.fail(table, key, f"expected a whole number, got {_kind(value)}")
         if minimum is not None and value < minimum:
             self.fail(table, key, f"expected a whole number ≥ {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            self.fail(table, key, f"expected a whole number ≤ {maximum}, got {value}")
         return value
 
     def matrix(self, table, key, value, shape, what):
@@ -257,7 +261,7 @@ class _Validator:
             bad = next(v for v in T.ravel() if not 0 <= v <= 1)
             self.fail("data", "targets", f"loss = \"bce\" needs targets in [0, 1], got {bad:g}")
         lr = self.number("training", tr, "learning_rate", positive=True)
-        epochs = self.integer("training", tr, "epochs", 1, minimum=1)
+        epochs = self.integer("training", tr, "epochs", 1, minimum=1, maximum=MAX_EPOCHS)
         dtype = self.string("training", tr, "dtype", "float64", ("float32", "float64"))
         order = self.string("training", tr, "update_order", "simultaneous", UPDATE_ORDERS)
         freeze = tr.get("freeze", [])

@@ -149,6 +149,9 @@ class Tape:
         self.epochs = scenario.epochs
         self._checkpoints = {0: params}
         self._frontier = (0, params)  # the latest epoch whose start parameters are known
+        #: the start parameters of the last CHECKPOINT_EVERY epochs the fast-forward computed, so
+        #: that walking back over them (rcontinue, a conditional breakpoint) costs one epoch each
+        self._recent: dict[int, engine.Params] = {}
         self._records: OrderedDict[int, Record] = OrderedDict()
         #: loss of each epoch's forward pass (epoch E: the evaluate phase); NaN until computed
         self.losses = np.full(self.epochs + 1, np.nan)
@@ -174,6 +177,8 @@ class Tape:
         """The parameters at the start of ``epoch`` (after ``epoch`` updates).
         ``progress(done, total)`` is told how far a long fast-forward is; ``cancelled()`` stops it
         (raising :class:`Cancelled`), keeping the checkpoints it passed."""
+        if epoch in self._recent:
+            return self.edits.apply(epoch, self._recent[epoch])
         start = max(e for e in self._checkpoints if e <= epoch)
         f_epoch, f_params = self._frontier
         if start <= f_epoch <= epoch:
@@ -189,6 +194,9 @@ class Tape:
             self.losses[e] = loss
             if (e + 1) % CHECKPOINT_EVERY == 0:
                 self._checkpoints.setdefault(e + 1, p)
+            self._recent[e + 1] = p
+            if len(self._recent) > CHECKPOINT_EVERY:
+                del self._recent[next(iter(self._recent))]
         if epoch >= f_epoch:
             self._frontier = (epoch, p)
         return self.edits.apply(epoch, p)
@@ -203,6 +211,7 @@ class Tape:
             del self._records[e]
         for e in [e for e in self._checkpoints if e > epoch]:
             del self._checkpoints[e]
+        self._recent = {e: p for e, p in self._recent.items() if e <= epoch}
         if self._frontier[0] >= epoch:
             start = max(self._checkpoints)
             self._frontier = (start, self._checkpoints[start])

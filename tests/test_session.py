@@ -412,3 +412,19 @@ def test_memory_stays_bounded_while_stepping_across_many_epochs():
     s.execute("goto epoch 250")
     s.execute("rstep")
     assert s.position == (249, s.tape.length(249) - 1)
+
+
+def test_walking_back_over_many_epochs_costs_about_one_epoch_each(monkeypatch):
+    from bpstep import engine, tape as tape_module
+
+    s = Session(scenario.load("xor").with_epochs(300))
+    s.execute("goto epoch 300")
+    calls = []
+    real = engine.run_epoch
+    monkeypatch.setattr(engine, "run_epoch", lambda *a, **k: calls.append(k.get("full")) or real(*a, **k))
+    s.execute("break E if value > 1")  # never: every epoch is looked at on the way back
+    assert s.execute("rcontinue").step.position == (0, 0)
+    # each epoch once in full, and each fast-forwarded once more at most (without keeping the
+    # recent start parameters, every step back cost ~CHECKPOINT_EVERY / 2 epochs)
+    assert calls.count(True) <= 300 and len(calls) <= 2 * 300 + 10
+    assert len(s.tape._recent) <= tape_module.CHECKPOINT_EVERY

@@ -51,7 +51,7 @@ async def enter(pilot, command):
 
 
 def text(app, widget_type) -> str:
-    return app.query_one(widget_type).render().plain
+    return app.query_one(widget_type).plain()
 
 
 def reference(name, *commands):
@@ -78,7 +78,7 @@ async def test_each_motion_key_runs_its_command(key, command):
         assert app.session.position == expected.position
         assert app.session.position != (0, 20)
         epoch, index = expected.position
-        assert f"step {index} of {expected.tape.length(epoch)}" in app.query_one("#status").render().plain
+        assert f"step {index} of {expected.tape.length(epoch)}" in app.query_one("#status").plain()
 
 
 async def test_stepping_forward_then_back_through_the_W5_chain():
@@ -106,7 +106,7 @@ async def test_finish_and_continue_cross_into_the_evaluate_phase_and_back():
         assert app.session.current.phase == "forward" and app.session.position == (0, 7)
         await pilot.press("c")
         assert app.session.position == (1, 10)  # the end: E_total of the evaluate phase
-        assert "evaluate" in app.query_one("#status").render().plain
+        assert "evaluate" in app.query_one("#status").plain()
         assert fmt(app.session.current.value) == "0.02323634"
         assert any("end of the tape" in m for m, _ in notes(app)) is False
         await pilot.press("c")
@@ -287,7 +287,7 @@ async def test_open_a_file_scenario_from_the_command_line(tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         app.run_command(f"open {mine}")
         assert app.session.scenario.name == "mine"
-        assert app.query_one("#status").render().plain.startswith(" mine")
+        assert app.query_one("#status").plain().startswith(" mine")
 
 
 async def test_palette_opens_xor():
@@ -300,6 +300,19 @@ async def test_palette_opens_xor():
         await pilot.pause()
         assert app.session.scenario.name == "xor"
         assert "network 2-10-10-10-1" == app.query_one("#network").border_title
+
+
+async def test_palette_with_a_bad_scenario_file_is_a_notification():
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        session = app.session
+        await pilot.press("ctrl+p")
+        await pilot.press(*"nope.toml")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.session is session
+        assert notes(app)[-1][1] == "error" and notes(app)[-1][0].startswith("nope.toml: no such file")
 
 
 async def test_palette_runs_a_typed_command():
@@ -325,7 +338,7 @@ async def test_goto_far_epoch_in_xor_runs_in_a_worker_and_lands():
         assert not app.busy and app.session.position == (10000, 0)
         loss = app.session.tape.losses[10000]
         assert 1e-4 < loss < 3e-4  # the lecture prints 0.000156… at epoch 10000
-        assert f"E {fmt(loss)} at epoch 10000" in app.query_one("#loss").render().plain
+        assert f"E {fmt(loss)} at epoch 10000" in app.query_one("#loss").plain()
         await pilot.press("g")
         app.query_one("#cmdline").value += "epoch 10000 phase backward"
         await pilot.press("enter")
@@ -447,7 +460,7 @@ async def test_network_panel_names_the_edge_of_a_weight_step():
     app = app_for()
     async with app.run_test(size=SIZE) as pilot:
         app.run_command("goto W+[2,1,1]")
-        network = app.query_one("#network").render().plain
+        network = app.query_one("#network").plain()
         assert "W5: h1 → o1 = 0.4500" in network
         for unit in ("x1 0.1000", "h1 0.0081", "o1 0.0499"):  # δ in the update phase
             assert unit in network
@@ -462,7 +475,7 @@ async def test_everything_fits_at_80_by_24():
             widget = app.query_one(panel)
             assert widget.region.width > 0 and widget.region.height > 0, panel
         assert "∂E/∂W²₃₄ = " in text(app, FormulaPanel)
-        assert "? help" in app.query_one("#keys").render().plain
+        assert "? help" in app.query_one("#keys").plain()
 
 
 # -- torch ---------------------------------------------------------------------------------------------
@@ -488,14 +501,15 @@ async def test_a_slow_torch_never_holds_up_the_first_screen_or_the_keys(monkeypa
     app = Recording(scenario.load("worked-222"))
     async with app.run_test(size=SIZE) as pilot:
         assert time.perf_counter() - started < 5
-        assert "torch loading… (cpu)" in app.query_one("#status").render().plain
+        assert "torch loading… (cpu)" in app.query_one("#status").plain()
         await pilot.press("s", "s", "s")
         assert app.session.position == (0, 3)
         assert "…" in text(app, ValuesPanel).splitlines()[1]
         gate.set()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        assert "torch ready: cpu float64" in app.query_one("#status").render().plain
+        for _ in range(2):  # the checker, then the worker that has it compute the epoch
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        assert "torch ready: cpu float64" in app.query_one("#status").plain()
         row = text(app, ValuesPanel).splitlines()[1]
         assert row.split()[1:4] == ["0.08000000", "0.08000000", "1.0e-18"]
         assert "torch 0.52747230  |Δ| 1.0e-18 ✓" in text(app, FormulaPanel)
@@ -508,7 +522,7 @@ async def test_no_cross_check_module_means_unavailable(monkeypatch):
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert app.crosscheck.state == "unavailable"
-        assert "torch unavailable: no cross-check" in app.query_one("#status").render().plain
+        assert "torch unavailable: no cross-check" in app.query_one("#status").plain()
         await pilot.press("s")
         assert app.session.position == (0, 1)
 
@@ -521,7 +535,7 @@ async def test_a_device_that_is_missing_is_unavailable_with_its_reason():
     async with app.run_test(size=SIZE) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert "torch unavailable: device 'cuda' is not available" in app.query_one("#status").render().plain
+        assert "torch unavailable: device 'cuda' is not available" in app.query_one("#status").plain()
         assert "—" in text(app, ValuesPanel).splitlines()[1]
 
 
@@ -531,3 +545,62 @@ def test_the_tui_package_is_the_only_one_that_imports_textual():
     code = "import sys, bpstep.session, bpstep.replay, bpstep.cli; print('textual' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+MIXED = """
+name = "mixed"
+notation = "layered"
+[network]
+sizes = [3, 2, 2]
+activation = ["relu", "tanh"]
+bias = true
+[init]
+method = "uniform"
+seed = 3
+[data]
+inputs = [[0.1, -0.2, 0.3], [0.5, 0.4, -0.1]]
+targets = [[0.2, 0.7], [0.9, 0.1]]
+[training]
+loss = "mse"
+learning_rate = 0.1
+epochs = 2
+update_order = "sequential"
+"""
+
+
+@pytest.mark.parametrize("name", ["worked-222", "mixed"])
+async def test_every_step_draws_every_panel(name, tmp_path):
+    if name == "mixed":
+        (tmp_path / "mixed.toml").write_text(MIXED)
+        name = str(tmp_path / "mixed.toml")
+    app = app_for(name)
+    async with app.run_test(size=(100, 30)) as pilot:
+        panels = app._panels + [app.query_one("#keys")]
+        tape = app.session.tape
+        for _ in range(sum(tape.length(e) for e in range(tape.epochs + 1)) - 1):
+            app.run_command("step")
+            for panel in panels:
+                assert panel.lines() is not None
+        assert app.session.position == tape.last
+        assert app.said == []  # no command failed on the way
+
+
+async def test_torch_computes_each_new_epoch_in_a_worker(monkeypatch):
+    gate = threading.Event()
+
+    class SlowEpochs(FakeChecker):
+        def compare(self, step):
+            gate.wait(10)  # the first compare of the epoch: torch computing it
+            return super().compare(step)
+
+    app = Recording(scenario.load("worked-222"), checker_factory=lambda tape, device: SlowEpochs())
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "torch computing epoch 0…" in text(app, FormulaPanel)
+        await pilot.press("s", "s")  # the keys do not wait for it
+        assert app.session.position == (0, 2)
+        gate.set()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "torch 0.51998934  |Δ| 1.0e-18 ✓" in text(app, FormulaPanel)

@@ -79,9 +79,10 @@ class BpstepApp(App):
         self.device = device
         self.busy = False
         self._cancel = threading.Event()
+        self._progress = None  # (done, total) of the long command running
         self._checking = crosscheck
         self._factory = checker_factory or check.make_checker
-        self.crosscheck = CrossCheck(self.session.tape, device, "loading" if crosscheck else "off")
+        self.crosscheck = self._crosscheck()
         self.frame = Frame(self.session)
         self._loss_drawn = None
 
@@ -111,6 +112,9 @@ class BpstepApp(App):
         if self._checking:
             self.call_after_refresh(self._start_check)
 
+    def on_resize(self, event) -> None:
+        self.screen.set_class(event.size.height < 30, "-short")
+
     def _titles(self) -> None:
         frame = self.frame
         titles = {"network": f"network {'-'.join(map(str, frame.scenario.sizes))}",
@@ -126,7 +130,7 @@ class BpstepApp(App):
         if not self.busy:
             self.frame = Frame(self.session)
             self._titles()
-        loss = (self.frame.epoch, int(np.isfinite(self.frame.losses).sum()), self.frame.losses is not None)
+        loss = (id(self.frame.losses), self.frame.epoch, int(np.isfinite(self.frame.losses).sum()))
         for panel in self._panels:
             if panel.id == "loss":
                 if loss == self._loss_drawn:
@@ -189,16 +193,18 @@ class BpstepApp(App):
     def _start_long(self, cmd) -> None:
         self.busy = True
         self._cancel.clear()
+        self._progress = None
         self.query_one("#progress-label", Label).update(f"{cmd.text} — Esc cancels ")
         self.query_one("#progress-bar", ProgressBar).update(total=None, progress=0)
         self.query_one("#progress").display = True
-        self.query_one("#status").refresh()
+        self.query_one("#status").redraw()
+        self._progress_timer = self.set_interval(0.1, self._show_progress)
         self._long_worker(cmd)
 
     @work(thread=True, exclusive=True, group="long")
     def _long_worker(self, cmd) -> None:
         def progress(done, total):
-            self.call_from_thread(self._progress, done, total)
+            self._progress = (done, total)  # read by a timer: the worker never waits on the screen
 
         try:
             result = self.session.execute(cmd, progress=progress, cancelled=self._cancel.is_set)
@@ -209,11 +215,14 @@ class BpstepApp(App):
         else:
             self.call_from_thread(self._long_done, result, "")
 
-    def _progress(self, done, total) -> None:
-        self.query_one("#progress-bar", ProgressBar).update(total=total, progress=done)
+    def _show_progress(self) -> None:
+        if self._progress is not None:
+            done, total = self._progress
+            self.query_one("#progress-bar", ProgressBar).update(total=total, progress=done)
 
     def _long_done(self, result, error: str) -> None:
         self.busy = False
+        self._progress_timer.stop()
         self.query_one("#progress").display = False
         if result is not None:
             self._done(result)
@@ -302,11 +311,14 @@ class BpstepApp(App):
             self.notify(str(e), title="bad scenario", severity="error")
             return
         self.session = Session(sc)
-        self.crosscheck = CrossCheck(self.session.tape, self.device, "loading" if self._checking else "off")
+        self.crosscheck = self._crosscheck()
         self.show()
         self.notify(f"opened {sc.name}: {sc.title}")
         if self._checking:
             self._start_check()
+
+    def _crosscheck(self) -> CrossCheck:
+        return CrossCheck(self.session.tape, self.device, "loading" if self._checking else "off", self._warm)
 
     def _start_check(self) -> None:
         self._check_worker(self.crosscheck)
@@ -321,6 +333,19 @@ class BpstepApp(App):
             self.call_from_thread(self._check_done, crosscheck, None, f"{type(e).__name__}: {e}")
         else:
             self.call_from_thread(self._check_done, crosscheck, checker, "")
+
+    def _warm(self, crosscheck: CrossCheck, step) -> None:
+        self._warm_worker(crosscheck, step)
+
+    @work(thread=True, group="warm")
+    def _warm_worker(self, crosscheck: CrossCheck, step) -> None:
+        crosscheck.compare(step)  # torch computes the step's whole epoch, and keeps it
+        self.call_from_thread(self._warm_done, crosscheck, step)
+
+    def _warm_done(self, crosscheck: CrossCheck, step) -> None:
+        crosscheck.warmed(step)
+        if crosscheck is self.crosscheck:
+            self.show()
 
     def _check_done(self, crosscheck: CrossCheck, checker, reason: str) -> None:
         if checker is None:

@@ -49,7 +49,7 @@ class LossPanel(LinesPanel):
                     continue
                 eighths = 8 * chart_rows * ((v - lo) / (hi - lo) if hi > lo else 0.5)
                 fill = int(min(8, max(0, eighths - 8 * (r - 1))))
-                line.append(_BLOCKS[max(fill, 1) if r == 1 else fill], "dodger_blue2")
+                line.append(_BLOCKS[max(fill, 1) if r == 1 else fill], "steel_blue")
             out.append(line)
         here = [c for c, (_, epochs) in enumerate(cols) if frame.epoch in epochs]
         at = here[len(here) // 2]

@@ -19,7 +19,7 @@ from .lines import LinesPanel
 _BRAILLE = ((0x01, 0x02, 0x04, 0x40), (0x08, 0x10, 0x20, 0x80))  # [x % 2][y % 4]
 _EDGE, _HOT = "grey42", "bold yellow"
 _UNIT, _PENDING, _FOCUS = "", "grey50", "bold black on yellow"
-_MIN_GAP = 3
+_MIN_GAP = 5  # cells between layers: less, and the edges are a smudge
 
 
 def focus(step_id: str, sizes) -> tuple[set, set]:
@@ -120,8 +120,9 @@ def draw(frame, w: int, h: int) -> list[Text]:
             start, stop, _ = windows[l]
             for j in range(start + 1, stop + 1):
                 v = value(l, j)
-                if mode in ("full", "brief"):
-                    text = f"{name(l, j)} {short(v, mode == 'brief') if v is not None else '·'}"
+                if mode in ("full", "brief"):  # the value's room is kept while it is unknown: nothing moves
+                    shown = short(v, mode == "brief") if v is not None else "·"
+                    text = f"{name(l, j)} {shown:<{5 if mode == 'brief' else 7}}"
                 else:
                     text = name(l, j) if mode == "name" else "●"
                 labels[l, j] = (text, v is not None)
