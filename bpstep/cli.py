@@ -27,6 +27,7 @@ def _parser() -> argparse.ArgumentParser:
 
     o = sub.add_parser("open", help="open the TUI on a scenario")
     o.add_argument("scenario", help="built-in name or path to a .toml file")
+    o.add_argument("--device", default="cpu", help="the cross-check's device: cpu, cuda, cuda:N, mps or auto")
 
     r = sub.add_parser("replay", help="run the debugger headless")
     r.add_argument("scenario")
@@ -143,7 +144,7 @@ def cmd_open(args, out) -> int:
     from .tui.app import run_app
 
     sc = load_scenario(args.scenario) if args.scenario else None
-    return run_app(sc)
+    return run_app(sc, device=getattr(args, "device", "cpu"))
 
 
 def main(argv=None) -> int:

@@ -35,10 +35,11 @@ class Tolerance:
     rtol: float
     atol: float
 
-    def errors(self, mine, theirs, scale=None):
-        """(|Δ|, ok) elementwise: ok when |Δ| ≤ rtol·max(S, |mine|, |theirs|) + atol, S the value's
-        rounding scale (:func:`error_scales`; 0 when not given). NaN against NaN and equal
-        infinities are Δ = 0, any other non-finite difference is Δ = inf."""
+    def errors(self, mine, theirs, scale=None, slack=None):
+        """(|Δ|, ok) elementwise: ok when |Δ| ≤ rtol·max(S, |mine|, |theirs|) + atol + slack, S the
+        value's rounding scale (:func:`error_scales`), slack what the witness may be off by itself
+        (both 0 when not given). NaN against NaN and equal infinities are Δ = 0, any other
+        non-finite difference is Δ = inf."""
         mine, theirs = np.asarray(mine, np.float64), np.asarray(theirs, np.float64)
         with np.errstate(invalid="ignore", over="ignore"):
             err = np.abs(mine - theirs)
@@ -46,13 +47,15 @@ class Tolerance:
             err = np.where(np.isnan(err), np.inf, err)
             size = np.maximum(np.abs(mine), np.abs(theirs))
             if scale is not None:
-                size = np.fmax(size, scale)
-            return err, err <= self.rtol * np.where(np.isfinite(size), size, 0.0) + self.atol
+                size = np.where(np.isfinite(scale), np.fmax(size, scale), size)
+            bound = self.rtol * np.where(np.isfinite(size), size, 0.0) + self.atol
+            return err, err <= (bound if slack is None else bound + np.nan_to_num(slack))
 
     def describe(self) -> str:
         return f"|bpstep − torch| ≤ {self.rtol:.0e}·S + {self.atol:.0e}, S ≥ |value| its rounding scale"
 
 
+_EXACT = Tolerance(0.0, 0.0)
 #: per dtype; why these numbers: README, "Cross-check against PyTorch"
 TOLERANCES = {"float64": Tolerance(rtol=1e-12, atol=1e-15), "float32": Tolerance(rtol=1e-5, atol=1e-8)}
 #: central differences: step h, and how close they must come to the engine's gradient
@@ -222,13 +225,16 @@ class Comparison:
         self.rows: dict[str, _Row] = {}
 
     def add(self, groups, mine: Record, theirs: Record, scales: Record, first_epoch: int, epochs: int,
-            tolerance: Tolerance, kind: str | None = None, skip_nan: bool = False):
-        """Compare ``epochs`` epochs (from ``first_epoch``) of every group; ``kind`` files them all
-        under one row; ``skip_nan``: a NaN in ``theirs`` means no witness there (counted as skipped)."""
+            tolerance: Tolerance, kind: str | None = None, slack: Record | None = None):
+        """Compare ``epochs`` epochs (from ``first_epoch``) of every group. With ``kind`` (a witness
+        other than torch) they are filed under that row, ``slack`` is what the witness may be off by,
+        and a NaN in ``theirs`` means no witness there (counted as skipped)."""
+        skip_nan = kind is not None
         for g in groups:
             shape = (len(g.specs), epochs)
             a, b, scale = (np.broadcast_to(np.asarray(r.lookup(g.key), np.float64), shape) for r in (mine, theirs, scales))
-            err, ok = tolerance.errors(a, b, scale)
+            allowed = None if slack is None else np.broadcast_to(np.asarray(slack.lookup(g.key), np.float64), shape)
+            err, ok = tolerance.errors(a, b, scale, allowed)
             row = self.rows.setdefault(kind or g.kind, _Row())
             weight = np.broadcast_to(g.weight[:, None], shape)
             if skip_nan:
@@ -264,6 +270,10 @@ class Comparison:
 
 def _where(group: _Group, m: int, epoch: int) -> str:
     return f"{group.specs[m][0].qid} epoch {epoch}"
+
+
+_E_MINUS_100 = np.exp(engine.BCE_LOG_FLOOR)
+_EPS64 = np.finfo(np.float64).eps
 
 
 def error_scales(net, arrays: engine.EpochArrays, rtol: float) -> engine.EpochArrays:
@@ -304,7 +314,10 @@ def error_scales(net, arrays: engine.EpochArrays, rtol: float) -> engine.EpochAr
         elif net.loss == "mse":
             S_terms = np.abs(terms) + 2 * np.abs(o - T) * spread / K
         else:
-            S_terms = np.abs(terms) + (np.abs(T) * S_o / np.abs(o) + np.abs(1 - T) * (1 + S_o) / np.abs(1 - o)) / K
+            # ln o and ln(1 − o); a clamped log (at −100, so also ln 0) does not pass differences on
+            S_ln_o = np.where(o > _E_MINUS_100, S_o / o, 0.0)
+            S_ln_1o = np.where(1 - o > _E_MINUS_100, (1 + S_o) / (1 - o), 0.0)
+            S_terms = np.abs(terms) + (np.abs(T) * S_ln_o + np.abs(1 - T) * S_ln_1o) / K
         S_terms = np.where(np.isnan(S_terms), np.inf, S_terms)
     out = engine.EpochArrays(W=arrays.W, b=arrays.b, z=[last(s) for s in S_z], act=[last(s) for s in S_act],
                              E_terms=last(S_terms), E_sample=last(S_terms.sum(-1)), E=S_terms.sum(-1).mean(-1))
@@ -356,27 +369,37 @@ def error_scales(net, arrays: engine.EpochArrays, rtol: float) -> engine.EpochAr
     return out
 
 
-def finite_differences(net, arrays: engine.EpochArrays, h: float = FD_STEP) -> engine.EpochArrays:
-    """Central differences (E(θ + h) − E(θ − h)) / 2h, in float64, of every sample's loss and of
-    the batch loss, for every parameter, from the starting parameters of a run of epochs (arrays
-    with the epoch on the last axis). Returns the four gradient arrays (per sample, batch) in the
-    engine's layout; NaN where there is no witness: a relu that changes side within ±h (no
+def finite_differences(net, arrays: engine.EpochArrays, scales: engine.EpochArrays, h: float = FD_STEP):
+    """Central differences of every sample's loss and of the batch loss, in float64, for every
+    parameter θ, from the starting parameters of a run of epochs (arrays with the epoch on the
+    last axis), with the step h·max(1, |θ|) and twice that:
+
+        D(h) = (E(θ + h) − E(θ − h)) / 2h,  witness (4·D(h) − D(2h)) / 3,
+        slack |D(h) − D(2h)| + 8·ε·S_E / h
+
+    D(h) errs by about c·h², so the witness (Richardson's extrapolation) is good to O(h⁴) and
+    |D(h) − D(2h)|, three times D(h)'s own error, bounds what truncation leaves; where the loss is
+    not smooth within ±2h the two steps disagree and that says so. The rounding of E (to about
+    ε·S_E, S_E its rounding scale from ``scales``, ε of float64) is divided by h: the second term.
+
+    Returns (witness, slack): the four gradient arrays (per sample, batch) in the engine's layout.
+    NaN where there is no witness: a relu changing side within ±2h or BCE's clamps at work (no
     derivative there), and, in the sequential order, every layer below the output, whose engine
     "gradient" is carried down through updated weights and so is no derivative of E.
 
-    Shifting θ = W[l,j,i] by h shifts z[l,j] by exactly h·a[l−1,i] (h for b[l,j]), so only the
+    Shifting W[l,j,i] by h shifts z[l,j] by exactly h·a[l−1,i] (h for b[l,j]), so only the
     layers from l up are recomputed, for all parameters of layer l at once.
     """
     X, T = np.asarray(net.X, np.float64), np.asarray(net.T, np.float64)
     W = [np.moveaxis(w, -1, 0) for w in arrays.W]  # (C, J, I)
     b = None if arrays.b is None else [np.moveaxis(v, -1, 0) for v in arrays.b]
     C, N, L = W[0].shape[0], X.shape[0], len(W)
-    out = engine.EpochArrays(W=None, b=None)
-    nan = lambda *shape: np.full(shape + (C,), np.nan)
-    out.gW_sample = [nan(N, *w.shape[1:]) for w in W]
-    out.gW = [nan(*w.shape[1:]) for w in W]
-    out.gb_sample = [] if b is None else [nan(N, v.shape[1]) for v in b]
-    out.gb = [] if b is None else [nan(v.shape[1]) for v in b]
+    witness, slack = engine.EpochArrays(W=None, b=None), engine.EpochArrays(W=None, b=None)
+    for out in (witness, slack):
+        nan = lambda *shape: np.full(shape + (C,), np.nan)
+        out.gW_sample, out.gW = [nan(N, *w.shape[1:]) for w in W], [nan(*w.shape[1:]) for w in W]
+        out.gb_sample = [] if b is None else [nan(N, v.shape[1]) for v in b]
+        out.gb = [] if b is None else [nan(v.shape[1]) for v in b]
 
     def layer(l, a):  # (C, M, J) = a (C, M, I) Wᵀ + b of layer l
         z = a @ W[l].transpose(0, 2, 1)
@@ -387,33 +410,45 @@ def finite_differences(net, arrays: engine.EpochArrays, h: float = FD_STEP) -> e
         for l, name in enumerate(net.activations):
             zs.append(layer(l, acts[-1]))
             acts.append(engine.ACTIVATION_FUNCTIONS[name][0](zs[-1]))
+        o = acts[-1]
+        clamped = (o * (1 - o) <= engine.BCE_EPS).any(-1) if net.loss == "bce" else np.zeros((C, N), bool)
         for l in ([L - 1] if net.sequential else range(L)):
             J, I = W[l].shape[1:]
             unit = np.concatenate([np.repeat(np.arange(J), I)] + ([np.arange(J)] if b is not None else []))
             src = np.concatenate([np.tile(acts[l], (1, 1, J))] + ([np.ones((C, N, J))] if b is not None else []),
                                  axis=2)  # (C, N, P): ∂z[l, unit]/∂θ for each parameter θ of layer l
+            theta = np.concatenate([W[l].reshape(C, -1)] + ([b[l]] if b is not None else []), axis=1)
+            step = h * np.maximum(1.0, np.abs(theta))  # (C, P)
             P = unit.size
-            E_n, kinked = [], np.zeros((C, P, N), bool)
-            for sign in (1.0, -1.0):
+            E_n, lost = {}, clamped[:, None, :].repeat(P, axis=1)  # (C, P, N)
+            for k in (1, -1, 2, -2):
                 z = np.repeat(zs[l][:, None], P, axis=1)  # (C, P, N, J)
-                z[:, np.arange(P), :, unit] += sign * h * src.transpose(2, 0, 1)
+                z[:, np.arange(P), :, unit] += (k * step[:, :, None] * src.transpose(0, 2, 1)).transpose(1, 0, 2)
                 for m in range(l, L):
                     name = net.activations[m]
                     if name == "relu":
-                        kinked |= ((z > 0) != (zs[m][:, None] > 0)).any(-1)
+                        lost |= ((z > 0) != (zs[m][:, None] > 0)).any(-1)
                     a = engine.ACTIVATION_FUNCTIONS[name][0](z)
                     if m + 1 < L:
                         z = layer(m + 1, a.reshape(C, P * N, -1)).reshape(C, P, N, -1)
-                E_n.append(engine.loss_terms(net, a, T).sum(-1))  # (C, P, N)
-            per_sample = np.where(kinked, np.nan, (E_n[0] - E_n[1]) / (2 * h))
-            batch = np.where(kinked.any(-1), np.nan, (E_n[0].mean(-1) - E_n[1].mean(-1)) / (2 * h))
+                E_n[k] = engine.loss_terms(net, a, T).sum(-1)  # (C, P, N)
+            def differences(E, S_E):  # E[k]: the losses at θ + k·step → (witness, slack)
+                hk = step.reshape(step.shape + (1,) * (E[1].ndim - 2))
+                d1, d2 = (E[1] - E[-1]) / (2 * hk), (E[2] - E[-2]) / (4 * hk)
+                return (4 * d1 - d2) / 3, np.abs(d1 - d2) + 8 * _EPS64 * S_E / hk
+
             nW = J * I
-            out.gW_sample[l] = per_sample[:, :nW].reshape(C, J, I, N).transpose(3, 1, 2, 0)
-            out.gW[l] = batch[:, :nW].reshape(C, J, I).transpose(1, 2, 0)
-            if b is not None:
-                out.gb_sample[l] = per_sample[:, nW:].transpose(2, 1, 0)
-                out.gb[l] = batch[:, nW:].T
-    return out
+            S_En = np.moveaxis(scales.E_sample, -1, 0)[:, None, :]  # (C, 1, N)
+            for out, per_sample, batch in zip((witness, slack), differences(E_n, S_En),
+                                              differences({k: v.mean(-1) for k, v in E_n.items()},
+                                                          np.asarray(scales.E)[:, None])):
+                per_sample, batch = np.where(lost, np.nan, per_sample), np.where(lost.any(-1), np.nan, batch)
+                out.gW_sample[l] = per_sample[:, :nW].reshape(C, J, I, N).transpose(3, 1, 2, 0)
+                out.gW[l] = batch[:, :nW].reshape(C, J, I).transpose(1, 2, 0)
+                if b is not None:
+                    out.gb_sample[l] = per_sample[:, nW:].transpose(2, 1, 0)
+                    out.gb[l] = batch[:, nW:].T
+    return witness, slack
 
 
 class _Progress:
@@ -455,11 +490,12 @@ def run_check(scenario, device: str = "cpu", fd: bool = False, out=None, err=Non
         last = min(E, first + chunk)
         engine_arrays = [tape.record(e).arrays for e in range(first, last)]
         mine, theirs = _stack(engine_arrays), mirror.epochs(*_starts(engine_arrays))
-        records = [Record(first, x, tape.net) for x in (mine, theirs, error_scales(tape.net, mine, tolerance.rtol))]
+        scales = error_scales(tape.net, mine, tolerance.rtol)
+        records = [Record(first, x, tape.net) for x in (mine, theirs, scales)]
         result.add(train, *records, first, last - first, tolerance)
         if fd:
-            records[1] = Record(first, finite_differences(tape.net, mine), tape.net)
-            result.add(fd_groups, *records, first, last - first, fd_tolerance, FD_KIND, skip_nan=True)
+            witness, slack = (Record(first, x, tape.net) for x in finite_differences(tape.net, mine, scales))
+            result.add(fd_groups, records[0], witness, records[2], first, last - first, fd_tolerance, FD_KIND, slack)
     engine_arrays = [tape.record(E).arrays]
     mine, theirs = _stack(engine_arrays), mirror.evaluate(*_starts(engine_arrays))
     records = [Record(E, x, tape.net) for x in (mine, theirs, error_scales(tape.net, mine, tolerance.rtol))]
@@ -516,7 +552,7 @@ def _report(out, sc, mirror, tolerance, fd, result, losses, torch_losses, final,
     w("\nfree run: each engine trains alone from the same start; the loss of each epoch's forward pass\n")
     table = [("epoch", "bpstep", "torch", "|Δ|", "")]
     for e in _shown_epochs(E):
-        table.append((str(e), fmt(losses[e]), fmt(torch_losses[e]), _format_err(abs(losses[e] - torch_losses[e])),
+        table.append((str(e), fmt(losses[e]), fmt(torch_losses[e]), _format_err(float(_EXACT.errors(losses[e], torch_losses[e])[0])),
                       "after the last update" if e == E else ""))
     w(_columns(table, right=(0, 1, 2, 3)))
     diff, where = _largest_difference(final, torch_W, torch_b)

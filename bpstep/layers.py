@@ -311,14 +311,19 @@ def _formula(family, l, sc) -> str:
 # --- text ---------------------------------------------------------------------------------------
 
 
-def _kept(n):
-    return list(range(n)) if n <= MAX_SHOWN else [0, 1, 2, None, n - 2, n - 1]
+def _kept(n, shown=MAX_SHOWN):
+    """The indices kept of ``n`` rows or columns, None where the rest are left out: all of them
+    up to ``shown``, else ``shown`` − 1 of them, the first ones and the last ones."""
+    if n <= shown:
+        return list(range(n))
+    tail = (shown - 1) // 2
+    return list(range(shown - 1 - tail)) + [None] + list(range(n - tail, n))
 
 
-def matrix_lines(label: str, m: np.ndarray) -> list:
+def matrix_lines(label: str, m: np.ndarray, shown: int = MAX_SHOWN) -> list:
     """A small matrix as text lines, ``label = ⎡…⎤``; a big one keeps its first three and last
-    two rows and columns, with its shape."""
-    rows, cols = _kept(m.shape[0]), _kept(m.shape[1])
+    two rows and columns (fewer with a smaller ``shown``, for a small screen), with its shape."""
+    rows, cols = _kept(m.shape[0], shown), _kept(m.shape[1], shown)
     table = [[("⋮" if r is None else "…" if c is None else fmt(m[r, c])) for c in cols] for r in rows]
     widths = [max(len(row[k]) for row in table) for k in range(len(cols))]
     texts = ["  ".join(cell.rjust(w) for cell, w in zip(row, widths)) for row in table]

@@ -100,6 +100,9 @@ class Mirror:
 
     def __init__(self, net, dtype: str, device: str = "cpu"):
         torch = self.torch = import_torch()
+        # The arrays are small (at most a few hundred epochs of a small network): splitting an
+        # operation over threads costs more than it saves, and on a busy machine far more.
+        torch.set_num_threads(1)
         self.device = resolve_device(torch, device)
         if self.device.type == "mps" and dtype == "float64":
             raise TorchUnavailable("--device mps has no float64; use --dtype float32 or --device cpu")
@@ -123,13 +126,18 @@ class Mirror:
     # -- the arithmetic --------------------------------------------------------------------------
 
     def forward(self, W, b):
-        """z and a of every layer; W is (C, J, I) shared by the samples or (C, N, J, I) per sample."""
-        C, N = W[0].shape[0], self.X.shape[0]
-        acts, zs = [self.X.expand(C, N, -1)], []
+        """z and a of every layer. W is (C, J, I) shared by the samples, (C, N, J, I) per sample,
+        or (J, I): one run of the network, computed as ``nn.Linear`` computes it."""
+        linear = self.torch.nn.functional.linear
+        one = W[0].dim() == 2
+        acts, zs = [self.X if one else self.X.expand(W[0].shape[0], -1, -1)], []
         for l, f in enumerate(self.f):
-            z = _linear(W[l], acts[-1])
-            if b is not None:
-                z = z + (b[l] if b[l].dim() == 3 else b[l][:, None])
+            if one:
+                z = linear(acts[-1], W[l], None if b is None else b[l])
+            else:
+                z = _linear(W[l], acts[-1])
+                if b is not None:
+                    z = z + (b[l] if b[l].dim() == 3 else b[l][:, None])
             zs.append(z)
             acts.append(f(z))
         return zs, acts
@@ -276,7 +284,7 @@ class Mirror:
         Returns the loss of every epoch's forward pass (and of the evaluate phase after the last
         update, so ``epochs + 1`` values) and the final parameters as float64 arrays."""
         torch = self.torch
-        Wt, bt = self.leaves([w[None] for w in W], None if b is None else [v[None] for v in b])
+        Wt, bt = self.leaves(W, b)
         losses = torch.empty(epochs + 1, dtype=self.dtype, device=self.device)
         grad = torch.autograd.grad
         layers = range(len(Wt))
@@ -296,7 +304,7 @@ class Mirror:
                 progress(e, epochs)
             zs, acts = self.forward(Wt, bt)
             E = self.losses(acts[-1])[2]
-            losses[e] = E.detach()[0]
+            losses[e] = E.detach()
             if self.net.sequential:
                 self.layered(zs, acts, Wt, bt, grad(E.sum(), acts[-1], retain_graph=True)[0], update_layer)
             else:
@@ -305,15 +313,17 @@ class Mirror:
                 E.sum().backward()
                 self.step(optimiser, Wt, bt, layers)
         with torch.no_grad():
-            losses[epochs] = self.losses(self.forward(Wt, bt)[1][-1])[2][0]
-        final = lambda ts: None if ts is None else [t.detach().to("cpu", torch.float64).numpy()[0] for t in ts]
+            losses[epochs] = self.losses(self.forward(Wt, bt)[1][-1])[2]
+        final = lambda ts: None if ts is None else [t.detach().to("cpu", torch.float64).numpy() for t in ts]
         return losses.to("cpu", torch.float64).numpy(), final(Wt), final(bt)
 
 
 def _linear(W, a):
-    """z_j = Σ_i W_ji a_i: (C, N, I) with (C, J, I) or per-sample (C, N, J, I) → (C, N, J).
-    Written as a product and a sum, not ``matmul``: for thousands of tiny matrices (an epoch each)
-    that is several times faster than ``bmm``."""
+    """z_j = Σ_i W_ji a_i: (C, N, I) with (C, J, I) or per-sample (C, N, J, I) → (C, N, J), and
+    (N, I) with (J, I) → (N, J). Stacks are written as a product and a sum, not ``matmul``: for
+    thousands of tiny matrices (an epoch each) that is several times faster than ``bmm``."""
+    if W.dim() == 2:
+        return a @ W.T
     return ((W if W.dim() == 4 else W.unsqueeze(1)) * a.unsqueeze(-2)).sum(-1)
 
 

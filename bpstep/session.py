@@ -139,6 +139,10 @@ class Session:
         """Check a parsed command against this scenario (ids, epochs) without running it."""
         if cmd.ref is not None:
             self.check_ref(cmd.ref)
+            if cmd.name in ("break", "goto") and cmd.ref.id not in self.layout.known_ids():
+                # a given value (x, t, W, b, lr) is read by steps but no step computes it
+                raise CommandError(f"{cmd.name}: {cmd.ref.id} is given, not computed, so no step stops on it; "
+                                   "expected the id of a step such as z[1,1], W+[1,1,1] or dE/dW[1,1,1]")
         if cmd.cond is not None:
             for ref in commands.condition_refs(cmd.cond):
                 self.check_ref(ref)

@@ -79,6 +79,7 @@ SCENARIOS = {
                              [":18:", "training.learning_rate", "expected a number, got a string ('fast')"]),
     "epochs 0": ("epochs = 2", "epochs = 0", [":19:", "training.epochs", "expected a whole number ≥ 1, got 0"]),
     "epochs fractional": ("epochs = 2", "epochs = 2.5", [":19:", "training.epochs", "expected a whole number"]),
+    "epochs absurd": ("epochs = 2", "epochs = 100000000000000000000", [":19:", "training.epochs", "≤ 10000000"]),
     "bce target > 1": ("targets = [[1.0], [0.0]]", "targets = [[1.5], [0.0]]",
                        [":14:", "data.targets", "needs targets in [0, 1], got 1.5"]),
     "freeze: outside": ("epochs = 2", 'epochs = 2\nfreeze = ["W[3,1,1]"]',
@@ -173,6 +174,8 @@ SCRIPTS = {
     "unknown command": ("step\n# a comment\nfrobnicate 3\n", 3, ["unknown command 'frobnicate'", "expected one of: step"]),
     "bad condition": ("break z[1,1] if value >\n", 1, ["condition", "expected a number, an id"]),
     "condition is not code": ("break z[1,1] if __import__('os').system('true')\n", 1, ["condition", "unexpected"]),
+    "break on a given value": ("step\nbreak W[2,1,1]\n", 2, ["break: W[2,1,1] is given, not computed",
+                                                          "expected the id of a step"]),
     "condition with an unknown id": ("break z[1,1] if W[5,1,1] > 0\n", 1, ["unknown id 'W[5,1,1]'"]),
     "bad count": ("step 0\n", 1, ["step: expected a count ≥ 1", "usage: step [N]"]),
     "goto epoch out of range": ("step\ngoto epoch 5\n", 2, ["goto: epoch 5 is outside 0…1"]),
@@ -210,7 +213,8 @@ def test_a_script_is_checked_before_anything_runs(run_cli):
 
 
 @pytest.mark.parametrize("args, must", [
-    (["replay", "worked-222", "--epochs", "0"], ["bpstep replay", "--epochs", "expected a whole number ≥ 1, got '0'"]),
+    (["replay", "worked-222", "--epochs", "0"], ["bpstep replay", "--epochs", "expected a whole number from 1 to", "got '0'"]),
+    (["replay", "worked-222", "--epochs", "1000000000000"], ["--epochs", "from 1 to 10000000", "got '1000000000000'"]),
     (["replay", "worked-222", "--epochs", "many"], ["--epochs", "got 'many'"]),
     (["replay", "worked-222", "--epochs", "-3"], ["--epochs", "got '-3'"]),
     (["frobnicate"], ["invalid choice: 'frobnicate'", "replay", "list"]),
@@ -251,3 +255,13 @@ def test_bad_input_as_a_process_has_no_traceback(run_proc, write_scenario):
         proc = run_proc(*args)
         assert proc.returncode == 2 and proc.stdout == ""
         assert len(proc.stderr.splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+def test_running_out_of_memory_is_bad_input_not_a_traceback(run_cli, monkeypatch):
+    from bpstep import session
+
+    def too_big(self, scenario, tape=None):
+        raise MemoryError()
+
+    monkeypatch.setattr(session.Session, "__init__", too_big)
+    assert_bad(*run_cli("replay", "xor"), ["bpstep: xor: too large to hold in memory", "expected fewer"])

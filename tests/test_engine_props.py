@@ -28,7 +28,7 @@ def _toml_list(a):
 
 
 @st.composite
-def networks(draw, order=None, dtype="float64"):
+def networks(draw, order=None):
     """A random small scenario: 1–3 weight layers of 1–4 units, any activations, loss, bias,
     batch of 1–4 and update order."""
     sizes = draw(st.lists(st.integers(1, 4), min_size=2, max_size=4))
@@ -61,7 +61,6 @@ def networks(draw, order=None, dtype="float64"):
         loss = "{loss}"
         learning_rate = {lr!r}
         epochs = 2
-        dtype = "{dtype}"
         update_order = "{order}"
     """.replace("'", '"')
     return scenario.parse(text, "<hypothesis>")
@@ -82,16 +81,18 @@ def finite_differences(net, p):
     for kind, arrays in groups:
         for l, arr in enumerate(arrays):
             for idx in np.ndindex(arr.shape):
-                vals = []
+                shifted = []
                 for k in (-2, -1, 1, 2):
                     q = p.copy()
-                    target = q.W if kind == "W" else q.b
-                    target[l][idx] += k * H
-                    vals.append(_losses(net, q))
-                per = [(a[0] - 8 * b[0] + 8 * c[0] - d[0]) / (12 * H) for a, b, c, d in [vals]][0]
-                batch = (vals[0][1] - 8 * vals[1][1] + 8 * vals[2][1] - vals[3][1]) / (12 * H)
-                out[(kind, l) + idx] = (per, batch)
+                    (q.W if kind == "W" else q.b)[l][idx] += k * H
+                    shifted.append(_losses(net, q))
+                out[(kind, l) + idx] = tuple(_stencil([s[part] for s in shifted]) for part in (0, 1))
     return out
+
+
+def _stencil(f):
+    m2, m1, p1, p2 = f
+    return (m2 - 8 * m1 + 8 * p1 - p2) / (12 * H)
 
 
 def _close(got, want):

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")
@@ -68,9 +68,17 @@ def check(sc, **kw):
     return code, out.getvalue()
 
 
+def finite(sc) -> bool:
+    """Whether training stays finite: where it overflows the engines part ways legitimately
+    (inf·0 is NaN in the engine's product, 0 in torch's relu backward)."""
+    tape = Tape(sc)
+    return not any(tape.nonfinite(e) for e in range(sc.epochs))
+
+
 @SETTINGS
 @given(scenarios())
 def test_random_networks_pass_in_float64(sc):
+    assume(finite(sc))
     code, report = check(sc)
     assert code == 0, report
     assert "✓ all" in report
@@ -79,6 +87,7 @@ def test_random_networks_pass_in_float64(sc):
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_step_checker_agrees_with_every_step(sc):
+    assume(finite(sc))
     tape = Tape(sc)
     checker = StepChecker(tape)
     for epoch in range(sc.epochs + 1):
@@ -91,6 +100,7 @@ def test_step_checker_agrees_with_every_step(sc):
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_finite_differences_witness_random_networks(sc):
+    assume(finite(sc))
     code, report = check(sc, fd=True)
     assert code == 0, report
     assert "gradients vs finite diff." in report
@@ -154,6 +164,21 @@ def test_tolerance_per_dtype():
     err, ok = Tolerance(1e-12, 0).errors([np.nan, np.inf, np.nan, 1.0, -np.inf], [np.nan, np.inf, 1.0, np.inf, np.inf])
     assert ok.tolist() == [True, True, False, False, False]
     assert err.tolist()[:2] == [0.0, 0.0] and all(np.isinf(err[2:]))
+    # a value whose digits cancel (say 1 − a² of a saturated tanh) is judged by its rounding scale
+    assert not f64.errors(2e-9, 2e-9 + 1e-14)[1] and f64.errors(2e-9, 2e-9 + 1e-14, scale=2.0)[1]
+
+
+def test_rounding_scales_cover_the_values_and_grow_where_digits_cancel():
+    sc = scenario.load("worked-222")
+    tape = Tape(dataclasses.replace(sc, activations=("tanh", "tanh"), weights=tuple(w * 60 for w in sc.weights)))
+    arrays = crosscheck._stack([tape.record(0).arrays])
+    scales = crosscheck.error_scales(tape.net, arrays, 1e-12)
+    for name in ("z", "act", "dEda", "dadz", "dEdz", "gW_sample", "parts", "W_new"):
+        for value, scale in zip(getattr(arrays, name), getattr(scales, name)):
+            assert (scale >= np.abs(value) * (1 - 1e-15)).all(), name
+    # the hidden units saturate (z = 4.8, 6.6): 1 − a² is tiny, and exact only to ε·(1 + a²)
+    dadz, S = arrays.dadz[0][0, :, 0], scales.dadz[0][0, :, 0]
+    assert (dadz < 1e-3).all() and (S > 1.9).all()
 
 
 def test_finite_differences_match_the_engine_and_skip_relu_kinks():
@@ -174,16 +199,18 @@ learning_rate = 0.5
     tape = Tape(scenario.parse(text, "kink.toml"))
     arrays = tape.record(0).arrays
     stacked = crosscheck._stack([arrays])
-    fd = crosscheck.finite_differences(tape.net, stacked)
+    fd, slack = crosscheck.finite_differences(tape.net, stacked, crosscheck.error_scales(tape.net, stacked, 1e-12))
     # sample 1 sits on unit 1's kink (z = 0.3 − 0.3 = 0): no witness for the gradients it reaches
     assert np.isnan(fd.gW_sample[0][0, 0, 0, 0]) and np.isnan(fd.gW[0][0, 0, 0])
     assert not np.isnan(fd.gW_sample[0][1, 1, 0, 0])
-    for mine, theirs in ((arrays.gW_sample, fd.gW_sample), (arrays.gW, fd.gW), (arrays.gb, fd.gb)):
+    for mine, theirs, off in ((arrays.gW_sample, fd.gW_sample, slack.gW_sample), (arrays.gW, fd.gW, slack.gW),
+                              (arrays.gb, fd.gb, slack.gb)):
         for l in range(2):
             witness = theirs[l][..., 0]
             seen = ~np.isnan(witness)
             assert seen.any()
-            np.testing.assert_allclose(mine[l][seen], witness[seen], rtol=1e-6, atol=1e-9)
+            np.testing.assert_allclose(mine[l][seen], witness[seen], rtol=1e-8, atol=1e-9)
+            assert (off[l][..., 0][seen] < 1e-7).all()  # smooth here: little for the witness to be off by
 
 
 def test_devices_resolve_or_say_why_not():

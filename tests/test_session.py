@@ -81,13 +81,17 @@ def test_n_forward_then_n_back_on_xor():
         assert e * length + i == start[0] * length + start[1] + n
         s.execute(f"rstep {n}")
         assert s.position == start
-        s.execute(f"next {n // 3}")
-        s.execute(f"rnext {n // 3}")
-        assert s.position == start or s.current.factor is False
+    for start, n in [((0, 0), 3000), ((1, 0), 2500), ((2, 10), 2000)]:  # quantities
+        s.position = start
+        assert not s.current.factor
+        s.execute(f"next {n}")
+        assert s.position > start and not s.current.factor
+        s.execute(f"rnext {n}")
+        assert s.position == start
 
 
 def test_next_skips_factors_and_rnext_mirrors_it(w3):
-    tape, layout = w3.tape, w3.layout
+    tape = w3.tape
     w3.execute("goto dE/da[2,1]@1")
     assert w3.position == (0, 11)
     assert w3.execute("step").step.id == "da[2,1]/dz[2,1]"  # step goes into the factors
@@ -110,7 +114,7 @@ def test_next_skips_factors_and_rnext_mirrors_it(w3):
     passed = []
     w3.execute("rnext", on_pass=passed.append)
     assert passed and all(p.factor for p in passed)
-    assert not layout.train[w3.position[1]].factor
+    assert not w3.current.factor
 
 
 def test_finish_and_rfinish_go_by_phases(w3):
@@ -371,6 +375,9 @@ def test_restart_and_goto(w3):
     ("break z[1,1] if __import__('os')", "condition"),
     ("step 0", "count"),
     ("frobnicate", "unknown command"),
+    ("break W[1,1,1]", "is given, not computed"),  # would never stop
+    ("break x[1]@1", "is given, not computed"),
+    ("goto lr", "is given, not computed"),
 ])
 def test_bad_commands_raise_and_change_nothing(w3, text, message):
     with pytest.raises(CommandError, match=message):

@@ -4,11 +4,16 @@ Every key is a §6 command run through ``Session.execute`` (so the TUI and ``rep
 disagree); a bad command is a notification, never an exception. Commands that may take long
 (a far goto, continue across many epochs) run in a thread worker with a progress bar and
 stop on Esc, the cursor staying where it was. The torch cross-check is built in another thread
-worker once the first screen is up, so nothing ever waits for torch.
+worker once the first screen is up, so nothing ever waits for torch; a what-if edit (``e``,
+``set``, ``reset``) changes the numbers, and so gets a fresh cross-check.
+
+Besides the §6 commands the command line takes ``open SCENARIO`` and ``export [FILE]`` (the
+worked example of the cursor's epoch as Markdown, :func:`bpstep.export.markdown`).
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -22,12 +27,14 @@ from textual.widgets import Label, ProgressBar
 
 from bpstep import scenario as scenarios
 from bpstep.commands import CommandError, Ref, parse, parse_ref
+from bpstep.export import markdown
 from bpstep.session import Session
 from bpstep.tape import Cancelled
 
 from . import check
 from .check import CrossCheck, Unavailable
 from .cmdline import CommandLine
+from .edit import set_lines
 from .formula import FormulaPanel
 from .frame import Frame
 from .help import HelpScreen
@@ -47,7 +54,7 @@ class BpstepApp(App):
     CSS_PATH = Path(__file__).with_name("bpstep.tcss")  # absolute, so subclasses elsewhere find it
     TITLE = "bpstep"
     AUTO_FOCUS = None  # the keys belong to the debugger until ':' opens the command line
-    COMMANDS = App.COMMANDS | {BpstepCommands}
+    COMMANDS = {BpstepCommands}  # Textual's own entries come last, from it too
     # the key bar and the help are built from this list, in this order; a capital that
     # reverses the key before it shares its place in the key bar ("s/S step")
     BINDINGS = [
@@ -67,6 +74,10 @@ class BpstepApp(App):
         Binding("question_mark", "help", "help", key_display="?", tooltip="this help"),
         Binding("colon", "prompt('')", "cmd", key_display=":",
                 tooltip="the command line: any command below, or open SCENARIO"),
+        Binding("v", "toggle_view", "view",
+                tooltip="view: layer steps (one matrix operation of a layer) or scalar steps, keeping the place"),
+        Binding("e", "edit", "edit",
+                tooltip="edit: set a parameter, input, target or lr behind the current step (Tab: another)"),
         Binding("r", "command('restart')", "restart", tooltip="restart: epoch 0, step 0"),
         Binding("q", "quit", "quit", tooltip="quit"),
         Binding("escape", "escape", "cancel", show=False),
@@ -100,13 +111,15 @@ class BpstepApp(App):
         with Horizontal(id="progress"):
             yield Label(id="progress-label")
             yield ProgressBar(id="progress-bar", show_eta=False)
-        yield CommandLine(id="cmdline")
+        yield Label(id="cmdhint")
+        yield CommandLine(hint="cmdhint", id="cmdline")
         yield KeyBar(id="keys")
 
     def on_mount(self) -> None:
         self._panels = [self.query_one(f"#{name}") for name in
                         ("status", "network", "tape", "formula", "values", "loss")]
         self.query_one("#progress").display = False
+        self.query_one("#cmdhint").display = False
         self.query_one(CommandLine).display = False
         self._titles()
         if self._checking:
@@ -117,8 +130,10 @@ class BpstepApp(App):
 
     def _titles(self) -> None:
         frame = self.frame
+        here = frame.layer if frame.layered else frame.step
         titles = {"network": f"network {'-'.join(map(str, frame.scenario.sizes))}",
-                  "tape": f"tape · epoch {frame.epoch}", "formula": f"{frame.step.phase} · {frame.step.qid}",
+                  "tape": f"{'layer steps' if frame.layered else 'tape'} · epoch {frame.epoch}",
+                  "formula": f"{here.phase} · {here.id if frame.layered else here.qid}",
                   "values": f"values of epoch {frame.epoch} so far", "loss": "loss E per epoch"}
         for panel in self._panels:
             if panel.id in titles and panel.border_title != titles[panel.id]:
@@ -130,7 +145,10 @@ class BpstepApp(App):
         if not self.busy:
             self.frame = Frame(self.session)
             self._titles()
-        loss = (id(self.frame.losses), self.frame.epoch, int(np.isfinite(self.frame.losses).sum()))
+            if self.crosscheck.generation != self.session.tape.generation:
+                self._fresh_check()
+        loss = (id(self.frame.losses), self.session.tape.generation, self.frame.epoch,
+                int(np.isfinite(self.frame.losses).sum()))
         for panel in self._panels:
             if panel.id == "loss":
                 if loss == self._loss_drawn:
@@ -154,6 +172,9 @@ class BpstepApp(App):
             return
         if text.split()[0] == "open":
             self.open_scenario(text[4:].strip())
+            return
+        if text.split()[0] == "export":
+            self.export(text[6:].strip())
             return
         try:
             cmd = parse(text)
@@ -180,7 +201,10 @@ class BpstepApp(App):
         if cmd.name == "rcontinue":
             return epoch > 1
         if cmd.name in ("step", "next", "rstep", "rnext"):
-            return cmd.count > tape.length(epoch)
+            return cmd.count > self.session.layer_tape.length(epoch) if self.session.view == "layer" \
+                else cmd.count > tape.length(epoch)
+        if cmd.name == "reset":  # recomputes from the earliest edit to the cursor
+            return any(abs(e - epoch) > LONG_EPOCHS for e, _, _ in tape.edits.items)
         return False
 
     def _done(self, result) -> None:
@@ -257,6 +281,27 @@ class BpstepApp(App):
         ref = self._here()
         self.run_command(f"{'unwatch' if ref in self.session.watches else 'watch'} {ref}")
 
+    def action_toggle_view(self) -> None:
+        """``v``: the other view, at the same place (the status line says which; no message)."""
+        if self.busy:
+            self.notify("still working on the last command: wait, or Esc to cancel it", severity="warning")
+            return
+        self.session.set_view("scalar" if self.session.view == "layer" else "layer")
+        self.show()
+
+    def action_edit(self) -> None:
+        """``e``: the command line with ``set ID VALUE`` for the given quantity nearest the
+        current step (Tab: the others), its value as it is in this epoch."""
+        if self.busy:
+            self.notify("still working on the last command: wait, or Esc to cancel it", severity="warning")
+            return
+        choices = set_lines(self.session, self.frame)
+        if not choices:
+            self.notify(f"{self.frame.step.name} depends on no parameter, input, target or learning rate "
+                        "that could be set", severity="warning")
+            return
+        self.query_one(CommandLine).open(choices[0][0], choices, lead=f"edit what {self.frame.step.name} depends on:")
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
@@ -319,6 +364,38 @@ class BpstepApp(App):
 
     def _crosscheck(self) -> CrossCheck:
         return CrossCheck(self.session.tape, self.device, "loading" if self._checking else "off", self._warm)
+
+    def _fresh_check(self) -> None:
+        """A what-if edit changed the numbers: a new cross-check, so that no torch value of the
+        old ones is shown (a checker keeps the epochs it has computed)."""
+        self.crosscheck = self._crosscheck()
+        if self._checking:
+            self._start_check()
+
+    # -- the worked example ----------------------------------------------------------------------
+
+    def export_name(self) -> str:
+        """``worked-222-epoch0.md``: the scenario and the epoch that ``export`` writes."""
+        epoch = min(self.session.position[0], self.session.tape.epochs - 1)
+        return f"{re.sub(r'[^A-Za-z0-9._-]+', '-', self.session.scenario.name)}-epoch{epoch}.md"
+
+    def export(self, path: str = "") -> None:
+        """Write the worked example of the cursor's epoch as Markdown (with the torch values
+        when the cross-check is ready); where it went, or why not, is a notification."""
+        if self.busy:
+            self.notify("still working on the last command: wait, or Esc to cancel it", severity="warning")
+            return
+        target = Path(path or self.export_name()).expanduser()
+        checker = self.crosscheck.checker if self.crosscheck.state == "ready" else None
+        try:
+            text = markdown(self.session, check=checker)
+            target.write_text(text, encoding="utf-8")
+        except OSError as e:
+            self.notify(f"export: cannot write {target}: {e.strerror}", title="bad command", severity="error")
+            return
+        epoch = min(self.session.position[0], self.session.tape.epochs - 1)
+        self.notify(f"wrote the worked example of epoch {epoch}{' with the torch values' if checker else ''} "
+                    f"to {target.resolve()}")
 
     def _start_check(self) -> None:
         self._check_worker(self.crosscheck)

@@ -9,6 +9,9 @@ worker too (``warm``), the torch column showing … until then; the steps after 
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+from bpstep import layers
 from bpstep.notation import fmt
 
 
@@ -35,6 +38,7 @@ class CrossCheck:
 
     def __init__(self, tape, device: str, state: str = "loading", warm=None):
         self.tape, self.device = tape, device
+        self.generation = tape.generation  # the numbers it checks: a what-if edit makes new ones
         self.state = state  # off | loading | ready | unavailable
         self.reason = ""
         self.checker = None
@@ -114,6 +118,16 @@ class CrossCheck:
             return "torch: not computed by torch", "dim"
         mark = "✓" if ok else "✗ MISMATCH"
         return f"torch {fmt(torch_value)}  |Δ| {_err(err)} {mark}", ("green" if ok else "bold red")
+
+    def layer_verdict_line(self, ls) -> tuple[str, str]:
+        """``(text, style)`` for a layer step: ok when every value in it is."""
+        found = {s.index: self.verdict(s) for s in ls.steps()}
+        if None in found.values():
+            return (f"torch computing epoch {ls.epoch}…" if self.checker is not None else self.status()), "dim"
+        _, err, ok = layers.compare(ls, SimpleNamespace(compare=lambda step: found[step.index]))
+        size = "" if err is None else f"  max |Δ| {_err(err)}"
+        mark = "✓" if ok else "✗ MISMATCH"
+        return f"torch {mark} over {len(found)} steps{size}", ("green" if ok else "bold red")
 
 
 def _err(err: float) -> str:

@@ -1,11 +1,16 @@
 """The formula panel: the current step's formula in symbols, the numbers under their symbols,
 the result with the torch verdict, and the steps that use the result (for a chain-rule factor:
-the products, and so the gradients, it is a factor of).
+the products, and so the gradients, it is a factor of). In layer view: the layer step's
+operation and its matrices, operands first, then the result.
 
 The formula comes from the step's notation tree (``Step.spec.rhs``), rendered once with a
 marker in place of each quantity; the text between markers is the same in both rows, and the
-i-th marker is the i-th quantity of ``Step.numbers()``. A quantity can be clicked: it goes to
-the step that computed it.
+i-th marker is the i-th quantity of ``Step.numbers()``. The rows are aligned a word (the
+text between spaces: a term such as W1 · x1, an operator) at a time, the narrower of a word's
+symbols and numbers centred over or under the other, so that neither row has gaps inside a
+term. A product's ``·`` gets a space each side and stands at the same place in both rows, its
+factors leaning on it: ``W1 · x1`` over ``0.3 · 0.1``. A quantity can be clicked: it goes to the
+step that computed it.
 """
 
 from __future__ import annotations
@@ -17,13 +22,15 @@ from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 
-
+from bpstep.layers import MAX_SHOWN, matrix_lines
 from bpstep.notation import Const, Ref, fmt, fmt_short, refs, render
 
 from .lines import LinesPanel
 
 _MARK = "\x00"
 _SYM, _SELF, _RESULT = Style(color="cyan", bold=True), Style(color="yellow", bold=True), Style(bold=True)
+_GAP = "   "  # between matrices side by side
+_SHOWN = (MAX_SHOWN, 4, 3)  # rows and columns kept of a big matrix, fewer until the matrices fit
 
 
 @dataclass
@@ -32,9 +39,27 @@ class Token:
     num: str
     qid: str | None = None  # a quantity (id@n); None for operators and constants
 
-    @property
-    def width(self):
-        return max(cell_len(self.sym), cell_len(self.num))
+
+_DOT = Token(" · ", " · ")
+
+
+def _cells(word: list[Token]) -> list[list[Token]]:
+    """A word cut at its products' dots: factor, dot, factor, …"""
+    out = [[]]
+    for t in word:
+        if t == _DOT:
+            out += [[t], []]
+        else:
+            out[-1].append(t)
+    return out
+
+
+def _width(cell: list[Token]) -> int:
+    return max(sum(cell_len(t.sym) for t in cell), sum(cell_len(t.num) for t in cell))
+
+
+def word_width(word: list[Token]) -> int:
+    return sum(_width(cell) for cell in _cells(word))
 
 
 def tokens(step) -> list[Token]:
@@ -44,14 +69,15 @@ def tokens(step) -> list[Token]:
     quantities, numbers = list(refs(rhs)), step.numbers()
     out = []
     for k, literal in enumerate(literals):
-        out += [Token(p, p) for p in re.split(r"( )", literal) if p]
+        out += [_DOT if p == "·" else Token(p, p) for p in re.split(r"(·| )", literal) if p]
         if k < len(quantities):
             out.append(Token(quantities[k].name.uni, fmt_short(numbers[k]), quantities[k].qid))
     return out
 
 
-def wrap(toks: list[Token], width: int) -> list[list[Token]]:
-    """Tokens in lines of at most ``width`` cells, broken at spaces where possible."""
+def wrap(toks: list[Token], width: int) -> list[list[list[Token]]]:
+    """The words (lists of tokens) in lines of at most ``width`` cells, a space between words;
+    a word longer than a line has a line to itself."""
     words, word = [], []
     for t in toks:
         if t.sym == " ":
@@ -63,17 +89,13 @@ def wrap(toks: list[Token], width: int) -> list[list[Token]]:
     if word:
         words.append(word)
     lines, line, used = [], [], 0
-    space = Token(" ", " ")
     for word in words:
-        w = sum(t.width for t in word)
+        w = word_width(word)
         if line and used + 1 + w > width:
             lines.append(line)
             line, used = [], 0
-        if line:
-            line.append(space)
-            used += 1
-        line += word
-        used += w
+        used += w + (1 if line else 0)
+        line.append(word)
     if line or not lines:
         lines.append(line)
     return lines
@@ -83,10 +105,68 @@ def _click(action: str) -> Style:
     return Style(meta={"@click": action})
 
 
+def _placed(row: Text, pieces: list, width: int, lean: int) -> None:
+    """``(text, style)`` pieces in ``width`` cells: centred (``lean`` 0), to the right (1, a
+    factor before a dot) or to the left (−1, a factor after one)."""
+    used = sum(cell_len(text) for text, _ in pieces)
+    left = {0: (width - used) // 2, 1: width - used, -1: 0}[lean]
+    row.append(" " * left)
+    for text, style in pieces:
+        row.append(text, style)
+    row.append(" " * (width - left - used))
+
+
+def _word(sym: Text, num: Text, word: list[Token]) -> None:
+    """One word into both rows, cell by cell (see :func:`_cells`)."""
+    cells = _cells(word)
+    for k, cell in enumerate(cells):
+        lean = 0 if len(cells) == 1 else 1 if k == 0 else -1 if k == len(cells) - 1 else 0
+        clicks = [None if t.qid is None else _click(f"app.goto_ref({t.qid!r})") for t in cell]
+        _placed(sym, [(t.sym, c and _SYM + c) for t, c in zip(cell, clicks)], _width(cell), lean)
+        _placed(num, [(t.num, c) for t, c in zip(cell, clicks)], _width(cell), lean)
+
+
+def arrange(blocks: list, width: int) -> list[Text]:
+    """Blocks of Text lines side by side, as many in a row as ``width`` takes, tops aligned."""
+    rows, shelf, used = [], [], 0
+    for block in blocks:
+        w = max(cell_len(line.plain) for line in block)
+        if shelf and used + len(_GAP) + w > width:
+            rows += _shelf(shelf)
+            shelf, used = [], 0
+        used += (len(_GAP) if shelf else 0) + w
+        shelf.append((block, w))
+    return rows + _shelf(shelf)
+
+
+def _shelf(shelf) -> list[Text]:
+    out = []
+    for y in range(max((len(b) for b, _ in shelf), default=0)):
+        line = Text(no_wrap=True, overflow="crop")
+        for k, (block, w) in enumerate(shelf):
+            piece = block[y] if y < len(block) else Text()
+            line.append(_GAP if k else "")
+            line.append_text(piece)
+            if k < len(shelf) - 1:
+                line.append(" " * (w - cell_len(piece.plain)))
+        out.append(line)
+    return out
+
+
+def matrix_block(label: str, m, shown: int, style) -> list[Text]:
+    """A matrix as Text lines (:func:`bpstep.layers.matrix_lines`), its label in ``style``."""
+    lines = [Text(line) for line in matrix_lines(label, m, shown)]
+    lines[0].stylize(style, 0, len(label))
+    return lines
+
+
 class FormulaPanel(LinesPanel):
-    def parts(self, width: int) -> tuple[list, list]:
-        """``(formula rows, result rows)`` for ``width`` cells: rows are Texts."""
+    def parts(self, width: int, height: int | None = None) -> tuple[list, list]:
+        """``(formula rows, result rows)`` for ``width`` cells (and, in layer view, as few more
+        than ``height`` rows as the matrices allow): rows are Texts."""
         frame = self.app.frame
+        if frame.layered:
+            return self._layer_parts(frame.layer, width, height)
         step = frame.step
         head = f"{step.name} = "
         indent = " " * cell_len(head)
@@ -101,17 +181,11 @@ class FormulaPanel(LinesPanel):
             else:
                 sym.append(indent)
                 num.append(indent)
-            for t in line:
-                pad = t.width
-                if t.qid is None:
-                    sym.append(t.sym.ljust(pad))
-                    num.append(t.num.ljust(pad))
-                else:
-                    click = _click(f"app.goto_ref({t.qid!r})")
-                    sym.append(t.sym, _SYM + click)
-                    sym.append(" " * (pad - cell_len(t.sym)))
-                    num.append(t.num, click)
-                    num.append(" " * (pad - cell_len(t.num)))
+            for n, word in enumerate(line):
+                if n:
+                    sym.append(" ")
+                    num.append(" ")
+                _word(sym, num, word)
             rows.append(sym)
             if not plain:
                 rows.append(num)
@@ -141,17 +215,43 @@ class FormulaPanel(LinesPanel):
             line.append(piece, _click(f"app.goto_index({i})") + Style(color="cyan"))
         return line
 
+    def _layer_parts(self, ls, width: int, height: int | None) -> tuple[list, list]:
+        """The layer step's operation, then its matrices (big ones cut down until they fit
+        ``height``), then the torch verdict of all its values."""
+        head = Text(no_wrap=True, overflow="ellipsis")
+        label, _, rhs = ls.header().partition(" = ")
+        head.append(label, _SELF)
+        head.append(" = " + rhs)
+        verdict, style = self.app.crosscheck.layer_verdict_line(ls)
+        tail = [Text(verdict, style, no_wrap=True, overflow="ellipsis")]
+        blocks = ls.blocks()
+        *operands, result = blocks
+        # all the matrices, smaller and smaller; then, on a small screen, only the result
+        left_out = Text("operands not shown (the window is small): " + ", ".join(
+            f"{name} {m.shape[0]}×{m.shape[1]}" for name, m in operands), "grey50", no_wrap=True, overflow="ellipsis")
+        tries = [(blocks, shown, []) for shown in _SHOWN]
+        tries += [([result], shown, [left_out]) for shown in _SHOWN] if operands else []
+        for shown_blocks, shown, note in tries:
+            rows = arrange([matrix_block(name, m, shown, _SELF if (name, m) is result else _SYM)
+                            for name, m in shown_blocks], width) + note
+            if height is None or 1 + len(rows) + len(tail) <= height:
+                if max(cell_len(r.plain) for r in rows[:len(rows) - len(note)]) <= width:
+                    break
+        return [head] + rows, tail
+
     def get_content_height(self, container, viewport, width: int) -> int:
         rows, tail = self.parts(width)
         return len(rows) + len(tail)
 
     def lines(self) -> list[Text]:
         width, height = self.content_size
-        rows, tail = self.parts(width)
+        rows, tail = self.parts(width, height)
         if len(rows) + len(tail) > height:
-            pairs = 1 if isinstance(self.app.frame.step.spec.rhs, (Ref, Const)) else 2
+            frame = self.app.frame
+            pairs = 1 if frame.layered or isinstance(frame.step.spec.rhs, (Ref, Const)) else 2
             keep = max(pairs, (height - len(tail) - 1) // pairs * pairs)
             hidden = (len(rows) - keep) // pairs
-            rows = rows[:keep] + [Text(f"   … {hidden} more line(s) of this formula: make the window taller",
+            what = "the matrices" if frame.layered else "this formula"
+            rows = rows[:keep] + [Text(f"   … {hidden} more line(s) of {what}: make the window taller",
                                        "grey50")]
         return rows + tail

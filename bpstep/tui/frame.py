@@ -3,6 +3,10 @@
 A long command runs in a worker thread and moves the tape on; the panels may repaint meanwhile
 (a resize, a notification), so they read only this snapshot: the current step, its epoch's
 record and specs, the breakpoint marks and the watched values, never the tape itself.
+
+In layer view the frame also holds the current layer step and the epoch's layer specs; the
+cursor's scalar step lies inside the layer step, and a scalar step counts as computed once the
+layer step that holds it has been reached (:meth:`Frame.done`).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import functools
 
 from bpstep.commands import Ref
+from bpstep.layers import LayerStep
 from bpstep.notation import fmt
 from bpstep.tape import Step
 
@@ -32,9 +37,47 @@ class Frame:
         self.losses = tape.losses
         self.marks = self._marks(session)
         self.watches = self._watches(session)
+        self.layered = session.view == "layer"
+        if self.layered:
+            self.layer = session.current_layer
+            self._grid = session.layer_tape
+            self.layer_specs = self._grid.specs(self.evaluate)
 
     def at(self, index: int) -> Step:
         return Step(self.epoch, self.specs[index], self.record)
+
+    def layer_at(self, index: int) -> LayerStep:
+        return LayerStep(self.epoch, self.layer_specs[index], self.record, self.specs)
+
+    def layer_of(self, index: int) -> int:
+        """The layer step that holds scalar step ``index`` (in layer view)."""
+        return self._grid.containing((self.epoch, index))[1]
+
+    def done(self, index: int) -> bool:
+        """Whether scalar step ``index`` has been computed when the cursor is where it is."""
+        if self.layered:
+            return self.layer_of(index) <= self.layer.index
+        return index <= self.index
+
+    @property
+    def current_index(self) -> int:
+        """The cursor's index in the current view's steps."""
+        return self.layer.index if self.layered else self.index
+
+    @property
+    def current_length(self) -> int:
+        return len(self.layer_specs) if self.layered else self.length
+
+    def phase_runs_shown(self) -> list:
+        """``(first, last, phase)`` of the current view's steps."""
+        return (self._grid if self.layered else self.layout).phase_runs(self.evaluate)
+
+    def layer_marks(self) -> dict:
+        """Breakpoint marks by layer step: the mark of a scalar step in it (● before ◆)."""
+        out = {}
+        for i, mark in sorted(self.marks.items(), key=lambda m: m[1] != "●"):
+            out.setdefault(self.layer_of(i), mark)
+        return out
 
     def index_of(self, qid: str, sample: int | None):
         return self.layout.at(self.evaluate, qid, sample)

@@ -34,6 +34,10 @@ _MEANING = {
     "where": "show the current step",
     "expect": "check a value (for scripts)",
     "restart": "back to epoch 0, step 0",
+    "view": "layer steps (a matrix operation of a layer) or scalar steps, keeping the place",
+    "set": "what if: a parameter, input, target or lr from this epoch on; all is recomputed",
+    "reset": "undo the what-if edits (all, or of one id): the scenario's numbers again",
+    "save": "write the scenario with the edits as a TOML file",
 }
 _MOUSE = ("Click a row of the tape to go to that step; click a quantity in the formula to go to the step "
           "that computed it; click a step after “used by” or “factor of” to go there.")
@@ -49,7 +53,8 @@ def _table(title: str, rows) -> Group:
 
 
 def help_text(bindings) -> Group:
-    keys = key_items(bindings) + [("ctrl+p", "the palette: scenarios, goto, commands"),
+    keys = key_items(bindings) + [("ctrl+p", "the palette: scenarios, export, views, goto, commands"),
+                                  ("Tab", "on the command line after e: the next quantity to set"),
                                   ("Esc", "cancel a long command (a far goto, continue); close the command line")]
     commands = []
     for name, (aliases, usage) in COMMANDS.items():
@@ -57,6 +62,7 @@ def help_text(bindings) -> Group:
             meaning = _MEANING.get(name, "") + (f" ({', '.join(aliases)})" if aliases else "")
             commands.append((form, "" if k else meaning))
     commands.append(("open SCENARIO", "open a built-in scenario or a .toml file; a bad one leaves the session"))
+    commands.append(("export [FILE]", "the worked example of this epoch as Markdown (default SCENARIO-epochE.md)"))
     ids = [("ids", "z[1,1]  a[2,1]@1  W[2,1,1]  dE/dW[2,1,1]  W+[2,1,1]  E  …  @n: one sample"),
            ("COND", "numbers, ids, value, + - * /, abs(), < <= > >= == !=, and, or, not")]
     return Group(_table("Keys", keys), _table("Commands (type : first)", commands), _table("Ids", ids),

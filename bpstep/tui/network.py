@@ -4,6 +4,7 @@ as braille lines between them; the unit or edge that the current step is about s
 Units show their activation a (x for inputs) during the forward pass and the loss, and
 δ = ∂E/∂z during the backward pass and the update, for the current step's sample, once the
 tape has computed them. A layer taller than the panel shows a window around the unit in focus.
+In layer view everything the layer step's scalar steps are about stands out: the whole layer.
 """
 
 from __future__ import annotations
@@ -59,6 +60,17 @@ def short(v: float, brief: bool = False) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=64)
+def layer_focus(step_ids: tuple, sizes: tuple) -> tuple[set, set]:
+    """The units and edges of a layer step: those of the scalar steps it holds."""
+    units, edges = set(), set()
+    for step_id in step_ids:
+        u, e = focus(step_id, sizes)
+        units |= u
+        edges |= e
+    return units, edges
+
+
 class NetworkPanel(LinesPanel):
     def lines(self) -> list[Text]:
         w, h = self.content_size
@@ -76,7 +88,7 @@ def _unit_values(frame):
         if l == 0:
             return frame.record.value(("x", n - 1, j - 1))
         at = frame.index_of(f"{qid}[{l},{j}]", n)
-        if at is None or at > frame.index:
+        if at is None or not frame.done(at):
             return None
         return frame.record.value((key, l - 1, n - 1, j - 1))
 
@@ -98,7 +110,11 @@ def draw(frame, w: int, h: int) -> list[Text]:
     L = len(sizes) - 1
     if w < 8 or h < 2:
         return []
-    units, edges = focus(frame.step.id, sizes)
+    if frame.layered:
+        ids = tuple(dict.fromkeys(frame.specs[i].id for i in frame.layer.spec.contains))
+        units, edges = layer_focus(ids, tuple(sizes))
+    else:
+        units, edges = focus(frame.step.id, sizes)
     kind, n, value = _unit_values(frame)
     rows = h - 1  # the last row is the caption
 
@@ -229,6 +245,9 @@ def _edges(sizes, windows, xs, widths, ys_items, w):
 def _caption(frame, units, edges, kind, n) -> str:
     names, rec = frame.layout.names, frame.record
     legend = f"units show {kind}" + (f" of sample {n}" if frame.scenario.samples > 1 else "")
+    if frame.layered:
+        spec = frame.layer.spec
+        return [f"layer {spec.layer}: {spec.label}", legend]
     if len(edges) == 1 and not frame.step.id.startswith("z["):
         (l, j, i), = edges
         src = (names.x(i) if l == 1 else names.a(l - 1, i)).uni

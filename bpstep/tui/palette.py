@@ -1,5 +1,9 @@
-"""The command palette (ctrl+p): the built-in scenarios, goto targets and the commands; what
-is typed and parses as a command can be run directly, and a path ending in .toml opened."""
+"""The command palette (ctrl+p): the built-in scenarios, the worked example, the views, goto
+targets and the commands, then Textual's own (theme, keys, screenshot, quit) last; what is
+typed and parses as a command can be run directly, and a path ending in .toml opened.
+
+Textual lists the hits of several providers in the order they arrive, so its own entries come
+from this provider too (the app's COMMANDS holds only this one): ours first."""
 
 from __future__ import annotations
 
@@ -18,15 +22,23 @@ class BpstepCommands(Provider):
         for name in scenarios.builtin_names():
             yield f"open {name}", partial(app.open_scenario, name), "open a built-in scenario"
         frame = app.frame
+        yield ("export worked example (Markdown)", partial(app.prompt, f"export {app.export_name()}"),
+               f"epoch {min(frame.epoch, frame.epochs - 1)} as a Markdown file, formulas and numbers")
+        other = "scalar" if frame.layered else "layer"
+        yield (f"view {other}", partial(app.run_command, f"view {other}"),
+               "one step per scalar value" if frame.layered else "one step per matrix operation of a layer")
         for _, _, phase in frame.layout.phase_runs(frame.evaluate):
             text = f"goto epoch {frame.epoch} phase {phase}"
             yield text, partial(app.run_command, text), f"the first step of the {phase} phase"
         for text, why in ((f"goto epoch {frame.epochs}", "the evaluate phase: the final weights"),
                           ("goto epoch 0", "the first epoch"), ("restart", "epoch 0, step 0"),
-                          ("breaks", "list the breakpoints"), ("where", "the current step")):
+                          ("breaks", "list the breakpoints"), ("where", "the current step"),
+                          ("reset", "undo every what-if edit")):
             yield text, partial(app.run_command, text), why
         for name, (_, usage) in COMMANDS.items():
             yield f"{name} …", partial(app.prompt, f"{name} "), usage
+        for command in app.get_system_commands(self.screen):
+            yield command.title, command.callback, command.help
 
     async def discover(self) -> Hits:
         for text, callback, why in self._entries():

@@ -1,5 +1,5 @@
-"""The status line (scenario, epoch, phase, sample, step k of n, engine dtype, cross-check
-state) and the key bar at the bottom, built from the app's bindings so that a key added there
+"""The status line (scenario, epoch, phase, sample, step k of n, the view, engine dtype,
+cross-check state) and the key bar at the bottom, built from the app's bindings so that a key added there
 shows up here and in the help."""
 
 from __future__ import annotations
@@ -18,12 +18,22 @@ class StatusLine(LinesPanel):
         check = app.crosscheck
         # (full text, short text, style): the short ones when the line is too narrow; the
         # cross-check's state keeps its words (why it is unavailable) and is cut last
+        samples = frame.scenario.samples
+        if frame.layered:  # a layer step holds every sample
+            step = frame.layer
+            sample = (f"{samples} samples", f"×{samples}", "") if samples > 1 else ("sample 1", "@1", "")
+            where = (f"layer step {step.index} of {frame.current_length}", f"L{step.index}/{frame.current_length}", "")
+        else:
+            sample = ("batch", "batch", "") if step.sample is None else (f"sample {step.sample}", f"@{step.sample}", "")
+            where = (f"step {frame.index} of {frame.length}", f"#{frame.index}/{frame.length}", "")
         parts = [
             (frame.scenario.name, frame.scenario.name, "bold"),
             (f"epoch {frame.epoch}/{frame.epochs}", f"e{frame.epoch}/{frame.epochs}", ""),
             (step.phase, step.phase, "magenta"),
-            ("batch", "batch", "") if step.sample is None else (f"sample {step.sample}", f"@{step.sample}", ""),
-            (f"step {frame.index} of {frame.length}", f"#{frame.index}/{frame.length}", ""),
+            sample,
+            where,
+            (f"{'layer' if frame.layered else 'scalar'} view", "layer" if frame.layered else "scalar",
+             "bold cyan" if frame.layered else ""),
             (f"engine {frame.scenario.dtype}", frame.scenario.dtype, "grey70"),
         ]
         if app.busy:

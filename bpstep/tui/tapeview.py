@@ -1,6 +1,8 @@
 """The tape panel: the steps of the current epoch around the cursor, breakpoints marked
 (● a breakpoint, ◆ one with a condition), factor steps indented under their product, the
-first step of each phase labelled. A click on a row goes to that step."""
+first step of each phase labelled. In layer view the rows are layer steps, each with its
+operation and the shape of its result, marked when a scalar step in it has a breakpoint.
+A click on a row goes to that step."""
 
 from __future__ import annotations
 
@@ -27,29 +29,39 @@ class TapePanel(LinesPanel):
     def lines(self) -> list[Text]:
         frame = self.app.frame
         width, height = self.content_size
-        first = max(0, min(frame.index - height // 2, frame.length - height))
-        self._rows = list(range(first, min(frame.length, first + height)))
-        starts = {r[0]: r[2] for r in frame.layout.phase_runs(frame.evaluate)}
+        here, length = frame.current_index, frame.current_length
+        first = max(0, min(here - height // 2, length - height))
+        self._rows = list(range(first, min(length, first + height)))
+        runs = frame.phase_runs_shown()
+        starts = {r[0]: r[2] for r in runs}
+        marks = frame.layer_marks() if frame.layered else frame.marks
         phase_w = 9 if width >= 44 else 0
-        index_w = len(str(frame.length - 1))
+        index_w = len(str(length - 1))
         out = []
         for i in self._rows:
-            step = frame.at(i)
             line = Text(no_wrap=True, overflow="ellipsis")
-            mark = frame.marks.get(i, " ")
-            line.append("▶" if i == frame.index else " ", "bold yellow")
-            line.append(mark, "bold red")
+            line.append("▶" if i == here else " ", "bold yellow")
+            line.append(marks.get(i, " "), "bold red")
             line.append(f" {i:>{index_w}} ", "grey50")
             if phase_w:
                 line.append(f"{starts.get(i, ''):<{phase_w}}", "magenta")
-            name = ("  " if step.factor else "") + step.name + sample_tag(step, frame.scenario.samples)
-            value = fmt(step.value)
-            room = width - cell_len(line.plain) - len(value) - 1
+            name, value = self._row(frame, i)
+            room = width - cell_len(line.plain) - cell_len(value) - 1
             line.append(name[:max(1, room)].ljust(max(1, room)) + " " + value)
-            if i == frame.index:
+            if i == here:
                 line.stylize(_CURSOR, 2)
             out.append(line)
         return out
+
+    @staticmethod
+    def _row(frame, i) -> tuple[str, str]:
+        """A row's name and value: a scalar step's name and value, or a layer step's operation
+        and the shape of its result."""
+        if frame.layered:
+            spec = frame.layer_specs[i]
+            return ("  " if spec.factor else "") + spec.formula, f"{len(spec.cells)}×{len(spec.cells[0])}"
+        step = frame.at(i)
+        return ("  " if step.factor else "") + step.name + sample_tag(step, frame.scenario.samples), fmt(step.value)
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)

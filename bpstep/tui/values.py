@@ -1,6 +1,7 @@
 """The values panel: the watches pinned on top, then everything computed so far in this epoch,
 the latest step at the bottom, each with the torch value and the difference |Δ| once the
-cross-check is ready."""
+cross-check is ready. In layer view the values come a layer step at a time, the current
+layer step's at the bottom."""
 
 from __future__ import annotations
 
@@ -38,11 +39,10 @@ class ValuesPanel(LinesPanel):
         if frame.watches:
             out.append(Text("─" * width, "grey35"))
         room = max(0, height - len(out))
-        first = max(0, frame.index + 1 - room)
-        for i in range(first, frame.index + 1):
+        for i, current in _latest(frame, room):
             step = frame.at(i)
             name = ("  " if step.factor else "") + step.name + sample_tag(step, frame.scenario.samples)
-            out.append(step_row(name, step, fmt(step.value), "bold yellow" if i == frame.index else ""))
+            out.append(step_row(name, step, fmt(step.value), "bold yellow" if current else ""))
         return out[:height]
 
     @staticmethod
@@ -52,3 +52,16 @@ class ValuesPanel(LinesPanel):
         if show_torch:
             text += torch.rjust(_TORCH_W) + delta.rjust(_DELTA_W)
         return Text(text, style, no_wrap=True, overflow="crop")
+
+
+def _latest(frame, room: int) -> list[tuple[int, bool]]:
+    """``(scalar step index, is it the current step)`` of the last ``room`` values computed, in
+    the order they were: step by step, or in layer view layer step by layer step."""
+    if not frame.layered:
+        return [(i, i == frame.index) for i in range(max(0, frame.index + 1 - room), frame.index + 1)]
+    out = []
+    for k in range(frame.layer.index, -1, -1):
+        out[:0] = [(i, k == frame.layer.index) for i in frame.layer_specs[k].contains]
+        if len(out) >= room:
+            break
+    return out[len(out) - room:] if room else []
