@@ -23,7 +23,9 @@ def sup(text) -> str:
 
 def fmt(v: float) -> str:
     """A value as the lecture prints it: 8 decimals, or scientific notation when tiny or huge."""
-    if v == 0 or (1e-4 <= abs(v) < 1e6):
+    if v == 0:
+        return "0.00000000"  # also for −0.0, which 0·x gives when x < 0
+    if 1e-4 <= abs(v) < 1e6:
         return f"{v:.8f}"
     if not math.isfinite(v):
         return str(v)
@@ -37,6 +39,12 @@ def fmt_short(v: float) -> str:
         return s
     s = s.rstrip("0").rstrip(".")
     return "0" if s in ("", "-0") else s
+
+
+def fmt_operand(v: float) -> str:
+    """A number put into a formula: :func:`fmt_short`, bracketed when negative (0.5 × (-0.02))."""
+    s = fmt_short(v)
+    return f"({s})" if s.startswith("-") else s
 
 
 @dataclass(frozen=True)

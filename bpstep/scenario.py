@@ -267,6 +267,7 @@ class _Validator:
         freeze = tr.get("freeze", [])
         if not isinstance(freeze, list) or not all(isinstance(f, str) for f in freeze):
             self.fail("training", "freeze", f"expected a list of parameter ids such as \"W[1,1,1]\", got {freeze!r}")
+        freeze = [re.sub(r"\s+", "", f) for f in freeze]  # "W[1, 1, 1]" as commands accept it
         for f in freeze:
             problem = param_id_problem(f, sizes, bias)
             if problem:

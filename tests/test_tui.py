@@ -626,3 +626,276 @@ async def test_torch_computes_each_new_epoch_in_a_worker(monkeypatch):
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert "torch 0.51998934  |Δ| 1.0e-18 ✓" in text(app, FormulaPanel)
+
+
+# -- layer view ----------------------------------------------------------------------------------------
+
+def highlighted(app) -> set:
+    """The unit labels the network panel highlights."""
+    out = set()
+    for line in app.query_one("#network").drawn():
+        for span in line.spans:
+            if span.style == "bold black on yellow":
+                out.add(line.plain[span.start:span.end].split()[0])
+    return out
+
+
+async def test_v_switches_to_layer_view_and_back_keeping_the_place():
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        app.run_command("goto dE/dW[2,1,1]@1")
+        await pilot.press("v")
+        assert app.session.view == "layer" and app.session.position == (0, 15)
+        status = app.query_one("#status").plain()
+        assert "layer view" in status and "layer step 8 of 15" in status
+        formula = text(app, FormulaPanel)
+        assert formula.splitlines()[0] == "∂E/∂W² = δ²(h¹)ᵀ"
+        for number in ("0.04985267", "0.51998934", "0.02592286", "0.02629590", "0.00740844", "0.00751506"):
+            assert number in formula  # δ², h¹ and the four gradients of the 2×2 matrix
+        tape = text(app, TapePanel)
+        assert "▶   8" in tape and "∂E/∂W² = δ²(h¹)ᵀ" in tape and "W²⁺ = W² − α·∂E/∂W²" in tape
+        assert app.query_one("#tape").border_title == "layer steps · epoch 0"
+        assert not any(m == "layer view" for m, _ in notes(app))  # the status line says it
+        await pilot.press("v")
+        assert app.session.view == "scalar" and app.session.position == (0, 15)
+        assert "scalar view" in app.query_one("#status").plain()
+        assert text(app, FormulaPanel).startswith("∂E/∂W5 = ")
+
+
+LAYER_KEYS = ["s", "s", "n", "s", "N", "f", "S", "F", "c", "C", "right", "left"]
+
+
+async def test_motions_move_by_layer_steps_in_layer_view():
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("v")
+        mirror = reference("worked-222", "view layer")
+        names = {"s": "step", "right": "step", "S": "rstep", "left": "rstep", "n": "next", "N": "rnext",
+                 "f": "finish", "F": "rfinish", "c": "continue", "C": "rcontinue"}
+        seen = set()
+        for key in LAYER_KEYS:
+            await pilot.press(key)
+            mirror.execute(names[key])
+            assert app.session.position == mirror.position, key
+            layer = app.session.current_layer
+            seen.add(layer.index)
+            assert f"layer step {layer.index} of 15" in app.query_one("#status").plain()
+            assert text(app, FormulaPanel).splitlines()[0].startswith(layer.header().split(" = ")[0])
+        assert app.session.current_layer.position == (0, 1)  # s, s, … right, left: back to a¹ = σ(z¹)
+        assert len(seen) > 5
+
+
+async def test_layer_view_highlights_the_whole_layer_and_lists_its_values():
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("v")  # z¹ = W¹x
+        assert highlighted(app) == {"h1", "h2"}
+        await pilot.press("s", "s")  # z² = W²h¹
+        assert highlighted(app) == {"o1", "o2"}
+        rows = text(app, ValuesPanel).splitlines()
+        assert [r.split()[0] for r in rows[-2:]] == ["z3", "z4"]  # the layer step's values, last
+        assert "h2" in rows[-3]
+        network = app.query_one("#network").plain()
+        assert "layer 2: z²" in network and "h1 0.5200" in network and "o1 ·" in network
+
+
+async def test_layer_view_of_xor_far_into_training_fits_small_screens():
+    app = app_for("xor")
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.run_command("goto epoch 5000")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        app.run_command("goto dE/dW[2,3,4]@2")
+        await pilot.press("v")
+        lines = text(app, FormulaPanel).splitlines()
+        assert lines[0] == "∂E/∂W² = Δ²ᵀA¹ / 4"
+        assert all(len(line) <= 76 for line in lines)
+        shown = app.session.current_layer.matrix
+        assert fmt(shown[0, 0]) in lines[1] and "(10×10)" in lines[1]  # the result, cut to fit
+        assert any("operands not shown" in line for line in lines)
+        assert "L22/37" in app.query_one("#status").plain()
+
+
+async def test_layer_verdict_covers_every_step_in_it():
+    app = Recording(scenario.load("worked-222"), checker_factory=lambda tape, device: FakeChecker())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("v")
+        for _ in range(2):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        assert text(app, FormulaPanel).splitlines()[-1] == "torch ✓ over 2 steps  max |Δ| 1.0e-18"
+
+
+# -- what-if edits ---------------------------------------------------------------------------------------
+
+async def test_e_prompts_set_for_the_current_quantity_and_tab_goes_through_the_others():
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        app.run_command("goto W+[2,1,1]")
+        await pilot.press("e")
+        line, hint = app.query_one("#cmdline"), app.query_one("#cmdhint")
+        assert line.display and line.value == "set W[2,1,1] 0.45"
+        assert hint.display and "W5" in str(hint.render()) and "α" in str(hint.render())
+        await pilot.press("tab")
+        assert line.value == "set lr 0.5"
+        await pilot.press("shift+tab")
+        assert line.value == "set W[2,1,1] 0.45"
+        await pilot.press("escape")
+        assert not line.display and not hint.display and app.session.tape.edits.items == {}
+        app.run_command("goto a[1,1]")  # h1 = σ(z1) reads nothing given: what z1 reads
+        await pilot.press("e")
+        assert line.value == "set W[1,1,1] 0.3"
+        await pilot.press("tab")
+        assert line.value == "set x[1]@1 0.1"
+
+
+async def test_an_edit_recomputes_everything_and_reset_gives_the_numbers_back():
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        app.run_command("goto W+[2,1,1]")
+        before = (text(app, FormulaPanel), text(app, ValuesPanel), app.query_one("#loss").plain())
+        await pilot.press("e")
+        app.query_one("#cmdline").value = "set W[2,1,1] 0.5"
+        await pilot.press("enter")
+        edited = reference("worked-222", "goto W+[2,1,1]", "set W[2,1,1] 0.5")
+        assert fmt(app.session.current.value) == fmt(edited.current.value) != "0.43703857"
+        formula = text(app, FormulaPanel)
+        assert "0.5 − 0.5 × " in formula and fmt(edited.current.value) in formula
+        assert fmt(edited.tape.losses[0]) in app.query_one("#loss").plain()
+        assert any(m.startswith("set W[2,1,1] = 0.5 at the start of epoch 0 (was 0.45)") for m, _ in notes(app))
+        await enter(pilot, "reset")
+        assert fmt(app.session.current.value) == "0.43703857"
+        assert (text(app, FormulaPanel), text(app, ValuesPanel), app.query_one("#loss").plain()) == before
+
+
+async def test_save_from_the_command_line_writes_a_scenario_that_loads(tmp_path):
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        await enter(pilot, "set lr 0.25")
+        await enter(pilot, f"save {tmp_path / 'edited.toml'}")
+        saved = scenario.load(str(tmp_path / "edited.toml"))
+        assert saved.learning_rate == 0.25 and notes(app)[-1] == (f"saved {tmp_path / 'edited.toml'}", "information")
+
+
+@pytest.mark.parametrize("command,why", [
+    ("set W[2,1,1] abc", "expected a number"),
+    ("set z[1,1] 3", "z[1,1] is computed, not given"),
+    ("set lr -1", "expected a learning rate > 0"),
+    ("set W[9,9,9] 1", "unknown id 'W[9,9,9]'"),
+    ("reset W[1,1,1]", "W[1,1,1] has no edits"),
+    ("save /no/such/folder/x.toml", "cannot write /no/such/folder/x.toml"),
+    ("export /no/such/folder/x.md", "cannot write /no/such/folder/x.md"),
+])
+async def test_bad_edits_and_files_are_notifications(command, why):
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        app.run_command("goto step 5")
+        await enter(pilot, command)
+        assert app.session.position == (0, 5) and app.session.tape.edits.items == {}
+        errors = [m for m, severity in notes(app) if severity == "error"]
+        assert len(errors) == 1 and why in errors[0]
+
+
+class EpochCache(FakeChecker):
+    """Keeps each epoch's values once computed, as StepChecker does; a checker built before an
+    edit keeps showing the numbers from before it."""
+
+    def __init__(self):
+        self.kept = {}
+
+    def compare(self, step):
+        value = self.kept.setdefault((step.epoch, step.index), step.value)
+        return value, abs(value - step.value), value == step.value
+
+
+async def test_the_torch_column_never_shows_values_from_before_an_edit():
+    built = []
+
+    def factory(tape, device):
+        built.append(EpochCache())
+        return built[-1]
+
+    app = Recording(scenario.load("worked-222"), checker_factory=factory)
+    async with app.run_test(size=SIZE) as pilot:
+        app.run_command("goto z[2,1]")
+        for _ in range(2):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        assert "torch 0.44498412" in text(app, FormulaPanel)
+        await enter(pilot, "set W[2,1,1] 0.5")
+        for _ in range(2):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        value = fmt(app.session.current.value)
+        assert len(built) == 2 and value != "0.44498412"
+        assert f"torch {value}  |Δ| 0 ✓" in text(app, FormulaPanel)
+        assert "0.44498412" not in text(app, ValuesPanel)
+
+
+# -- the worked example --------------------------------------------------------------------------------
+
+def maths(markdown_text):
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.dollarmath import dollarmath_plugin
+
+    return [t.content for t in MarkdownIt().use(dollarmath_plugin).parse(markdown_text) if t.type == "math_block"]
+
+
+async def test_export_from_the_palette_writes_the_worked_example(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.press(*"export worked")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause()
+        line = app.query_one("#cmdline")
+        assert line.display and line.value == "export worked-222-epoch0.md"
+        await pilot.press("enter")
+        written = (tmp_path / "worked-222-epoch0.md").read_text()
+        assert notes(app)[-1] == (f"wrote the worked example of epoch 0 to {tmp_path / 'worked-222-epoch0.md'}",
+                                  "information")
+        formulas = maths(written)
+        assert len(formulas) > 50
+        for number in ("0.02397190", "0.02592286", "0.43703857", "0.00080888", "0.29959556", "0.02323634"):
+            assert any(number in f for f in formulas), number
+
+
+async def test_export_on_the_command_line_writes_the_cursors_epoch(tmp_path):
+    app = app_for("xor")
+    async with app.run_test(size=SIZE) as pilot:
+        await enter(pilot, "goto epoch 3")
+        await enter(pilot, "set lr 0.5")
+        await enter(pilot, f"export {tmp_path / 'xor3.md'}")
+        written = (tmp_path / "xor3.md").read_text()
+        assert "This is epoch 3 of 10001" in written and r"\alpha" in written
+        loss = app.session.tape.losses[3]
+        assert any(f"E = {fmt(loss)}" in f for f in maths(written))
+        assert app.export_name() == "xor-epoch3.md"
+
+
+# -- the palette and the command line ------------------------------------------------------------------
+
+async def test_the_palette_lists_ours_first_and_textuals_last():
+    from textual.command import CommandList
+
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.5)
+        options = app.screen.query_one(CommandList)
+        prompts = [str(options.get_option_at_index(i).prompt).split("\n")[0] for i in range(options.option_count)]
+        assert prompts[0] == "open worked-222" and "export worked example (Markdown)" in prompts[:5]
+        assert prompts[-4:] == ["Theme", "Quit", "Keys", "Screenshot"]
+
+
+def test_open_takes_a_device(monkeypatch):
+    from bpstep import cli
+    from bpstep.tui import app as tui_app
+
+    seen = []
+    monkeypatch.setattr(tui_app, "run_app", lambda sc, device="cpu": seen.append((sc.name, device)) or 0)
+    assert cli.main(["open", "xor", "--device", "cuda"]) == 0
+    assert cli.main([]) == 0
+    assert seen == [("xor", "cuda"), ("worked-222", "cpu")]
