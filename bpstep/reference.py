@@ -180,6 +180,20 @@ class Mirror:
         if optimiser is not None:
             optimiser.step()
 
+    def updater(self, W, b, carried):
+        """``carry`` for :meth:`layered` in the sequential order: SGD on layer l from its gradients,
+        then its updated weights (kept in ``carried``) carry δ down."""
+        optimisers = [self.optimiser(W, b, [l]) for l in range(len(W))]
+
+        def update(l, gW_l, gb_l):
+            W[l].grad = gW_l.clone()  # the mask of frozen entries must not reach the gradient shown
+            if b is not None:
+                b[l].grad = gb_l.clone()
+            self.step(optimisers[l], W, b, [l])
+            carried[l] = W[l].detach().clone()
+            return carried[l]
+        return update
+
     def layered(self, zs, acts, W, b, g, carry):
         """Backward one layer at a time from ∂E/∂a_L = ``g`` (the sequential order). ``carry(l, gW,
         gb)`` returns the weights that carry δ_l down (updating them first where that is the point).
@@ -216,17 +230,8 @@ class Mirror:
 
         if sequential:
             W_down = [None] * L
-
-            def update_layer(l, gW_l, gb_l):
-                WB[l].grad = gW_l.clone()  # the mask of frozen entries must not reach gW
-                if bB is not None:
-                    bB[l].grad = gb_l.clone()
-                self.step(self.optimiser(WB, bB, [l]), WB, bB, [l])
-                W_down[l] = WB[l].detach().clone()
-                return W_down[l]
-
             gB = grad(E.sum(), aB[-1], retain_graph=True)[0]
-            _, _, gW, gb = self.layered(zB, aB, WB, bB, gB, update_layer)
+            _, _, gW, gb = self.layered(zB, aB, WB, bB, gB, self.updater(WB, bB, W_down))
             gA = grad(E_nA.sum(), aA[-1], retain_graph=True)[0]
             dEda, dEdz, gWs, gbs = self.layered(zA, aA, WA, bA, gA, lambda l, *_: W_down[l])
         else:
@@ -270,13 +275,15 @@ class Mirror:
         start = lambda ps: None if ps is None else [np.moveaxis(np.asarray(p, np.float64), 0, -1) for p in ps]
         X = np.asarray(self.net.X, np.float64)
         return EpochArrays(W=start(W), b=start(b), z=[self.numpy(z) for z in zs],
-                           act=[np.broadcast_to(X[..., None], X.shape + (C,))] + [self.numpy(a) for a in acts[1:]],
+                           act=[np.broadcast_to(X[..., None], X.shape + (C,))]
+                           + [self.numpy(a) for a in acts[1:]],
                            E_terms=self.numpy(terms), E_sample=self.numpy(E_n), E=self.numpy(E))
 
     def evaluate(self, W, b) -> EpochArrays:
         """The forward pass and loss from (C, J, I) / (C, J) parameter stacks (the evaluate phase)."""
         with self.torch.no_grad():
-            zs, acts = self.forward([self.tensor(w) for w in W], None if b is None else [self.tensor(v) for v in b])
+            Wt, bt = [self.tensor(w) for w in W], None if b is None else [self.tensor(v) for v in b]
+            zs, acts = self.forward(Wt, bt)
             return self._forward_arrays(W, b, zs, acts, *self.losses(acts[-1]))
 
     def train(self, W, b, epochs: int, progress=None):
@@ -289,14 +296,7 @@ class Mirror:
         grad = torch.autograd.grad
         layers = range(len(Wt))
         if self.net.sequential:
-            optimisers = [self.optimiser(Wt, bt, [l]) for l in layers]
-
-            def update_layer(l, gW_l, gb_l):
-                Wt[l].grad = gW_l
-                if bt is not None:
-                    bt[l].grad = gb_l
-                self.step(optimisers[l], Wt, bt, [l])
-                return Wt[l].detach()
+            update_layer = self.updater(Wt, bt, [None] * len(Wt))
         else:
             optimiser = self.optimiser(Wt, bt, layers)
         for e in range(epochs):

@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")
 
-from bpstep import crosscheck, engine, scenario  # noqa: E402
-from bpstep.crosscheck import CheckUnavailable, StepChecker, Tolerance, run_check  # noqa: E402
+from bpstep import agreement, crosscheck, engine, scenario  # noqa: E402
+from bpstep.agreement import Tolerance  # noqa: E402
+from bpstep.crosscheck import CheckUnavailable, StepChecker, run_check  # noqa: E402
 from bpstep.tape import Tape  # noqa: E402
 
 SETTINGS = settings(max_examples=int(__import__("os").environ.get("BPSTEP_EXAMPLES", 40)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -158,7 +159,7 @@ def test_a_wrong_value_is_out_of_tolerance():
 
 
 def test_tolerance_per_dtype():
-    f64, f32 = crosscheck.TOLERANCES["float64"], crosscheck.TOLERANCES["float32"]
+    f64, f32 = agreement.TOLERANCES["float64"], agreement.TOLERANCES["float32"]
     assert f64.errors(1.0, 1.0 + 5e-13)[1] and not f64.errors(1.0, 1.0 + 5e-12)[1]
     assert f32.errors(1.0, 1.0 + 5e-6)[1] and not f32.errors(1.0, 1.0 + 5e-5)[1]
     err, ok = Tolerance(1e-12, 0).errors([np.nan, np.inf, np.nan, 1.0, -np.inf], [np.nan, np.inf, 1.0, np.inf, np.inf])
@@ -171,8 +172,8 @@ def test_tolerance_per_dtype():
 def test_rounding_scales_cover_the_values_and_grow_where_digits_cancel():
     sc = scenario.load("worked-222")
     tape = Tape(dataclasses.replace(sc, activations=("tanh", "tanh"), weights=tuple(w * 60 for w in sc.weights)))
-    arrays = crosscheck._stack([tape.record(0).arrays])
-    scales = crosscheck.error_scales(tape.net, arrays, 1e-12)
+    arrays = crosscheck.stack_epochs([tape.record(0).arrays])
+    scales = agreement.error_scales(tape.net, arrays, 1e-12)
     for name in ("z", "act", "dEda", "dadz", "dEdz", "gW_sample", "parts", "W_new"):
         for value, scale in zip(getattr(arrays, name), getattr(scales, name)):
             assert (scale >= np.abs(value) * (1 - 1e-15)).all(), name
@@ -198,8 +199,8 @@ learning_rate = 0.5
 """
     tape = Tape(scenario.parse(text, "kink.toml"))
     arrays = tape.record(0).arrays
-    stacked = crosscheck._stack([arrays])
-    fd, slack = crosscheck.finite_differences(tape.net, stacked, crosscheck.error_scales(tape.net, stacked, 1e-12))
+    stacked = crosscheck.stack_epochs([arrays])
+    fd, slack = agreement.finite_differences(tape.net, stacked, agreement.error_scales(tape.net, stacked, 1e-12))
     # sample 1 sits on unit 1's kink (z = 0.3 − 0.3 = 0): no witness for the gradients it reaches
     assert np.isnan(fd.gW_sample[0][0, 0, 0, 0]) and np.isnan(fd.gW[0][0, 0, 0])
     assert not np.isnan(fd.gW_sample[0][1, 1, 0, 0])
@@ -251,3 +252,38 @@ def test_mps_check_passes_in_float32_and_refuses_float64():
 def test_mps_missing_is_unavailable():
     with pytest.raises(CheckUnavailable, match="no Apple MPS device"):
         StepChecker(Tape(scenario.load("worked-222")), "mps")
+
+
+def test_the_free_run_is_the_lecture_loop_bit_for_bit():
+    """torch's side of the free run computes what ``nn.Sequential`` of ``nn.Linear`` does."""
+    sc = scenario.load("xor")
+    tape = Tape(sc)
+    start = tape.params(0)
+    losses, W, b = crosscheck.mirror_for(tape.net, "float32", "cpu").train(start.W, start.b, 300)
+    torch.manual_seed(777)
+    layers = [torch.nn.Linear(m, n) for m, n in zip(sc.sizes[:-1], sc.sizes[1:])]
+    model = torch.nn.Sequential(*(x for layer in layers for x in (layer, torch.nn.Sigmoid())))
+    X, Y = torch.tensor(sc.inputs, dtype=torch.float32), torch.tensor(sc.targets, dtype=torch.float32)
+    optimizer, criterion = torch.optim.SGD(model.parameters(), lr=1), torch.nn.BCELoss()
+    for epoch in range(300):
+        optimizer.zero_grad()
+        cost = criterion(model(X), Y)
+        cost.backward()
+        optimizer.step()
+        assert losses[epoch] == cost.item(), epoch
+    assert all((w == layer.weight.detach().numpy()).all() for w, layer in zip(W, layers))
+    assert losses[0] == 0.6948983073234558  # DESIGN.md §1
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_only_on_a_terminal():
+    sc = scenario.load("xor").with_epochs(600)
+    quiet, tty = io.StringIO(), _Terminal()
+    assert run_check(sc, out=io.StringIO(), err=quiet) == 0 and quiet.getvalue() == ""
+    assert run_check(sc, out=io.StringIO(), err=tty) == 0
+    assert "\rbpstep check: teacher-forced epoch 0/600" in tty.getvalue().replace("\x1b[2K", "")
+    assert "free run epoch 500/600" in tty.getvalue()

@@ -93,3 +93,25 @@ def test_80_by_24(snap_compare):
 
 def test_xor_80_by_24(snap_compare):
     assert snap_compare(app("xor"), terminal_size=SMALL, run_before=at("goto z[2,3]@2"))
+
+
+def test_layer_view_of_worked_222(snap_compare):
+    assert snap_compare(app(), press=["v"], terminal_size=BIG, run_before=at("goto dE/dW[2,1,1]@1"))
+
+
+def test_layer_view_of_xor_in_the_middle_of_a_backward_pass(snap_compare):
+    assert snap_compare(app("xor"), press=["v"], terminal_size=BIG,
+                        run_before=at("goto epoch 5000", "goto dE/dW[2,3,4]@2", "break dE/dW[2,3,5]@2"))
+
+
+def test_layer_view_of_xor_80_by_24(snap_compare):
+    assert snap_compare(app("xor"), press=["v"], terminal_size=SMALL,
+                        run_before=at("goto epoch 5000", "goto dE/dW[2,3,4]@2"))
+
+
+def test_edit_prompt(snap_compare):
+    assert snap_compare(app(), press=["e"], terminal_size=BIG, run_before=at("goto W+[2,1,1]"))
+
+
+def test_after_a_what_if_edit(snap_compare):
+    assert snap_compare(app(), terminal_size=BIG, run_before=at("goto W+[2,1,1]", "set W[2,1,1] 0.9"))

@@ -300,7 +300,7 @@ class BpstepApp(App):
             self.notify(f"{self.frame.step.name} depends on no parameter, input, target or learning rate "
                         "that could be set", severity="warning")
             return
-        self.query_one(CommandLine).open(choices[0][0], choices, lead=f"edit what {self.frame.step.name} depends on:")
+        self.query_one(CommandLine).open(choices[0][0], choices, lead=f"set what {self.frame.step.name} depends on:")
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -53,8 +53,7 @@ class CommandLine(Input):
         for k, (_, label) in enumerate(self.choices):
             line.append(" · " if k else " ")
             line.append(label, "bold reverse" if k == self._chosen else "bold")
-        if len(self.choices) > 1:
-            line.append("   Tab: another", "italic")
+        line.append(("   Tab: another ·" if len(self.choices) > 1 else "  ") + " Enter: recompute · Esc: cancel", "italic")
         hint.update(line)
 
     def action_choose(self, step: int) -> None:

@@ -5,12 +5,11 @@ operation and its matrices, operands first, then the result.
 
 The formula comes from the step's notation tree (``Step.spec.rhs``), rendered once with a
 marker in place of each quantity; the text between markers is the same in both rows, and the
-i-th marker is the i-th quantity of ``Step.numbers()``. The rows are aligned a word (the
-text between spaces: a term such as W1 · x1, an operator) at a time, the narrower of a word's
-symbols and numbers centred over or under the other, so that neither row has gaps inside a
-term. A product's ``·`` gets a space each side and stands at the same place in both rows, its
-factors leaning on it: ``W1 · x1`` over ``0.3 · 0.1``. A quantity can be clicked: it goes to the
-step that computed it.
+i-th marker is the i-th quantity of ``Step.numbers()``. Each quantity and its number take the
+same cells, the narrower one leaning on the text it is written against (a product's ``·``,
+which gets a space each side, or a bracket), so that a term such as ``W1 · x1`` has no gaps
+inside and its dot stands over the dot of ``0.3 · 0.1``. A quantity can be clicked: it goes to
+the step that computed it.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from rich.style import Style
 from rich.text import Text
 
 from bpstep.layers import MAX_SHOWN, matrix_lines
-from bpstep.notation import Const, Ref, fmt, fmt_short, refs, render
+from bpstep.notation import Const, Ref, fmt, fmt_operand, refs, render
 
 from .lines import LinesPanel
 
@@ -43,23 +42,12 @@ class Token:
 _DOT = Token(" · ", " · ")
 
 
-def _cells(word: list[Token]) -> list[list[Token]]:
-    """A word cut at its products' dots: factor, dot, factor, …"""
-    out = [[]]
-    for t in word:
-        if t == _DOT:
-            out += [[t], []]
-        else:
-            out[-1].append(t)
-    return out
-
-
-def _width(cell: list[Token]) -> int:
-    return max(sum(cell_len(t.sym) for t in cell), sum(cell_len(t.num) for t in cell))
+def _width(t: Token) -> int:
+    return max(cell_len(t.sym), cell_len(t.num))
 
 
 def word_width(word: list[Token]) -> int:
-    return sum(_width(cell) for cell in _cells(word))
+    return sum(_width(t) for t in word)
 
 
 def tokens(step) -> list[Token]:
@@ -71,7 +59,7 @@ def tokens(step) -> list[Token]:
     for k, literal in enumerate(literals):
         out += [_DOT if p == "·" else Token(p, p) for p in re.split(r"(·| )", literal) if p]
         if k < len(quantities):
-            out.append(Token(quantities[k].name.uni, fmt_short(numbers[k]), quantities[k].qid))
+            out.append(Token(quantities[k].name.uni, fmt_operand(numbers[k]), quantities[k].qid))
     return out
 
 
@@ -105,25 +93,26 @@ def _click(action: str) -> Style:
     return Style(meta={"@click": action})
 
 
-def _placed(row: Text, pieces: list, width: int, lean: int) -> None:
-    """``(text, style)`` pieces in ``width`` cells: centred (``lean`` 0), to the right (1, a
-    factor before a dot) or to the left (−1, a factor after one)."""
-    used = sum(cell_len(text) for text, _ in pieces)
+def _placed(row: Text, text: str, style, width: int, lean: int) -> None:
+    """``text`` in ``width`` cells: centred (``lean`` 0), to the right (1) or to the left (−1)."""
+    used = cell_len(text)
     left = {0: (width - used) // 2, 1: width - used, -1: 0}[lean]
     row.append(" " * left)
-    for text, style in pieces:
-        row.append(text, style)
+    row.append(text, style)
     row.append(" " * (width - left - used))
 
 
 def _word(sym: Text, num: Text, word: list[Token]) -> None:
-    """One word into both rows, cell by cell (see :func:`_cells`)."""
-    cells = _cells(word)
-    for k, cell in enumerate(cells):
-        lean = 0 if len(cells) == 1 else 1 if k == 0 else -1 if k == len(cells) - 1 else 0
-        clicks = [None if t.qid is None else _click(f"app.goto_ref({t.qid!r})") for t in cell]
-        _placed(sym, [(t.sym, c and _SYM + c) for t, c in zip(cell, clicks)], _width(cell), lean)
-        _placed(num, [(t.num, c) for t, c in zip(cell, clicks)], _width(cell), lean)
+    """One word into both rows, token by token, each quantity in as many cells as the wider
+    of its symbol and its number, leaning on the text it is written against: ``W1 · x1`` over
+    ``0.3 · 0.1``, ``−(target_o1`` over ``−(0.4``, ``o1)²`` under ``0.609446)²``; a quantity
+    with text on both sides, or none, is centred."""
+    for k, t in enumerate(word):
+        before, after = k > 0, k < len(word) - 1
+        lean = 1 if after and not before else -1 if before and not after else 0
+        click = None if t.qid is None else _click(f"app.goto_ref({t.qid!r})")
+        _placed(sym, t.sym, click and _SYM + click, _width(t), lean)
+        _placed(num, t.num, click, _width(t), lean)
 
 
 def arrange(blocks: list, width: int) -> list[Text]:

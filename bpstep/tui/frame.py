@@ -35,6 +35,7 @@ class Frame:
         self.length = len(self.specs)
         self.epochs = tape.epochs
         self.losses = tape.losses
+        self.edits = len(tape.edits.items)  # what-if edits in force
         self.marks = self._marks(session)
         self.watches = self._watches(session)
         self.layered = session.view == "layer"

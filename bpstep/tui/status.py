@@ -16,8 +16,9 @@ class StatusLine(LinesPanel):
         frame = app.frame
         step = frame.step
         check = app.crosscheck
-        # (full text, short text, style): the short ones when the line is too narrow; the
-        # cross-check's state keeps its words (why it is unavailable) and is cut last
+        # name: (full text, short text, style); the short ones, one part after another
+        # (_SHORTER), when the line is too narrow; the cross-check's state keeps its words (why
+        # it is unavailable) and is cut last
         samples = frame.scenario.samples
         if frame.layered:  # a layer step holds every sample
             step = frame.layer
@@ -26,27 +27,43 @@ class StatusLine(LinesPanel):
         else:
             sample = ("batch", "batch", "") if step.sample is None else (f"sample {step.sample}", f"@{step.sample}", "")
             where = (f"step {frame.index} of {frame.length}", f"#{frame.index}/{frame.length}", "")
-        parts = [
-            (frame.scenario.name, frame.scenario.name, "bold"),
-            (f"epoch {frame.epoch}/{frame.epochs}", f"e{frame.epoch}/{frame.epochs}", ""),
-            (step.phase, step.phase, "magenta"),
-            sample,
-            where,
-            (f"{'layer' if frame.layered else 'scalar'} view", "layer" if frame.layered else "scalar",
-             "bold cyan" if frame.layered else ""),
-            (f"engine {frame.scenario.dtype}", frame.scenario.dtype, "grey70"),
-        ]
+        parts = {"name": (frame.scenario.name, frame.scenario.name, "bold")}
+        if frame.edits:  # the numbers are not the scenario's: say so until reset
+            parts["edits"] = (f"what-if: {frame.edits} edit{'s' if frame.edits > 1 else ''}", "what-if", "bold magenta")
+        parts |= {
+            "epoch": (f"epoch {frame.epoch}/{frame.epochs}", f"e{frame.epoch}/{frame.epochs}", ""),
+            "phase": (step.phase, step.phase, "magenta"),
+            "sample": sample,
+            "step": where,
+            "view": (f"{'layer' if frame.layered else 'scalar'} view", "layer" if frame.layered else "scalar",
+                     "bold cyan" if frame.layered else ""),
+            "dtype": (f"engine {frame.scenario.dtype}", frame.scenario.dtype, "grey70"),
+        }
         if app.busy:
-            parts.append(("working… Esc cancels", "Esc cancels", "bold yellow"))
+            parts["busy"] = ("working… Esc cancels", "Esc cancels", "bold yellow")
         state = check.status()
-        parts.append((state, state, "green" if check.state == "ready" else "grey70"))
-        short = 1 + sum(cell_len(p[0]) + 3 for p in parts) > self.content_size.width
+        parts["check"] = (state, state, "green" if check.state == "ready" else "grey70")
+
+        def length(shortened):
+            return 1 + sum(cell_len(p[1] if n in shortened else p[0]) + 3 for n, p in parts.items())
+
+        shortened = set()
+        for name in _SHORTER:
+            if length(shortened) <= self.content_size.width:
+                break
+            shortened.add(name)
+        tight = length(shortened) > self.content_size.width  # the spaces around the bars go too
         out = Text(" ", no_wrap=True, overflow="ellipsis")
-        for k, (long_text, short_text, style) in enumerate(parts):
+        for k, (name, (long_text, short_text, style)) in enumerate(parts.items()):
             if k:
-                out.append("│" if short else " │ ", "grey50")
-            out.append(short_text if short else long_text, style)
+                out.append("│" if tight else " │ ", "grey50")
+            out.append(short_text if name in shortened or tight else long_text, style)
         return [out]
+
+
+#: the parts of the status line in the order they take their short forms (and, when even that
+#: is too long, all of them with no spaces around the bars)
+_SHORTER = ("dtype", "view", "edits", "sample", "epoch", "step", "busy")
 
 
 def key_items(bindings) -> list[tuple[str, str]]:

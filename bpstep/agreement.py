@@ -1,0 +1,232 @@
+"""When two numbers agree (DESIGN.md §7): the tolerances by dtype, the rounding scale of every
+value of an epoch, and central finite differences, the cross-check's third witness. NumPy only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import engine
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rtol: float
+    atol: float
+
+    def errors(self, mine, theirs, scale=None, slack=None):
+        """(|Δ|, ok) elementwise: ok when |Δ| ≤ rtol·max(S, |mine|, |theirs|) + atol + slack, S the
+        value's rounding scale (:func:`error_scales`), slack what the witness may be off by itself
+        (both 0 when not given). NaN against NaN and equal infinities are Δ = 0, any other
+        non-finite difference is Δ = inf."""
+        mine, theirs = np.asarray(mine, np.float64), np.asarray(theirs, np.float64)
+        with np.errstate(invalid="ignore", over="ignore"):
+            err = np.abs(mine - theirs)
+            err = np.where((mine == theirs) | (np.isnan(mine) & np.isnan(theirs)), 0.0, err)
+            err = np.where(np.isnan(err), np.inf, err)
+            size = np.maximum(np.abs(mine), np.abs(theirs))
+            if scale is not None:
+                size = np.where(np.isfinite(scale), np.fmax(size, scale), size)
+            bound = self.rtol * np.where(np.isfinite(size), size, 0.0) + self.atol
+            return err, err <= (bound if slack is None else bound + np.nan_to_num(slack))
+
+    def describe(self) -> str:
+        return f"|bpstep − torch| ≤ {self.rtol:.0e}·S + {self.atol:.0e}, S ≥ |value| its rounding scale"
+
+
+#: Δ alone, the way a NaN or an infinity counts
+EXACT = Tolerance(0.0, 0.0)
+#: per dtype; why these numbers: README, "Cross-check against PyTorch"
+TOLERANCES = {"float64": Tolerance(rtol=1e-12, atol=1e-15), "float32": Tolerance(rtol=1e-5, atol=1e-8)}
+#: central differences: step h, and how close they must come to the engine's gradient
+FD_STEP = 1e-6
+FD_TOLERANCE = Tolerance(rtol=1e-5, atol=1e-8)
+
+
+_E_MINUS_100 = np.exp(engine.BCE_LOG_FLOOR)
+_EPS64 = np.finfo(np.float64).eps
+
+
+def error_scales(net, arrays: engine.EpochArrays, rtol: float) -> engine.EpochArrays:
+    """For every value of a run of epochs (arrays with the epoch on the last axis), its rounding
+    scale S ≥ |value|: two correct implementations that round differently may disagree by a few
+    ε·S (ε the dtype's unit roundoff). S is |value| where the arithmetic is well-conditioned, and
+    larger where digits cancel or a difference from earlier steps is amplified (first-order
+    running error analysis, with the inputs x and the epoch's parameters exact):
+
+    - a sum: the sum of its terms' scales (z = Σ W·a + b, ∂E/∂a = Σ parts, batch means);
+    - a product x·y: S_x·|y| + |x|·S_y;
+    - a = f(z): |a| + |f′(z)|·S_z;  ∂a/∂z: a(1 − a) and 1 − a² are exact only to ε·1, however
+      small they are (a saturated unit), plus the drift of a: |1 − 2a|·S_a, 2|a|·S_a; a relu
+      whose z is within rtol·S_z of 0 may take either side, so its derivative may differ by 1;
+    - the loss: t − o to ε(|t| + |o|) plus S_o; ln(1 − o) to (ε + S_o)/(1 − o);
+    - δ of sigmoid outputs under BCE: g = (o − t)/(o(1 − o)) and ∂a/∂z = o(1 − o) share the rounding
+      of 1 − o, which cancels in δ = (o − t)/K, so S_δ = (|o| + |t| + S_o)/K;
+    - θ⁺ = θ − α·g: |θ| + α·S_g (exactly |θ| for a frozen entry).
+    """
+    first = lambda x: np.moveaxis(np.asarray(x, np.float64), -1, 0)  # epoch on the first axis
+    last = lambda x: np.moveaxis(x, 0, -1)
+    W = [first(w) for w in arrays.W]
+    b = None if arrays.b is None else [first(v) for v in arrays.b]
+    acts, zs = [first(a) for a in arrays.act], [first(z) for z in arrays.z]
+    T = np.asarray(net.T, np.float64)
+    L, K = len(W), T.shape[-1]
+    S_act, S_z = [np.abs(acts[0])], []
+    for l, name in enumerate(net.activations):
+        S_z.append(S_act[-1] @ np.abs(W[l]).transpose(0, 2, 1) + (0 if b is None else np.abs(b[l])[:, None]))
+        slope = np.abs(engine.ACTIVATION_FUNCTIONS[name][1](zs[l], acts[l + 1]))
+        S_act.append(np.abs(acts[l + 1]) + slope * S_z[-1])
+    o, S_o = acts[-1], S_act[-1]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        spread = np.abs(T) + np.abs(o) + S_o  # of t − o
+        terms = first(arrays.E_terms)
+        if net.loss == "half_sse":
+            S_terms = np.abs(terms) + np.abs(T - o) * spread
+        elif net.loss == "mse":
+            S_terms = np.abs(terms) + 2 * np.abs(o - T) * spread / K
+        else:
+            # ln o and ln(1 − o); a clamped log (at −100, so also ln 0) does not pass differences on
+            S_ln_o = np.where(o > _E_MINUS_100, S_o / o, 0.0)
+            S_ln_1o = np.where(1 - o > _E_MINUS_100, (1 + S_o) / (1 - o), 0.0)
+            S_terms = np.abs(terms) + (np.abs(T) * S_ln_o + np.abs(1 - T) * S_ln_1o) / K
+        S_terms = np.where(np.isnan(S_terms), np.inf, S_terms)
+    out = engine.EpochArrays(W=arrays.W, b=arrays.b, z=[last(s) for s in S_z], act=[last(s) for s in S_act],
+                             E_terms=last(S_terms), E_sample=last(S_terms.sum(-1)), E=S_terms.sum(-1).mean(-1))
+    if not arrays.dEda:
+        return out
+    n = len(arrays.dEda)
+    out.dEda, out.dadz, out.dEdz, out.gW_sample = ([None] * n for _ in range(4))
+    out.gW, out.W_down, out.parts, out.W_new = ([None] * n for _ in range(4))
+    out.gb_sample, out.gb, out.b_new = ([None] * n for _ in range(3)) if b is not None else ([], [], None)
+    out.dzdW = [last(s) for s in S_act[:-1]]
+    g = first(arrays.dEda[-1])
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if net.loss == "half_sse":
+            S_g = spread
+        elif net.loss == "mse":
+            S_g = 2 * spread / K
+        else:
+            den = np.maximum(o * (1 - o), engine.BCE_EPS)
+            S_den = np.where(o * (1 - o) > engine.BCE_EPS,
+                             np.abs(o) * (1 + np.abs(o)) + np.abs(1 - 2 * o) * S_o, 0)
+            S_g = spread / den / K + np.abs(g) * S_den / den
+        for l in reversed(range(L)):
+            a, S_a, name = acts[l + 1], S_act[l + 1], net.activations[l]
+            g, dadz, delta = first(arrays.dEda[l]), first(arrays.dadz[l]), first(arrays.dEdz[l])
+            if name == "sigmoid":
+                S_dadz = np.abs(a) * (1 + np.abs(a)) + np.abs(1 - 2 * a) * S_a
+            elif name == "tanh":
+                S_dadz = 1 + a * a + 2 * np.abs(a) * S_a
+            elif name == "relu":
+                S_dadz = np.where(np.abs(zs[l]) <= rtol * S_z[l], 1 / rtol, 0.0)
+            else:
+                S_dadz = np.zeros_like(a)
+            if l == L - 1 and name == "sigmoid" and net.loss == "bce":
+                S_delta = spread / K + np.abs(delta)
+            else:
+                S_delta = S_g * np.abs(dadz) + np.abs(g) * S_dadz + np.abs(delta)
+            S_gWs = (S_delta[..., None] * np.abs(acts[l])[:, :, None, :]
+                     + np.abs(delta)[..., None] * S_act[l][:, :, None, :])
+            S_gW = S_gWs.mean(1)
+            free = 1 if net.W_mask is None else net.W_mask[l]  # 0 where frozen
+            S_W_new = np.abs(W[l]) + float(net.lr) * S_gW * free
+            S_Wd = S_W_new if net.sequential else np.abs(W[l])
+            Wd = first(arrays.W_down[l])
+            S_parts = S_delta[..., None] * np.abs(Wd)[:, None] + np.abs(delta)[..., None] * S_Wd[:, None]
+            out.dEda[l], out.dadz[l], out.dEdz[l] = last(S_g), last(S_dadz), last(S_delta)
+            out.gW_sample[l], out.gW[l], out.W_new[l] = last(S_gWs), last(S_gW), last(S_W_new)
+            out.W_down[l], out.parts[l] = last(S_Wd), last(S_parts)
+            if b is not None:
+                S_gb = S_delta.mean(1)
+                out.gb_sample[l], out.gb[l] = last(S_delta), last(S_gb)
+                free = 1 if net.b_mask is None else net.b_mask[l]
+                out.b_new[l] = last(np.abs(b[l]) + float(net.lr) * S_gb * free)
+            S_g = S_parts.sum(2)
+    return out
+
+
+def finite_differences(net, arrays: engine.EpochArrays, scales: engine.EpochArrays, h: float = FD_STEP):
+    """Central differences of every sample's loss and of the batch loss, in float64, for every
+    parameter θ, from the starting parameters of a run of epochs (arrays with the epoch on the
+    last axis), with the step h·max(1, |θ|) and twice that:
+
+        D(h) = (E(θ + h) − E(θ − h)) / 2h,  witness (4·D(h) − D(2h)) / 3,
+        slack |D(h) − D(2h)| + 8·ε·S_E / h
+
+    D(h) errs by about c·h², so the witness (Richardson's extrapolation) is good to O(h⁴) and
+    |D(h) − D(2h)|, three times D(h)'s own error, bounds what truncation leaves; where the loss is
+    not smooth within ±2h the two steps disagree and that says so. The rounding of E (to about
+    ε·S_E, S_E its rounding scale from ``scales``, ε of float64) is divided by h: the second term.
+
+    Returns (witness, slack): the four gradient arrays (per sample, batch) in the engine's layout.
+    NaN where there is no witness: a relu changing side within ±2h or BCE's clamps at work (no
+    derivative there), and, in the sequential order, every layer below the output, whose engine
+    "gradient" is carried down through updated weights and so is no derivative of E.
+
+    Shifting W[l,j,i] by h shifts z[l,j] by exactly h·a[l−1,i] (h for b[l,j]), so only the
+    layers from l up are recomputed, for all parameters of layer l at once.
+    """
+    X, T = np.asarray(net.X, np.float64), np.asarray(net.T, np.float64)
+    W = [np.moveaxis(w, -1, 0) for w in arrays.W]  # (C, J, I)
+    b = None if arrays.b is None else [np.moveaxis(v, -1, 0) for v in arrays.b]
+    C, N, L = W[0].shape[0], X.shape[0], len(W)
+    witness, slack = engine.EpochArrays(W=None, b=None), engine.EpochArrays(W=None, b=None)
+    for out in (witness, slack):
+        nan = lambda *shape: np.full(shape + (C,), np.nan)
+        out.gW_sample, out.gW = [nan(N, *w.shape[1:]) for w in W], [nan(*w.shape[1:]) for w in W]
+        out.gb_sample = [] if b is None else [nan(N, v.shape[1]) for v in b]
+        out.gb = [] if b is None else [nan(v.shape[1]) for v in b]
+
+    def layer(l, a):  # (C, M, J) = a (C, M, I) Wᵀ + b of layer l
+        z = a @ W[l].transpose(0, 2, 1)
+        return z if b is None else z + b[l][:, None]
+
+    with np.errstate(all="ignore"):
+        acts, zs = [np.broadcast_to(X, (C, N, X.shape[1]))], []
+        for l, name in enumerate(net.activations):
+            zs.append(layer(l, acts[-1]))
+            acts.append(engine.ACTIVATION_FUNCTIONS[name][0](zs[-1]))
+        o = acts[-1]
+        clamped = (o * (1 - o) <= engine.BCE_EPS).any(-1) if net.loss == "bce" else np.zeros((C, N), bool)
+        for l in ([L - 1] if net.sequential else range(L)):
+            J, I = W[l].shape[1:]
+            unit = np.concatenate([np.repeat(np.arange(J), I)] + ([np.arange(J)] if b is not None else []))
+            # (C, N, P): ∂z[l, unit]/∂θ for each parameter θ of layer l
+            src = np.tile(acts[l], (1, 1, J))
+            if b is not None:
+                src = np.concatenate([src, np.ones((C, N, J))], axis=2)
+            theta = np.concatenate([W[l].reshape(C, -1)] + ([b[l]] if b is not None else []), axis=1)
+            step = h * np.maximum(1.0, np.abs(theta))  # (C, P)
+            P = unit.size
+            E_n, lost = {}, clamped[:, None, :].repeat(P, axis=1)  # (C, P, N)
+            for k in (1, -1, 2, -2):
+                z = np.repeat(zs[l][:, None], P, axis=1)  # (C, P, N, J)
+                shift = k * step[:, :, None] * src.transpose(0, 2, 1)  # (C, P, N)
+                z[:, np.arange(P), :, unit] += shift.transpose(1, 0, 2)
+                for m in range(l, L):
+                    name = net.activations[m]
+                    if name == "relu":
+                        lost |= ((z > 0) != (zs[m][:, None] > 0)).any(-1)
+                    a = engine.ACTIVATION_FUNCTIONS[name][0](z)
+                    if m + 1 < L:
+                        z = layer(m + 1, a.reshape(C, P * N, -1)).reshape(C, P, N, -1)
+                E_n[k] = engine.loss_terms(net, a, T).sum(-1)  # (C, P, N)
+            def differences(E, S_E):  # E[k]: the losses at θ + k·step → (witness, slack)
+                hk = step.reshape(step.shape + (1,) * (E[1].ndim - 2))
+                d1, d2 = (E[1] - E[-1]) / (2 * hk), (E[2] - E[-2]) / (4 * hk)
+                return (4 * d1 - d2) / 3, np.abs(d1 - d2) + 8 * _EPS64 * S_E / hk
+
+            nW = J * I
+            S_En = np.moveaxis(scales.E_sample, -1, 0)[:, None, :]  # (C, 1, N)
+            for out, per_sample, batch in zip((witness, slack), differences(E_n, S_En),
+                                              differences({k: v.mean(-1) for k, v in E_n.items()},
+                                                          np.asarray(scales.E)[:, None])):
+                per_sample, batch = np.where(lost, np.nan, per_sample), np.where(lost.any(-1), np.nan, batch)
+                out.gW_sample[l] = per_sample[:, :nW].reshape(C, J, I, N).transpose(3, 1, 2, 0)
+                out.gW[l] = batch[:, :nW].reshape(C, J, I).transpose(1, 2, 0)
+                if b is not None:
+                    out.gb_sample[l] = per_sample[:, nW:].transpose(2, 1, 0)
+                    out.gb[l] = batch[:, nW:].T
+    return witness, slack
