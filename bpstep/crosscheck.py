@@ -80,6 +80,7 @@ class StepChecker:
         self.device = str(self.mirror.device)
         self.tolerance = TOLERANCES[self.dtype]
         self._records: OrderedDict[int, tuple] = OrderedDict()
+        self._generation = tape.generation  # a what-if edit bumps it: the cache is stale then
         self._lock = threading.Lock()
 
     def record(self, epoch: int) -> Record:
@@ -89,15 +90,21 @@ class StepChecker:
     def _epoch(self, epoch: int, arrays: engine.EpochArrays | None = None) -> tuple[Record, Record]:
         """(torch arrays, rounding scales) of an epoch, computed once and kept for a few epochs."""
         with self._lock:
+            if self._generation != self.tape.generation:
+                self._records.clear()
+                self._generation = self.tape.generation
             cached = self._records.get(epoch)
             if cached is not None:
                 self._records.move_to_end(epoch)
                 return cached
             mine = [arrays if arrays is not None else self.tape.record(epoch).arrays]
+            net = self.tape.network(epoch)  # inputs, targets, lr as edited (what-if)
+            if net is not self.mirror.net:
+                self.mirror = mirror_for(net, self.dtype, self.device)
             run = self.mirror.evaluate if self.tape.is_evaluate(epoch) else self.mirror.epochs
             theirs = _epoch_of(run(*_starts(mine)), 0)
-            scales = _epoch_of(error_scales(self.tape.net, stack_epochs(mine), self.tolerance.rtol), 0)
-            cached = self._records[epoch] = tuple(Record(epoch, x, self.tape.net) for x in (theirs, scales))
+            scales = _epoch_of(error_scales(net, stack_epochs(mine), self.tolerance.rtol), 0)
+            cached = self._records[epoch] = tuple(Record(epoch, x, net) for x in (theirs, scales))
             while len(self._records) > self.KEPT:
                 self._records.popitem(last=False)
             return cached

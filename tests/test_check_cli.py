@@ -120,6 +120,18 @@ def test_replay_check_text_verdicts(run_cli):
     assert len(lines) == 3 and all(re.search(r"  torch \S+ ✓ Δ \S+$", line) for line in lines)
 
 
+def test_replay_check_follows_what_if_edits(run_cli):
+    """After set, the torch side starts from the edited parameters, inputs and learning rate."""
+    script = "goto z[2,1]; set W[2,1,1] 0.5; set x[1] 0.3; set lr 0.1; goto W+[2,1,1]; goto epoch 1"
+    code, out, err = run_cli("replay", "worked-222", "--check", "--format", "jsonl", "-c", script)
+    assert code == 0, err
+    records = [json.loads(line) for line in out.splitlines()]
+    assert records and all(r["ok"] for r in records)
+    update = next(r for r in records if r["id"] == "W+[2,1,1]")
+    assert update["substituted"].startswith("W5⁺ = 0.5 − 0.1 × ")
+    assert update["torch"] == pytest.approx(update["value"], rel=1e-12)
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is present")
 @pytest.mark.parametrize("command", [("check", "worked-222"), ("replay", "worked-222", "--check")])
 def test_cuda_without_a_device_is_exit_2_with_one_line(run_cli, command):
