@@ -183,8 +183,9 @@ def parse(text: str) -> Command:
     elif name == "reset":
         cmd.ref = _ref_or(rest, bad) if rest else None
     elif name == "save":
-        if not rest:
-            raise bad("expected a file name")
+        if not rest.endswith(".toml"):
+            # a script shared by someone else may say save: it must not overwrite ~/.bashrc
+            raise bad(f"expected a scenario file name ending in .toml, got {rest!r}")
         cmd.arg = rest
     return cmd
 

@@ -750,6 +750,49 @@ async def test_e_prompts_set_for_the_current_quantity_and_tab_goes_through_the_o
         assert line.value == "set x[1]@1 0.1"
 
 
+async def test_e_in_layer_view_offers_what_the_whole_layer_step_depends_on():
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        app.run_command("goto W+[2,1,1]")
+        await pilot.press("v", "e")
+        line, hint = app.query_one("#cmdline"), app.query_one("#cmdhint")
+        assert line.value == "set W[2,1,1] 0.45" and "set what W²⁺ depends on: W5 · α · W6 · W7 · W8" in str(hint.render())
+        values = []
+        for _ in range(5):
+            values.append(line.value)
+            await pilot.press("tab")
+        assert values == ["set W[2,1,1] 0.45", "set lr 0.5", "set W[2,1,2] 0.4", "set W[2,2,1] 0.7", "set W[2,2,2] 0.6"]
+        assert line.value == values[0]  # round again
+
+
+IDENTITY = """
+name = "line"
+[network]
+sizes = [1, 1]
+activation = "identity"
+bias = false
+[init]
+weights = [[[2.0]]]
+[data]
+inputs = [[1.5]]
+targets = [[1.0]]
+[training]
+learning_rate = 0.1
+epochs = 1
+"""
+
+
+async def test_e_on_a_step_that_depends_on_nothing_given_says_so(tmp_path):
+    (tmp_path / "line.toml").write_text(IDENTITY)
+    app = app_for(str(tmp_path / "line.toml"))
+    async with app.run_test(size=SIZE) as pilot:
+        app.run_command("goto da[1,1]/dz[1,1]")  # the identity's derivative: 1
+        await pilot.press("e")
+        assert not app.query_one("#cmdline").display
+        assert notes(app)[-1] == ("∂o₁/∂z¹₁ depends on no parameter, input, target or learning rate that could be set",
+                                  "warning")
+
+
 async def test_an_edit_recomputes_everything_and_reset_gives_the_numbers_back():
     app = app_for()
     async with app.run_test(size=SIZE) as pilot:
@@ -798,23 +841,27 @@ async def test_bad_edits_and_files_are_notifications(command, why):
 
 
 class EpochCache(FakeChecker):
-    """Keeps each epoch's values once computed, as StepChecker does; a checker built before an
-    edit keeps showing the numbers from before it."""
+    """Keeps the values of each epoch once computed, until a what-if edit (a new tape
+    generation), as StepChecker does."""
 
-    def __init__(self):
-        self.kept = {}
+    def __init__(self, tape):
+        self.tape, self.kept, self.computed = tape, {}, 0
 
     def compare(self, step):
-        value = self.kept.setdefault((step.epoch, step.index), step.value)
+        key = (self.tape.generation, step.epoch, step.index)
+        if key not in self.kept:
+            self.computed += 1
+            self.kept[key] = step.value
+        value = self.kept[key]
         return value, abs(value - step.value), value == step.value
 
 
 async def test_the_torch_column_never_shows_values_from_before_an_edit():
-    built = []
+    checkers = []
 
     def factory(tape, device):
-        built.append(EpochCache())
-        return built[-1]
+        checkers.append(EpochCache(tape))
+        return checkers[-1]
 
     app = Recording(scenario.load("worked-222"), checker_factory=factory)
     async with app.run_test(size=SIZE) as pilot:
@@ -822,13 +869,14 @@ async def test_the_torch_column_never_shows_values_from_before_an_edit():
         for _ in range(2):
             await app.workers.wait_for_complete()
             await pilot.pause()
-        assert "torch 0.44498412" in text(app, FormulaPanel)
+        assert "torch 0.44498412  |Δ| 0 ✓" in text(app, FormulaPanel)
+        asked = checkers[0].computed
         await enter(pilot, "set W[2,1,1] 0.5")
         for _ in range(2):
             await app.workers.wait_for_complete()
             await pilot.pause()
         value = fmt(app.session.current.value)
-        assert len(built) == 2 and value != "0.44498412"
+        assert value != "0.44498412" and checkers[0].computed > asked  # asked again, not from a cache
         assert f"torch {value}  |Δ| 0 ✓" in text(app, FormulaPanel)
         assert "0.44498412" not in text(app, ValuesPanel)
 

@@ -201,7 +201,8 @@ def test_saved_text_round_trips_strings_and_floats(tmp_path, write_scenario):
     ("set lr 0", "expected a learning rate > 0"),
     ("set x[1]@2 1", "sample 2 is outside 1…1"),
     ("reset dE/dz[1,1]", "dE/dz[1,1] is computed"),
-    ("save", "expected a file name"),
+    ("save", "expected a scenario file name ending in .toml, got ''"),
+    ("save ~/.bashrc", "expected a scenario file name ending in .toml"),
 ])
 def test_bad_edits_are_command_errors(run_cli, text, message):
     with pytest.raises(CommandError, match=message.replace("[", "\\[").replace("]", "\\]")):

@@ -4,8 +4,9 @@ Every key is a §6 command run through ``Session.execute`` (so the TUI and ``rep
 disagree); a bad command is a notification, never an exception. Commands that may take long
 (a far goto, continue across many epochs) run in a thread worker with a progress bar and
 stop on Esc, the cursor staying where it was. The torch cross-check is built in another thread
-worker once the first screen is up, so nothing ever waits for torch; a what-if edit (``e``,
-``set``, ``reset``) changes the numbers, and so gets a fresh cross-check.
+worker once the first screen is up, so nothing ever waits for torch. A what-if edit (``e``,
+``set``, ``reset``) changes the numbers: the checker and the verdicts kept here follow the
+tape's ``generation``, so no torch value from before an edit is shown.
 
 Besides the §6 commands the command line takes ``open SCENARIO`` and ``export [FILE]`` (the
 worked example of the cursor's epoch as Markdown, :func:`bpstep.export.markdown`).
@@ -73,7 +74,7 @@ class BpstepApp(App):
         Binding("w", "toggle_watch", "watch", tooltip="watch the current quantity, or stop watching it"),
         Binding("question_mark", "help", "help", key_display="?", tooltip="this help"),
         Binding("colon", "prompt('')", "cmd", key_display=":",
-                tooltip="the command line: any command below, or open SCENARIO"),
+                tooltip="the command line: any command below, open SCENARIO or export [FILE]"),
         Binding("v", "toggle_view", "view",
                 tooltip="view: layer steps (one matrix operation of a layer) or scalar steps, keeping the place"),
         Binding("e", "edit", "edit",
@@ -145,8 +146,6 @@ class BpstepApp(App):
         if not self.busy:
             self.frame = Frame(self.session)
             self._titles()
-            if self.crosscheck.generation != self.session.tape.generation:
-                self._fresh_check()
         loss = (id(self.frame.losses), self.session.tape.generation, self.frame.epoch,
                 int(np.isfinite(self.frame.losses).sum()))
         for panel in self._panels:
@@ -296,11 +295,12 @@ class BpstepApp(App):
             self.notify("still working on the last command: wait, or Esc to cancel it", severity="warning")
             return
         choices = set_lines(self.session, self.frame)
+        name = self.frame.layer.spec.label if self.frame.layered else self.frame.step.name
         if not choices:
-            self.notify(f"{self.frame.step.name} depends on no parameter, input, target or learning rate "
-                        "that could be set", severity="warning")
+            self.notify(f"{name} depends on no parameter, input, target or learning rate that could be set",
+                        severity="warning")
             return
-        self.query_one(CommandLine).open(choices[0][0], choices, lead=f"set what {self.frame.step.name} depends on:")
+        self.query_one(CommandLine).open(choices[0][0], choices, lead=f"set what {name} depends on:")
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -364,13 +364,6 @@ class BpstepApp(App):
 
     def _crosscheck(self) -> CrossCheck:
         return CrossCheck(self.session.tape, self.device, "loading" if self._checking else "off", self._warm)
-
-    def _fresh_check(self) -> None:
-        """A what-if edit changed the numbers: a new cross-check, so that no torch value of the
-        old ones is shown (a checker keeps the epochs it has computed)."""
-        self.crosscheck = self._crosscheck()
-        if self._checking:
-            self._start_check()
 
     # -- the worked example ----------------------------------------------------------------------
 

@@ -38,7 +38,6 @@ class CrossCheck:
 
     def __init__(self, tape, device: str, state: str = "loading", warm=None):
         self.tape, self.device = tape, device
-        self.generation = tape.generation  # the numbers it checks: a what-if edit makes new ones
         self.state = state  # off | loading | ready | unavailable
         self.reason = ""
         self.checker = None

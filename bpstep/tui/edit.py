@@ -6,7 +6,8 @@ such as h1 = σ(z1) reads only computed ones, so the search goes on, breadth fir
 steps that computed them, back to the nearest given quantities (for h1: those of z1), and a
 level further while fewer than two are found (∂E/∂o1 = −(target_o1 − o1): target_o1, then the
 W5 and W6 behind o1). A parameter's gradient or local factor (∂E/∂W1, ∂z1/∂W1) offers the
-parameter first."""
+parameter first. In layer view the search starts from every scalar step of the layer step
+(W²⁺ = W² − α·∂E/∂W²: W5 … W8 and α)."""
 
 from __future__ import annotations
 
@@ -29,8 +30,9 @@ def _indices(ref: Ref) -> list:
 def givens(session, frame) -> list[tuple[Ref, str]]:
     """``(ref, display name)`` of the nearest given quantities behind the current step, in the
     order its formula (then the formulas behind it) reads them."""
-    level, seen, found = [frame.step], set(), []
-    about = _PARAMETER.search(frame.step.id)
+    level = [frame.at(i) for i in frame.layer.spec.contains] if frame.layered else [frame.step]
+    seen, found = set(), []
+    about = None if frame.layered else _PARAMETER.search(frame.step.id)
     if about:
         ref = Ref(about.group(1))
         seen.add(ref.id)
