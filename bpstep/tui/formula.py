@@ -105,7 +105,7 @@ def _placed(row: Text, text: str, style, width: int, lean: int) -> None:
 def _word(sym: Text, num: Text, word: list[Token]) -> None:
     """One word into both rows, token by token, each quantity in as many cells as the wider
     of its symbol and its number, leaning on the text it is written against: ``W1 · x1`` over
-    ``0.3 · 0.1``, ``−(target_o1`` over ``−(0.4``, ``o1)²`` under ``0.609446)²``; a quantity
+    ``0.3 · 0.1``, ``−(target_o1`` over ``−(0.4``, ``o1)²`` over ``0.609446)²``; a quantity
     with text on both sides, or none, is centred."""
     for k, t in enumerate(word):
         before, after = k > 0, k < len(word) - 1
