@@ -65,7 +65,7 @@ def markdown(session, check=None) -> str:
     last training epoch); with ``check`` (a cross-checker), the torch value under each formula."""
     tape, sc = session.tape, session.scenario
     epoch = min(session.position[0], tape.epochs - 1)
-    out = _intro(sc, epoch, tape.epochs) + _given(tape, epoch)
+    out = _intro(sc, epoch, tape.epochs, float(tape.network(epoch).lr)) + _given(tape, epoch)
     for phase, steps in groupby(tape.steps(epoch), key=lambda s: s.phase):
         title, lead = _PHASES[phase]
         # sequential updates interleave backward and update phases: say which layer each is
@@ -79,7 +79,7 @@ def markdown(session, check=None) -> str:
     return "\n".join(out) + "\n"
 
 
-def _intro(sc, epoch, epochs):
+def _intro(sc, epoch, epochs, lr):
     sizes = "-".join(map(str, sc.sizes))
     acts = ", ".join(dict.fromkeys(sc.activations))
     order = (" Each layer is updated as soon as its gradients are known, output layer first, so the "
@@ -88,7 +88,7 @@ def _intro(sc, epoch, epochs):
             f"Scenario `{sc.name}`: a {sizes} network with {acts} activations "
             f"{'and biases' if sc.bias else 'and no biases'}, {sc.samples} training sample"
             f"{'s' if sc.samples > 1 else ''}, the loss is {_LOSSES[sc.loss]}, the learning rate is "
-            f"$\\alpha = {tex_number(sc.learning_rate, short=True)}$, {sc.dtype} arithmetic. "
+            f"$\\alpha = {tex_number(lr, short=True)}$, {sc.dtype} arithmetic. "
             f"This is epoch {epoch} of {epochs}: one forward pass, one backward pass, one update."
             + order, ""]
 

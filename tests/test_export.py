@@ -150,6 +150,8 @@ def test_cli_exports_the_epoch_of_the_cursor(run_cli, worked):
     assert code == 0 and "This is epoch 2 of 3" in out and "(the evaluate phase)" in out
     code, out, _ = run_cli("replay", "worked-222", "--format", "markdown", "-c", "set W[2,1,1] 0.5")
     assert code == 0 and r"W_{5} = 0.5,\quad" in out and "0.43703857" not in out
+    code, out, _ = run_cli("replay", "worked-222", "--format", "markdown", "-c", "set lr 0.1")
+    assert code == 0 and r"$\alpha = 0.1$" in out and r"$\alpha = 0.5$" not in out
     code, out, _ = run_cli("replay", "worked-222", "--format", "markdown", "-c", "expect z[1,1] 0.5")
     assert code == 1 and out == worked
     code, out, err = run_cli("replay", "worked-222", "--format", "markdown", "-c", "goto nowhere")
