@@ -266,6 +266,27 @@ async def test_command_line_history_and_escape():
         assert app.session.position == (0, 3)
 
 
+async def test_keys_typed_at_once_after_colon_g_or_e_reach_the_command_line():
+    """A paste or a fast typist: the keys after ':' are queued before the line opens."""
+    from textual import events
+
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        line = app.query_one("#cmdline")
+        for opener, typed, expected in [(":", "goto E@1", "goto E@1"), ("g", "step 3", "goto step 3"),
+                                        ("e", "", None)]:
+            for ch in opener + typed:
+                app.post_message(events.Key({":": "colon", " ": "space", "@": "at"}.get(ch, ch), ch))
+            await pilot.pause(0.2)
+            assert line.has_focus and app.session.position == (0, 0)
+            if expected is not None:
+                assert line.value == expected
+            for ch in "ge:":  # inside the line they are letters, not keys of the debugger
+                await pilot.press(ch)
+            assert line.value.endswith("ge:") and line.has_focus
+            await pilot.press("escape")
+
+
 # -- scenarios ---------------------------------------------------------------------------------------
 
 async def test_a_bad_scenario_is_a_notification_and_the_session_stays():

@@ -24,7 +24,7 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Label, ProgressBar
+from textual.widgets import Input, Label, ProgressBar
 
 from bpstep import scenario as scenarios
 from bpstep.commands import CommandError, Ref, parse, parse_ref
@@ -69,20 +69,32 @@ class BpstepApp(App):
         Binding("c", "command('continue')", "continue", tooltip="continue: to the next breakpoint, or the end"),
         Binding("C", "command('rcontinue')", "rcontinue",
                 tooltip="rcontinue: back to the previous breakpoint, or the start"),
-        Binding("g", "prompt('goto ')", "goto", tooltip="goto: epoch E [phase P], step K or an id"),
+        Binding("g", "prompt('goto ')", "goto", tooltip="goto: epoch E [phase P], step K or an id",
+                priority=True),
         Binding("b", "toggle_break", "break", tooltip="a breakpoint on the current quantity, on or off"),
         Binding("w", "toggle_watch", "watch", tooltip="watch the current quantity, or stop watching it"),
         Binding("question_mark", "help", "help", key_display="?", tooltip="this help"),
         Binding("colon", "prompt('')", "cmd", key_display=":",
-                tooltip="the command line: any command below, open SCENARIO or export [FILE]"),
+                tooltip="the command line: any command below, open SCENARIO or export [FILE]", priority=True),
         Binding("v", "toggle_view", "view",
                 tooltip="view: layer steps (one matrix operation of a layer) or scalar steps, keeping the place"),
         Binding("e", "edit", "edit",
-                tooltip="edit: set a parameter, input, target or lr behind the current step (Tab: another)"),
+                tooltip="edit: set a parameter, input, target or lr behind the current step (Tab: another)",
+                priority=True),
         Binding("r", "command('restart')", "restart", tooltip="restart: epoch 0, step 0"),
         Binding("q", "quit", "quit", tooltip="quit"),
         Binding("escape", "escape", "cancel", show=False),
     ]
+
+    # The keys that open the command line are priority bindings: they run as the app reads them,
+    # so the keys typed right after them (":goto 5" at full speed, or pasted) reach the command
+    # line instead of racing it. check_action hands them to any text input that has the focus.
+    _OPENERS = {"prompt", "edit"}
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action in self._OPENERS and (isinstance(self.focused, Input) or len(self.screen_stack) > 1):
+            return False
+        return True
 
     def __init__(self, scenario=None, device: str = "cpu", crosscheck: bool = True, checker_factory=None):
         super().__init__()

@@ -36,7 +36,8 @@ class CommandLine(Input):
         self._back = 0
         self.display = True
         self._show_hint()
-        self.focus()
+        # focus now, not after a refresh (Widget.focus defers): keys typed right after ':' go here
+        self.screen.set_focus(self)
 
     def _put(self, text: str) -> None:
         self.value = text
