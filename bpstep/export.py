@@ -14,7 +14,7 @@ import math
 from itertools import groupby
 
 from .layers import family_layer
-from .notation import Const, Ref, fmt, fmt_short, render
+from .notation import Const, Ref, bracketed, fmt, fmt_short, render
 
 _PHASES = {
     "forward": ("Forward pass", "Each unit adds up its weighted inputs into $z$ and passes the sum "
@@ -56,7 +56,13 @@ def tex_line(step) -> str:
     sym = render(spec.rhs, lambda r: r.name.tex, tex=True)
     if isinstance(spec.rhs, Ref):
         return f"{name} = {sym} = {value}"
-    numbers = render(spec.rhs, lambda r: tex_number(step.record.value(r.key), operand=True), tex=True)
+    put = iter(zip(step.numbers(), bracketed(spec.rhs)))
+
+    def number(_ref):
+        v, needs_brackets = next(put)
+        return tex_number(v, short=True, operand=needs_brackets)
+
+    numbers = render(spec.rhs, number, tex=True)
     return f"{name} = {sym} = {numbers} = {value}"
 
 

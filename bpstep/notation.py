@@ -208,6 +208,34 @@ def refs(node):
         yield from refs(node.arg if not isinstance(node, Power) else node.base)
 
 
+def bracketed(node) -> tuple:
+    """For each Ref in reading order, whether a negative number put in its place needs brackets:
+    not where the formula is that Ref alone, nor inside f(…), −(…) and (…)², which have theirs."""
+    out = []
+
+    def walk(n, enclosed):
+        if isinstance(n, Ref):
+            out.append(not enclosed)
+        elif isinstance(n, Op):
+            for a in n.args:
+                walk(a, False)
+        elif isinstance(n, Frac):
+            walk(n.num, False)
+            walk(n.den, False)
+        elif isinstance(n, Power):
+            walk(n.base, True)
+        elif isinstance(n, (Call, Neg, Indicator)):
+            walk(n.arg, True)
+
+    walk(node, True)
+    return tuple(out)
+
+
+def operands(node, numbers) -> list[str]:
+    """The numbers of a formula's Refs as they are put into it (see :func:`bracketed`)."""
+    return [fmt_operand(v) if b else fmt_short(v) for v, b in zip(numbers, bracketed(node))]
+
+
 def render(node, leaf, tex=False) -> str:
     """Render a formula; ``leaf(ref)`` gives the text of each quantity (its name or number)."""
     def r(n):

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import engine
 from .layout import Layout, Spec
-from .notation import Const, Ref, fmt, fmt_operand
+from .notation import Const, Ref, fmt, operands
 from .whatif import Edits
 
 CHECKPOINT_EVERY = 100
@@ -124,7 +124,7 @@ class Step:
 
     @property
     def substituted(self) -> str:
-        return f"{self.name} = {self.spec.template.format(*map(fmt_operand, self.numbers()))}"
+        return f"{self.name} = {self.spec.template.format(*operands(self.spec.rhs, self.numbers()))}"
 
     def line(self) -> str:
         """formula = numbers = value, leaving out what would only repeat itself."""
@@ -133,7 +133,7 @@ class Step:
             return f"{self.name} = {value}"
         if isinstance(rhs, Ref):
             return f"{self.name} = {self.spec.sym} = {value}"
-        return f"{self.name} = {self.spec.sym} = {self.spec.template.format(*map(fmt_operand, self.numbers()))} = {value}"
+        return f"{self.name} = {self.spec.sym} = {self.spec.template.format(*operands(self.spec.rhs, self.numbers()))} = {value}"
 
 
 class Tape:

@@ -22,7 +22,7 @@ from rich.style import Style
 from rich.text import Text
 
 from bpstep.layers import MAX_SHOWN, matrix_lines
-from bpstep.notation import Const, Ref, fmt, fmt_operand, refs, render
+from bpstep.notation import Const, Ref, fmt, operands, refs, render
 
 from .lines import LinesPanel
 
@@ -54,12 +54,12 @@ def tokens(step) -> list[Token]:
     """The formula's right-hand side as tokens, spaces included, in reading order."""
     rhs = step.spec.rhs
     literals = render(rhs, lambda r: _MARK).split(_MARK)
-    quantities, numbers = list(refs(rhs)), step.numbers()
+    quantities, numbers = list(refs(rhs)), operands(rhs, step.numbers())
     out = []
     for k, literal in enumerate(literals):
         out += [_DOT if p == "·" else Token(p, p) for p in re.split(r"(·| )", literal) if p]
         if k < len(quantities):
-            out.append(Token(quantities[k].name.uni, fmt_operand(numbers[k]), quantities[k].qid))
+            out.append(Token(quantities[k].name.uni, numbers[k], quantities[k].qid))
     return out
 
 
