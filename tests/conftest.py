@@ -47,3 +47,27 @@ def write_scenario(tmp_path):
         return path
 
     return write
+
+
+DIVERGING = """
+    title = "identity network with a huge learning rate: it blows up to inf, then nan"
+    [network]
+    sizes = [1, 1, 1]
+    activation = "identity"
+    bias = false
+    [init]
+    weights = [[[2.0]], [[3.0]]]
+    [data]
+    inputs = [[1.0]]
+    targets = [[0.0]]
+    [training]
+    loss = "half_sse"
+    learning_rate = 100.0
+    epochs = 8
+"""
+
+
+@pytest.fixture
+def diverging(write_scenario):
+    """A scenario whose values overflow to inf, then nan, within its 8 epochs."""
+    return write_scenario(DIVERGING, "diverging.toml")

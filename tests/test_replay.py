@@ -131,21 +131,8 @@ def test_jsonl_messages_go_to_stderr(run_cli):
         "expect E@1 0.0239719 ± 5e-09: ok, got 0.02397190"]
 
 
-def test_jsonl_stays_json_when_values_blow_up(run_cli, write_scenario):
-    path = write_scenario("""
-        [network]
-        sizes = [1, 1, 1]
-        activation = "identity"
-        bias = false
-        [init]
-        weights = [[[2.0]], [[3.0]]]
-        [data]
-        inputs = [[1.0]]
-        targets = [[0.0]]
-        [training]
-        learning_rate = 100.0
-        epochs = 8
-    """)
+def test_jsonl_stays_json_when_values_blow_up(run_cli, diverging):
+    path = diverging
     code, out, err = run_cli("replay", str(path), "--format", "jsonl")
     assert code == 0 and err == ""  # no numpy warnings either
     values = [strict_json(line)["value"] for line in out.splitlines()]

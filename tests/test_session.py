@@ -10,22 +10,7 @@ from bpstep.commands import CommandError
 from bpstep.session import Session
 from bpstep.tape import Cancelled
 
-DIVERGING = """
-    title = "identity network with a huge learning rate: it blows up to inf, then nan"
-    [network]
-    sizes = [1, 1, 1]
-    activation = "identity"
-    bias = false
-    [init]
-    weights = [[[2.0]], [[3.0]]]
-    [data]
-    inputs = [[1.0]]
-    targets = [[0.0]]
-    [training]
-    loss = "half_sse"
-    learning_rate = 100.0
-    epochs = 8
-"""
+
 
 
 @pytest.fixture
@@ -214,8 +199,8 @@ def test_break_phase_in_sequential_order_stops_at_each_layer():
     assert s.layout.phase_runs(False)[-1][2] == "update"
 
 
-def test_break_nan_stops_at_the_first_non_finite_value(write_scenario):
-    s = Session(scenario.load(str(write_scenario(DIVERGING))))
+def test_break_nan_stops_at_the_first_non_finite_value(diverging):
+    s = Session(scenario.load(str(diverging)))
     s.execute("break nan")
     r = s.execute("continue")
     assert r.hit is not None and not math.isfinite(r.step.value)
