@@ -74,15 +74,9 @@ def read_script(path: str) -> str:
     if p.is_dir():
         raise BadInput(f"{path}: is a directory; expected a script file")
     try:
-        raw = p.read_bytes()
-    except OSError as e:
-        raise BadInput(f"{path}: cannot read the script ({e.strerror})") from None
-    if b"\x00" in raw:
-        raise BadInput(f"{path}: is a binary file; expected a script of bpstep commands")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadInput(f"{path}: is not UTF-8 text; expected a script of bpstep commands") from None
+        return scenarios.read_text(p, path, "script", "a script of bpstep commands")
+    except scenarios.UnreadableFile as e:
+        raise BadInput(str(e)) from None
 
 
 def cmd_list(args, out) -> int:

@@ -99,22 +99,35 @@ def load(spec: str) -> Scenario:
         raise ScenarioError(f"{shown}: no such file or built-in scenario; built-ins are: "
                             f"{', '.join(builtin_names())}")
     try:
+        text = read_text(path, shown, "scenario", "a TOML scenario file")
+    except UnreadableFile as e:
+        raise ScenarioError(str(e)) from None
+    return parse(text, shown, default_name=path.stem)
+
+
+class UnreadableFile(ValueError):
+    """A file the user named that is not readable text; ``str()`` is the one line to print."""
+
+
+def read_text(path: Path, shown: str, noun: str, expected: str) -> str:
+    """The UTF-8 text of a file the user named (a scenario or a script)."""
+    try:
         raw = path.read_bytes()
     except OSError as e:
-        raise ScenarioError(f"{shown}: cannot be read ({e.strerror})") from None
+        raise UnreadableFile(f"{shown}: cannot read the {noun} ({e.strerror})") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise ScenarioError(f"{shown}: is not UTF-8 text; expected a TOML scenario file") from None
-    return parse(text, shown, default_name=path.stem)
+        raise UnreadableFile(f"{shown}: is not UTF-8 text; expected {expected}") from None
+    if "\x00" in text:
+        raise UnreadableFile(f"{shown}: is a binary file; expected {expected}")
+    return text
 
 
 def parse(text: str, shown: str, default_name: str = "scenario") -> Scenario:
     if not text.strip():
         raise ScenarioError(f"{shown}: the file is empty; expected a TOML scenario with [network], "
                             "[init], [data] and [training]")
-    if "\x00" in text:
-        raise ScenarioError(f"{shown}: is a binary file; expected a TOML scenario file")
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
