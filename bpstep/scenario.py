@@ -225,6 +225,14 @@ class _Validator:
         walk(value, list(shape), "")
         return np.array(value, dtype=np.float64).reshape(shape)
 
+    def per_layer(self, init, key, shapes, what):
+        """[init] weights or biases: one array per weight layer, each of its shape."""
+        raw = init[key]
+        if not isinstance(raw, list) or len(raw) != len(shapes):
+            self.fail("init", key, f"expected {len(shapes)} {what} (one per weight layer), "
+                                   f"got {len(raw) if isinstance(raw, list) else _kind(raw)}")
+        return [self.matrix("init", key, v, shape, f"{key}[{l}]") for l, (v, shape) in enumerate(zip(raw, shapes))]
+
     # -- the scenario ---------------------------------------------------------------------------
 
     def scenario(self, default_name) -> Scenario:
@@ -298,24 +306,14 @@ class _Validator:
             for key in ("method", "seed", "scale"):
                 if key in init:
                     self.fail("init", key, "give either explicit weights or a method, not both")
-            raw = init["weights"]
-            if not isinstance(raw, list) or len(raw) != len(shapes):
-                self.fail("init", "weights", f"expected {len(shapes)} matrices (one per weight layer), "
-                                             f"got {len(raw) if isinstance(raw, list) else _kind(raw)}")
-            weights = [self.matrix("init", "weights", w, s, f"weights[{l}]")
-                       for l, (w, s) in enumerate(zip(raw, shapes))]
+            weights = self.per_layer(init, "weights", shapes, "matrices")
             if not bias:
                 if "biases" in init:
                     self.fail("init", "biases", "network.bias is false; remove biases or set bias = true")
                 return weights, None
             if "biases" not in init:
                 self.fail("init", None, "missing required key 'biases' (network.bias is true and weights are explicit)")
-            raw = init["biases"]
-            if not isinstance(raw, list) or len(raw) != len(shapes):
-                self.fail("init", "biases", f"expected {len(shapes)} vectors (one per weight layer), "
-                                            f"got {len(raw) if isinstance(raw, list) else _kind(raw)}")
-            biases = [self.matrix("init", "biases", b, (s[0],), f"biases[{l}]")
-                      for l, (b, s) in enumerate(zip(raw, shapes))]
+            biases = self.per_layer(init, "biases", [(s[0],) for s in shapes], "vectors")
             return weights, biases
         if "biases" in init:
             self.fail("init", "biases", "explicit biases need explicit weights too")
