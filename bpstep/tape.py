@@ -122,9 +122,13 @@ class Step:
     def formula(self) -> str:
         return f"{self.name} = {self.spec.sym}"
 
+    def _numbers_text(self) -> str:
+        """The right-hand side with the numbers put in."""
+        return self.spec.template.format(*operands(self.spec.rhs, self.numbers()))
+
     @property
     def substituted(self) -> str:
-        return f"{self.name} = {self.spec.template.format(*operands(self.spec.rhs, self.numbers()))}"
+        return f"{self.name} = {self._numbers_text()}"
 
     def line(self) -> str:
         """formula = numbers = value, leaving out what would only repeat itself."""
@@ -133,7 +137,7 @@ class Step:
             return f"{self.name} = {value}"
         if isinstance(rhs, Ref):
             return f"{self.name} = {self.spec.sym} = {value}"
-        return f"{self.name} = {self.spec.sym} = {self.spec.template.format(*operands(self.spec.rhs, self.numbers()))} = {value}"
+        return f"{self.name} = {self.spec.sym} = {self._numbers_text()} = {value}"
 
 
 class Tape:
@@ -192,14 +196,19 @@ class Tape:
                     progress(e - start, epoch - start)
             p, loss, _ = engine.run_epoch(self.network(e), self.edits.apply(e, p))
             self.losses[e] = loss
-            if (e + 1) % CHECKPOINT_EVERY == 0:
-                self._checkpoints.setdefault(e + 1, p)
-            self._recent[e + 1] = p
-            if len(self._recent) > CHECKPOINT_EVERY:
-                del self._recent[next(iter(self._recent))]
-        if epoch >= f_epoch:
-            self._frontier = (epoch, p)
+            self._reached(e + 1, p)
         return self.edits.apply(epoch, p)
+
+    def _reached(self, epoch: int, p: engine.Params) -> None:
+        """Keep the start parameters of ``epoch`` (before the edits made there) where later
+        visits find them: a checkpoint, the recent epochs, the frontier."""
+        if epoch % CHECKPOINT_EVERY == 0:
+            self._checkpoints.setdefault(epoch, p)
+        self._recent[epoch] = p
+        if len(self._recent) > CHECKPOINT_EVERY:
+            del self._recent[next(iter(self._recent))]
+        if epoch > self._frontier[0]:
+            self._frontier = (epoch, p)
 
     def network(self, epoch: int) -> engine.Network:
         """The network (inputs, targets, learning rate) in force at ``epoch``."""
@@ -231,10 +240,7 @@ class Tape:
             arrays = engine.evaluate(net, p)
         else:
             new_p, _, arrays = engine.run_epoch(net, p, full=True)
-            if epoch + 1 > self._frontier[0]:
-                self._frontier = (epoch + 1, new_p)
-            if (epoch + 1) % CHECKPOINT_EVERY == 0:
-                self._checkpoints.setdefault(epoch + 1, new_p)
+            self._reached(epoch + 1, new_p)
         self.losses[epoch] = arrays.E
         rec = self._records[epoch] = Record(epoch, arrays, net)
         while len(self._records) > RECORDS_KEPT:
