@@ -76,6 +76,11 @@ class Command:
     arg: str | None = None  # view's mode, save's file
 
 
+def indices(qid: str) -> list[int]:
+    """The 1-based indices of an id with one bracket: ``W[2,1,1]`` → [2, 1, 1]."""
+    return [int(v) for v in qid[qid.index("[") + 1:qid.index("]")].split(",")]
+
+
 def parse_ref(text: str) -> Ref:
     text = text.strip()
     m = QID.fullmatch(text)

@@ -116,7 +116,7 @@ class Session:
             return
         head, _, rest = ref.id.partition("[")
         if head in _GIVEN and rest:
-            idx = [int(v) for v in rest[:-1].split(",")]
+            idx = commands.indices(ref.id)
             if len(idx) == _GIVEN[head] and self._given_in_range(head, idx):
                 return
         hint = "" if head not in ("b", "b+", "dE/db") or sc.bias else " (the network has no biases)"
@@ -167,12 +167,12 @@ class Session:
         """The value of ``ref`` in ``epoch``; without ``@n`` the sample of the step in question.
         NaN when the epoch does not compute it (no gradients in the evaluate phase)."""
         rec = self.tape.record(epoch)
-        head, _, rest = ref.id.partition("[")
+        head = ref.id.partition("[")[0]
         sample = ref.sample or default_sample or 1
         if ref.id == "lr":
             return rec.value(("lr",))
         if head in _GIVEN:
-            idx = [int(v) - 1 for v in rest[:-1].split(",")]
+            idx = [i - 1 for i in commands.indices(ref.id)]
             key = (head, sample - 1, idx[0]) if head in ("x", "t") else (head, *idx)
             return rec.value(key)
         evaluate = self.tape.is_evaluate(epoch)

@@ -14,6 +14,7 @@ from collections import OrderedDict
 import numpy as np
 
 from . import engine
+from .commands import indices
 from .layout import Layout, Spec
 from .notation import Const, Ref, fmt, operands
 from .whatif import Edits
@@ -62,7 +63,7 @@ def network_for(scenario) -> tuple[engine.Network, engine.Params]:
         W_mask = [np.ones_like(w) for w in W]
         b_mask = [np.ones_like(v) for v in b] if b is not None else None
         for pid in scenario.freeze:
-            kind, idx = pid[0], [int(v) - 1 for v in pid[2:-1].split(",")]
+            kind, idx = pid[0], [i - 1 for i in indices(pid)]
             (W_mask if kind == "W" else b_mask)[idx[0]][tuple(idx[1:])] = 0
     net = engine.Network(activations=list(scenario.activations), loss=scenario.loss,
                          lr=dt.type(scenario.learning_rate), sequential=scenario.update_order == "sequential",

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .commands import CommandError, Ref
+from .commands import CommandError, Ref, indices
 
 PARAMETERS = ("W", "b")
 DATA = ("x", "t", "lr")
@@ -40,7 +40,7 @@ def _head(qid: str) -> str:
 
 def _indices(qid: str) -> list:
     """``W[2,1,1]`` → [1, 0, 0]"""
-    return [int(v) - 1 for v in qid[qid.index("[") + 1:-1].split(",")]
+    return [i - 1 for i in indices(qid)]
 
 
 def problem(ref: Ref, value: float | None, scenario) -> str | None:

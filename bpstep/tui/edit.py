@@ -15,16 +15,12 @@ import re
 
 import numpy as np
 
-from bpstep.commands import Ref, parse_ref
+from bpstep.commands import Ref, indices, parse_ref
 from bpstep.notation import refs
 
 
 MOST = 12  # choices offered, nearest first
 _PARAMETER = re.compile(r"/d([Wb]\[[\d,]+\])$")
-
-
-def _indices(ref: Ref) -> list:
-    return [int(v) for v in ref.id[2:-1].split(",")]
 
 
 def givens(session, frame) -> list[tuple[Ref, str]]:
@@ -36,8 +32,8 @@ def givens(session, frame) -> list[tuple[Ref, str]]:
     if about:
         ref = Ref(about.group(1))
         seen.add(ref.id)
-        found.append((ref, session.layout.names.W(*_indices(ref)).uni if ref.id[0] == "W"
-                      else session.layout.names.b(*_indices(ref)).uni))
+        found.append((ref, session.layout.names.W(*indices(ref.id)).uni if ref.id[0] == "W"
+                      else session.layout.names.b(*indices(ref.id)).uni))
     while level and len(found) < 2:
         behind = []
         for step in level:
