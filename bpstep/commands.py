@@ -7,6 +7,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
+
 _IDX = r"\[\s*\d+(?:\s*,\s*\d+)*\s*\]"
 QID = re.compile(
     rf"(?:d(?:E|a|z)(?:{_IDX})?\s*/\s*d(?:a|z|W|b){_IDX}|(?:W\+|b\+|W|b|z|a|x|t){_IDX}|E(?:{_IDX})?|lr)"
@@ -76,9 +78,6 @@ class Command:
     arg: str | None = None  # view's mode, save's file
 
 
-def indices(qid: str) -> list[int]:
-    """The 1-based indices of an id with one bracket: ``W[2,1,1]`` → [2, 1, 1]."""
-    return [int(v) for v in qid[qid.index("[") + 1:qid.index("]")].split(",")]
 
 
 def parse_ref(text: str) -> Ref:
@@ -235,7 +234,8 @@ _TOKEN = re.compile(r"""
 _COMPARE = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
             ">=": lambda a, b: a >= b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
 _ARITH = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
-          "/": lambda a, b: a / b if b != 0 else math.copysign(math.inf, a) if a else math.nan}
+          "/": lambda a, b: np.where(b != 0, a / np.where(b != 0, b, 1),
+                                     np.where(a != 0, np.copysign(np.inf, a), np.nan))}
 
 
 def _tokens(text):
@@ -364,11 +364,13 @@ def condition_refs(tree):
             yield from condition_refs(part)
 
 
-def evaluate(tree, value: float, lookup) -> float | bool:
-    """Evaluate a condition; ``lookup(ref)`` gives the value of an id."""
+def evaluate(tree, value, lookup):
+    """Evaluate a condition over one value or a whole array of them at once (NumPy operations,
+    elementwise); ``lookup(ref)`` gives the value (or array) of an id. A number is true when it
+    is not 0, as in Python (NaN is true); x / 0 is ±∞ by the sign of x, 0 / 0 NaN."""
     kind = tree[0]
     if kind == "num":
-        return tree[1]
+        return np.float64(tree[1])
     if kind == "value":
         return value
     if kind == "id":
@@ -376,15 +378,21 @@ def evaluate(tree, value: float, lookup) -> float | bool:
     if kind == "neg":
         return -evaluate(tree[1], value, lookup)
     if kind == "abs":
-        return abs(evaluate(tree[1], value, lookup))
+        return np.abs(evaluate(tree[1], value, lookup))
     if kind == "not":
-        return not evaluate(tree[1], value, lookup)
+        return ~_truth(evaluate(tree[1], value, lookup))
     if kind == "and":
-        return bool(evaluate(tree[1], value, lookup)) and bool(evaluate(tree[2], value, lookup))
+        return _truth(evaluate(tree[1], value, lookup)) & _truth(evaluate(tree[2], value, lookup))
     if kind == "or":
-        return bool(evaluate(tree[1], value, lookup)) or bool(evaluate(tree[2], value, lookup))
-    if kind == "cmp":
-        return _COMPARE[tree[1]](evaluate(tree[2], value, lookup), evaluate(tree[3], value, lookup))
-    if kind == "arith":
-        return _ARITH[tree[1]](evaluate(tree[2], value, lookup), evaluate(tree[3], value, lookup))
+        return _truth(evaluate(tree[1], value, lookup)) | _truth(evaluate(tree[2], value, lookup))
+    a, b = evaluate(tree[2], value, lookup), evaluate(tree[3], value, lookup)
+    with np.errstate(all="ignore"):
+        if kind == "cmp":
+            return _COMPARE[tree[1]](a, b)
+        if kind == "arith":
+            return _ARITH[tree[1]](a, b)
     raise ValueError(tree)
+
+
+def _truth(v):
+    return np.asarray(v) != 0

@@ -28,14 +28,14 @@ same structural questions as a tape and its layout (length, quantities, phase ru
 
 from __future__ import annotations
 
-import copy
+import bisect
 import re
-from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
-from .commands import CommandError
-from .layout import _phase_runs
+from . import motions
+from .layout import FAMILY, block_key, step_id
 from .notation import fmt, sup
 from .tape import Step
 
@@ -57,24 +57,70 @@ def family_layer(qid: str, layers: int) -> tuple:
     return family, int(qid[qid.rindex("[") + 1:-1].split(",")[0])
 
 
-@dataclass(frozen=True)
 class LayerSpec:
-    """One layer step of an epoch, without its numbers."""
+    """One layer step of an epoch, without its numbers. What it contains is computed from its
+    blocks when asked for: a big network's layer step holds millions of scalar steps."""
 
-    index: int
-    phase: str
-    family: str
-    layer: int
-    id: str
-    name: str
-    label: str  # the result matrix's name
-    formula: str
-    contains: tuple  # indices of the scalar steps it groups, ascending
-    factor: bool  # made of factor steps only (``next`` steps over it)
-    cells: tuple  # rows of keys of the result matrix
-    steps: tuple  # rows of the scalar step index of each cell (-1: no step, a frozen parameter)
-    operands: tuple  # (label, rows of keys) of the matrices it is computed from
-    extra: tuple  # (label, key) of a scalar shown in the header line (E, α)
+    def __init__(self, index, phase, family, layer, id, name, label, formula, factor, extra, blocks, grid, sc):
+        self.index, self.phase, self.family, self.layer = index, phase, family, layer
+        self.id, self.name, self.label, self.formula = id, name, label, formula
+        self.factor = factor  # made of factor steps only (``next`` steps over it)
+        self.extra = extra  # (label, key) of a scalar shown in the header line (E, α)
+        self.blocks, self._grid, self._sc = blocks, grid, sc
+        #: the index of the first scalar step it contains
+        self.first = min(grid.first(b) for b in blocks)
+
+    @cached_property
+    def contains(self) -> np.ndarray:
+        """Indices of the scalar steps it groups, ascending."""
+        return np.sort(np.concatenate([self._grid.block_cells(b)[0] for b in self.blocks]))
+
+    @cached_property
+    def first_ids(self) -> tuple:
+        """The ids of its steps in the order they first appear (those of the first sample)."""
+        found = []
+        for b in self.blocks:
+            count = self._grid.count(b) // (self._sc.samples if "n" in b.axes else 1)  # n is outermost
+            env = self._grid.env_at(b, np.arange(count))
+            pos = self._grid.positions_at(b, np.arange(count)).tolist()
+            found += [(p, step_id(b, {a: v[k] for a, v in env.items()}, self._sc.sizes)) for k, p in enumerate(pos)]
+        return tuple(dict.fromkeys(qid for _, qid in sorted(found)))
+
+    def tail(self, count: int) -> np.ndarray:
+        """The indices of the last ``count`` scalar steps it contains, ascending."""
+        last = [self._grid.positions_at(b, np.arange(max(0, n - count), n))
+                for b, n in ((b, self._grid.count(b)) for b in self.blocks)]
+        return np.sort(np.concatenate(last))[-count:] if count else np.zeros(0, dtype=np.int64)
+
+    @cached_property
+    def _design(self):
+        return _design(self.family, self.layer, self._sc)
+
+    @property
+    def shape(self) -> tuple:
+        return self.cells[1]
+
+    @cached_property
+    def cells(self) -> tuple:
+        """``(key, shape)`` of the result matrix (see :func:`_cells`)."""
+        return _cells(self._design[0], self.layer, self._sc)
+
+    @cached_property
+    def operands(self) -> tuple:
+        """(label, (key, shape)) of the matrices it is computed from."""
+        return tuple((_label(k, m, self._sc), _cells(k, m, self._sc)) for k, m in self._design[1])
+
+    @cached_property
+    def steps(self) -> tuple:
+        """Rows of the scalar step index of each cell (−1: no step, a frozen parameter)."""
+        where = {}
+        for b in self.blocks:
+            pos, env = self._grid.block_cells(b)
+            key = block_key(b, env, self._sc.sizes)
+            arrays = [np.broadcast_to(k, pos.shape) for k in key[1:]]
+            for n, p in enumerate(pos.tolist()):
+                where[(key[0], *(int(x[n]) for x in arrays))] = p
+        return tuple(tuple(where.get(k, -1) for k in row) for row in _cell_keys(self.cells))
 
 
 class LayerStep:
@@ -97,7 +143,8 @@ class LayerStep:
         return (self.epoch, self.spec.index)
 
     def values(self, cells) -> np.ndarray:
-        return np.array([[self.record.value(k) for k in row] for row in cells])
+        key, shape = cells
+        return np.array(self.record.values(key, shape))
 
     @property
     def matrix(self) -> np.ndarray:
@@ -118,20 +165,15 @@ class LayerStep:
 
 
 class LayerTape:
-    """The tape seen as layer steps: the same epochs, fewer and bigger steps. It has the
-    structure a session's motions read from a tape and its layout (``length``, ``epochs``,
-    ``is_evaluate``, ``last``, ``quantities``, ``phase_runs``)."""
+    """The tape seen as layer steps: the same epochs, fewer and bigger steps. It is a grid for
+    :mod:`bpstep.motions`, as the tape is."""
 
     def __init__(self, tape):
         self.tape, self.epochs = tape, tape.epochs
-        self._specs = {ev: _build(tape.layout, ev) for ev in (False, True)}
-        self._of = {}
-        for ev, specs in self._specs.items():
-            of = [0] * len(tape.layout.specs(ev))
-            for ls in specs:
-                for i in ls.contains:
-                    of[i] = ls.index
-            self._of[ev] = of
+        layout = tape.layout
+        self._specs = {ev: _build(layout, ev) for ev in (False, True)}
+        self._of = {ev: {(b.kind, b.layer): ls.index for ls in specs for b in ls.blocks}
+                    for ev, specs in self._specs.items()}
         self._quantities = {ev: [s.index for s in specs if not s.factor] for ev, specs in self._specs.items()}
         self._runs = {ev: _phase_runs(specs) for ev, specs in self._specs.items()}
 
@@ -148,19 +190,30 @@ class LayerTape:
     def last(self) -> tuple:
         return (self.epochs, self.length(self.epochs) - 1)
 
-    def quantities(self, evaluate: bool) -> list:
-        return self._quantities[evaluate]
+    def phase_runs(self, epoch: int) -> list:
+        return self._runs[self.is_evaluate(epoch)]
 
-    def phase_runs(self, evaluate: bool) -> list:
-        return self._runs[evaluate]
+    def quantity_count(self, epoch: int) -> int:
+        return len(self._quantities[self.is_evaluate(epoch)])
+
+    def rank(self, epoch: int, index: int) -> int:
+        return bisect.bisect_left(self._quantities[self.is_evaluate(epoch)], index)
+
+    def select(self, epoch: int, k: int) -> int:
+        return self._quantities[self.is_evaluate(epoch)][k]
+
+    def of_block(self, epoch: int, block) -> int:
+        """The layer step that holds a block's steps."""
+        return self._of[self.is_evaluate(epoch)][(block.kind, block.layer)]
 
     def containing(self, pos: tuple) -> tuple:
         """The layer position of the layer step that contains scalar position ``pos``."""
-        return (pos[0], self._of[self.is_evaluate(pos[0])][pos[1]])
+        block, _ = self.tape.layout.grid(self.is_evaluate(pos[0])).locate(pos[1])
+        return (pos[0], self.of_block(pos[0], block))
 
     def first(self, pos: tuple) -> tuple:
         """The scalar position of the first scalar step that layer step ``pos`` contains."""
-        return (pos[0], self._specs[self.is_evaluate(pos[0])][pos[1]].contains[0])
+        return (pos[0], self._specs[self.is_evaluate(pos[0])][pos[1]].first)
 
     def step(self, epoch: int, index: int) -> LayerStep:
         return LayerStep(epoch, self._specs[self.is_evaluate(epoch)][index], self.tape.record(epoch),
@@ -171,29 +224,37 @@ class LayerTape:
         return self.step(*self.containing(pos))
 
 
-# --- building the layer steps from the scalar layout ----------------------------------------------
+# --- building the layer steps from the scalar layout's blocks ------------------------------------
 
 
 def _build(layout, evaluate: bool) -> list:
-    sc = layout.scenario
+    sc, grid = layout.scenario, layout.grid(evaluate)
     groups = {}
-    for s in layout.specs(evaluate):
-        groups.setdefault((s.phase,) + family_layer(s.id, sc.layers), []).append(s)
+    for block in sorted(grid.blocks, key=grid.first):
+        family = FAMILY[block.kind]
+        groups.setdefault((block.phase, family, sc.layers if family == "E" else block.layer), []).append(block)
     out = []
-    for index, ((phase, family, l), specs) in enumerate(groups.items()):
-        kind, operands = _design(family, l, sc)
-        cells, label = _cells(kind, l, sc), _label(kind, l, sc)
-        where = {s.key: s.index for s in specs}
+    for index, ((phase, family, l), blocks) in enumerate(groups.items()):
+        label = _label(_design(family, l, sc)[0], l, sc)
         extra = ((("E", ("E",)),) if family == "E" else
                  (("α", ("lr",)),) if family in ("W+", "b+") else ())
         out.append(LayerSpec(
             index=index, phase=phase, family=family, layer=l,
             id="E" if family == "E" else f"da[{l}]/dz[{l}]" if family == "da/dz" else f"{family}[{l}]",
             name="E" if family == "E" else label, label=label, formula=_formula(family, l, sc),
-            contains=tuple(s.index for s in specs), factor=all(s.factor for s in specs),
-            cells=cells, steps=tuple(tuple(where.get(k, -1) for k in row) for row in cells),
-            operands=tuple((_label(k, m, sc), _cells(k, m, sc)) for k, m in operands), extra=extra))
+            factor=all(b.factor for b in blocks), extra=extra, blocks=blocks, grid=grid, sc=sc))
     return out
+
+
+def _phase_runs(specs):
+    """``(first, last, phase)`` of each stretch of layer steps in one phase."""
+    runs = []
+    for s in specs:
+        if runs and runs[-1][2] == s.phase:
+            runs[-1][1] = s.index
+        else:
+            runs.append([s.index, s.index, s.phase])
+    return [tuple(r) for r in runs]
 
 
 def _design(family, l, sc):
@@ -227,7 +288,8 @@ def _design(family, l, sc):
 
 
 def _cells(kind, l, sc) -> tuple:
-    """Rows of the keys of one matrix: a batch has a row per sample, one sample is a column;
+    """``(key, shape)`` of one matrix: the key of :mod:`bpstep.tape` with index arrays that
+    broadcast to the matrix's shape. A batch has a row per sample, one sample is a column;
     weights have a row per receiving unit, biases are a column."""
     N, sizes = sc.samples, sc.sizes
     if kind in _PER_SAMPLE or kind in ("t", "Ek"):
@@ -237,12 +299,22 @@ def _cells(kind, l, sc) -> tuple:
             prefix, units = (), sizes[-1]
         else:
             prefix, units = (l - 1,), sizes[l]
-        rows = [[(kind, *prefix, n, j) for j in range(units)] for n in range(N)]
-        return tuple(map(tuple, rows)) if N > 1 else tuple((k,) for k in rows[0])
+        if N > 1:
+            return (kind, *prefix, np.arange(N)[:, None], np.arange(units)[None, :]), (N, units)
+        return (kind, *prefix, 0, np.arange(units)[:, None]), (units, 1)
     sample = (0,) if kind in ("gWs", "gbs") else ()
+    J, I = sizes[l], sizes[l - 1]
     if kind in ("b", "gb", "b+", "gbs"):
-        return tuple(((kind, l - 1, *sample, j),) for j in range(sizes[l]))
-    return tuple(tuple((kind, l - 1, *sample, j, i) for i in range(sizes[l - 1])) for j in range(sizes[l]))
+        return (kind, l - 1, *sample, np.arange(J)[:, None]), (J, 1)
+    return (kind, l - 1, *sample, np.arange(J)[:, None], np.arange(I)[None, :]), (J, I)
+
+
+def _cell_keys(cells):
+    """The plain key of every cell of ``(key, shape)``, row by row."""
+    key, shape = cells
+    parts = [np.broadcast_to(k, shape) if isinstance(k, np.ndarray) else k for k in key]
+    return [[tuple(int(p[r, c]) if isinstance(p, np.ndarray) else p for p in parts) for c in range(shape[1])]
+            for r in range(shape[0])]
 
 
 def _label(kind, l, sc) -> str:
@@ -371,7 +443,7 @@ def json_fields(ls: LayerStep, check=None) -> dict:
         torch, abs_err, ok = compare(ls, check)
     fields = {"step": ls.index, "epoch": ls.epoch, "phase": ls.phase, "sample": None, "id": ls.id,
               "name": ls.name, "formula": ls.formula, "substituted": None, "value": ls.matrix.tolist(),
-              "torch": torch, "abs_err": abs_err, "ok": ok, "contains": list(ls.spec.contains),
+              "torch": torch, "abs_err": abs_err, "ok": ok, "contains": ls.spec.contains.tolist(),
               "operands": {label: m.tolist() for label, m in ls.blocks()[:-1]}}
     for _, key in ls.spec.extra:  # the batch loss "E", the learning rate "lr"
         fields[key[0]] = ls.record.value(key)
@@ -382,22 +454,19 @@ def json_fields(ls: LayerStep, check=None) -> dict:
 
 
 def motion(session, cmd, on_pass=None, progress=None, cancelled=None):
-    """A motion in layer view: the session's own motion targets computed over the layer steps
-    (by a copy of the session whose tape and layout are the :class:`LayerTape`), stopping at the
-    first layer step, in layer order, that contains a breakpoint hit."""
+    """A motion in layer view: the motion's target over the layer steps, stopping at the first
+    layer step, in layer order, that contains a breakpoint hit."""
     grid = session.layer_tape
-    shadow = copy.copy(session)
-    shadow.tape = shadow.layout = grid
     forward = not cmd.name.startswith("r")
     start = grid.containing(session.position)
-    target = shadow._target(start, cmd, forward)
+    target = motions.target(grid, start, cmd.name if forward else cmd.name[1:], cmd.count, forward)
     hit_at, hit = first_hit(session, grid, start, target, forward, progress, cancelled)
     land = grid.containing(hit_at) if hit is not None else target
     messages = []
     if land == start and hit is None:
         messages.append("at the end of the tape" if forward else "at the start of the tape")
     if on_pass is not None:
-        for pos in shadow._between(start, land, forward):
+        for pos in motions.between(grid, start, land, forward):
             on_pass(grid.step(*pos))
     scalar = hit_at if hit is not None else session.position if land == start else grid.first(land)
     return session._land(scalar, hit, messages, progress, cancelled)
@@ -412,12 +481,17 @@ def first_hit(session, grid, start, target, forward, progress=None, cancelled=No
     e0, e1 = start[0], target[0]
 
     def best(epoch, lo, hi):
-        hits = [(grid.containing((epoch, s))[1], s, bp) for s, bp in _epoch_hits(session, epoch)]
-        hits = [h for h in hits if lo <= h[0] <= hi]
-        if not hits:
-            return None, None
-        _, s, bp = (min if forward else max)(hits, key=lambda h: h[:2])
-        return (epoch, s), bp
+        """The hit in the first (going back: last) layer step lo … hi that has one: its first
+        (last) scalar step hit."""
+        found = None
+        for bp in session.breakpoints:
+            for block, pos in session.hits(bp, epoch, 0, session.tape.length(epoch) - 1):
+                k = grid.of_block(epoch, block)
+                if lo <= k <= hi:
+                    here = (k, int(pos[0] if forward else pos[-1]))
+                    if found is None or (here < found[0] if forward else here > found[0]):
+                        found = (here, bp)
+        return ((epoch, found[0][1]), found[1]) if found else (None, None)
 
     last = grid.length(e0) - 1
     if e0 == e1:
@@ -427,31 +501,12 @@ def first_hit(session, grid, start, target, forward, progress=None, cancelled=No
         return found
     tape = session.tape
     if forward:
-        pos, _ = session._first_hit((e0, tape.length(e0) - 1), (e1, tape.length(e1) - 1), True, progress, cancelled)
+        pos, _ = session.first_hit((e0, tape.length(e0) - 1), (e1, tape.length(e1) - 1), True, progress, cancelled)
     else:
-        pos, _ = session._first_hit((e0, 0), (e1, 0), False, progress, cancelled)
+        pos, _ = session.first_hit((e0, 0), (e1, 0), False, progress, cancelled)
     if pos is None:
         return None, None
     e, n = pos[0], grid.length(pos[0]) - 1
     if forward:
         return best(e, 0, target[1] if e == e1 else n)
     return best(e, target[1] if e == e1 else 0, n)
-
-
-def _epoch_hits(session, epoch):
-    """Every ``(scalar index, breakpoint)`` hit in one epoch, in tape order."""
-    out, pos, end = [], (epoch, -1), (epoch, session.tape.length(epoch) - 1)
-    while True:
-        pos, bp = session._first_hit(pos, end, True)
-        if pos is None:
-            return out
-        out.append((pos[1], bp))
-
-
-def goto_step(session, k):
-    """``goto step K`` in layer view: layer step K of the current epoch."""
-    grid, epoch = session.layer_tape, session.position[0]
-    n = grid.length(epoch)
-    if k >= n:
-        raise CommandError(f"goto: layer step {k} is outside 0…{n - 1} of epoch {epoch}")
-    return session._land(grid.first((epoch, k)))

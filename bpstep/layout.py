@@ -1,8 +1,16 @@
 """The structure of one epoch: which steps there are, in which order, with their ids, names and
-formulas (DESIGN.md §4, §5). It depends on the scenario's shape only, so it is built once; the
-values come from each epoch's arrays (:mod:`bpstep.tape`).
+formulas. It depends on the scenario's shape only; the values come from each epoch's arrays
+(:mod:`bpstep.tape`).
 
-Step ids (1-based; a step of one sample is also written ``id@n``):
+The epoch is arithmetic, not a list. Its steps are described by a small tree whose leaves are
+*blocks*: one block per (family, layer), e.g. "z of layer 2" or "∂E/∂W of layer 1, per
+sample". A block's steps are indexed by its axes (sample n, unit j, unit m of the next layer,
+input i, parameter p), and every node above it either repeats its child along one axis or
+strings children one after another. So a step's position is the sum of the offsets on its path
+plus axis index × the repeated child's size: id → position and position → id cost a few
+integer operations however large the network, and the tree has a few nodes per layer.
+
+Step ids (1-based; a step of one sample is also written ``id@n``; see :mod:`bpstep.ids`):
 
 =============================  ==========================================================
 ``z[l,j]``, ``a[l,j]``         pre-activation and activation (``a[L,k]`` is output k)
@@ -22,18 +30,49 @@ Step ids (1-based; a step of one sample is also written ``id@n``):
 =============================  ==========================================================
 
 Factor steps (local derivatives and the per-unit parts) are the ones ``next`` steps over.
+
+Block kinds (the tree's leaves) and the axes they are indexed by, 0-based:
+
+======  ==========  ==========================  ======  ==========  ==================
+kind    axes        id                          kind    axes        id
+======  ==========  ==========================  ======  ==========  ==================
+z, a    n, j        z[l,j]@n                    dzdW    n, j, i     dz[l,j]/dW[l,j,i]@n
+Ek      n, j        E[j]@n                      gWs     n, j, i     dE/dW[l,j,i]@n
+En      n           E@n                         dzdb    n, j        dz[l,j]/db[l,j]@n
+E       –           E (batch)                   gbs     n, j        dE/db[l,j]@n
+dzda    n, j, m     dz[l+1,m]/da[l,j]@n         gW      p           dE/dW[l,j,i], p = j·I + i
+part    n, j, m     dE[l+1,m]/da[l,j]@n         gb      j           dE/db[l,j]
+dEda    n, j        dE/da[l,j]@n                W+      p           W+[l,j,i] (unfrozen p)
+dadz    n, j        da[l,j]/dz[l,j]@n           b+      j           b+[l,j] (unfrozen j)
+dEdz    n, j        dE/dz[l,j]@n
+======  ==========  ==========================  ======  ==========  ==================
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from functools import cached_property
+import bisect
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
 
+import numpy as np
+
+from . import ids
 from .notation import (HALF, ONE, Call, Const, Frac, Indicator, Name, Namer, Neg, Op, Power, Ref,
                        d, refs, render)
 
 PHASES = ("forward", "loss", "backward", "update", "evaluate")
 _ACTIVATION_FN = {"sigmoid": "σ", "tanh": "tanh", "relu": "relu"}
+#: block kinds that are chain-rule factors (``next`` steps over them)
+FACTORS = frozenset({"dzda", "part", "dadz", "dzdW", "dzdb"})
+#: id families → block kinds: (per sample, batch)
+_KINDS = {"z": ("z", None), "a": ("a", None), "Ek": ("Ek", None), "E": ("En", "E"), "dEda": ("dEda", None),
+          "dadz": ("dadz", None), "dEdz": ("dEdz", None), "dzdW": ("dzdW", None), "dzdb": ("dzdb", None),
+          "dEdW": ("gWs", "gW"), "dEdb": ("gbs", "gb"), "part": ("part", None), "dzda": ("dzda", None),
+          "W+": (None, "W+"), "b+": (None, "b+")}
+#: the layer view's family of each block kind (the factors go with the quantity they make)
+FAMILY = {"z": "z", "a": "a", "Ek": "E", "En": "E", "E": "E", "dzda": "dE/da", "part": "dE/da",
+          "dEda": "dE/da", "dadz": "da/dz", "dEdz": "dE/dz", "dzdW": "dE/dW", "gWs": "dE/dW", "gW": "dE/dW",
+          "dzdb": "dE/db", "gbs": "dE/db", "gb": "dE/db", "W+": "W+", "b+": "b+"}
 
 
 @dataclass(frozen=True)
@@ -52,8 +91,6 @@ class Spec:
     @property
     def qid(self) -> str:
         return self.id if self.sample is None else f"{self.id}@{self.sample}"
-
-    # rendered on first use: XOR has thousands of steps an epoch and a jump shows one of them
 
     @cached_property
     def sym(self) -> str:
@@ -76,79 +113,611 @@ class Spec:
         return tuple(dict.fromkeys(r.qid for r in refs(self.rhs)))
 
 
+# --- the tree ------------------------------------------------------------------------------------
+
+
+class Block:
+    """A leaf: one step of ``kind`` in ``layer``; the nodes above it bind its axes."""
+
+    def __init__(self, kind: str, layer: int, phase: str):
+        self.kind, self.layer, self.phase = kind, layer, phase
+        self.size, self.q = 1, 0 if kind in FACTORS else 1
+        self.factor = kind in FACTORS
+        self.path: list = []  # (node, child number) from the root down, set when the tree is done
+        self.axes: tuple = ()  # the axes the nodes above bind, outermost first
+
+
+class Seq:
+    """Children one after another."""
+
+    def __init__(self, children, phase=None):
+        self.children = [c for c in children if c.size]
+        self.phase = phase
+        self.starts = list(np.cumsum([0] + [c.size for c in self.children[:-1]], dtype=np.int64).tolist())
+        self.qstarts = list(np.cumsum([0] + [c.q for c in self.children[:-1]], dtype=np.int64).tolist())
+        self.size = sum(c.size for c in self.children)
+        self.q = sum(c.q for c in self.children)
+
+
+class Rep:
+    """``child`` once for each value of ``axis``: 0 … count − 1, or the entries of ``values``
+    (the unfrozen parameters of an update)."""
+
+    def __init__(self, axis: str, count: int, child, values: np.ndarray | None = None):
+        self.axis, self.child, self.values = axis, child, values
+        self.count = count if values is None else len(values)
+        self.size, self.q = self.count * child.size, self.count * child.q
+        self.phase = None
+
+
+def _leaves(node, path=(), axes=()):
+    if isinstance(node, Block):
+        node.path, node.axes = list(path), axes
+        yield node
+    elif isinstance(node, Seq):
+        for c, child in enumerate(node.children):
+            yield from _leaves(child, path + ((node, c),), axes)
+    else:
+        yield from _leaves(node.child, path + ((node, None),), axes + (node.axis,))
+
+
+class Grid:
+    """One tree (a training epoch, or the evaluate phase) and the questions asked of it."""
+
+    def __init__(self, root: Seq):
+        self.root = root
+        self.blocks = list(_leaves(root))
+        self.by_kind = {(b.kind, b.layer): b for b in self.blocks}
+        runs = []
+        for section, start in zip(root.children, root.starts):
+            last = start + section.size - 1
+            if runs and runs[-1][2] == section.phase:
+                runs[-1][1] = last
+            else:
+                runs.append([start, last, section.phase])
+        self.runs = [tuple(r) for r in runs]
+
+    @property
+    def length(self) -> int:
+        return self.root.size
+
+    def locate(self, index: int) -> tuple:
+        """``(block, {axis: value})`` of the step at ``index``."""
+        node, p, env = self.root, index, {}
+        while True:
+            if isinstance(node, Block):
+                return node, env
+            if isinstance(node, Seq):
+                c = bisect.bisect_right(node.starts, p) - 1
+                p -= node.starts[c]
+                node = node.children[c]
+            else:
+                k, p = divmod(p, node.child.size)
+                env[node.axis] = k if node.values is None else int(node.values[k])
+                node = node.child
+
+    def position(self, block: Block, env: dict):
+        """The index of ``block``'s step at ``env`` (values may be arrays: then an array of
+        indices); None (or −1 entries) where an update's parameter is frozen."""
+        pos = 0
+        for node, c in block.path:
+            if c is not None:
+                pos = pos + node.starts[c]
+                continue
+            k = env[node.axis]
+            if node.values is not None:
+                k = _where_in(node.values, k)
+                if k is None:
+                    return None
+            pos = pos + k * node.child.size
+        return pos
+
+    def first(self, block: Block) -> int:
+        """The index of the block's first step (every axis at its first value)."""
+        return self.position(block, {a: _first_value(n) for n, a in _rep_axes(block)})
+
+    def block_cells(self, block: Block) -> tuple:
+        """``(indices, env)`` of all the block's steps, ascending: the axes in ``env`` are
+        arrays in the same order."""
+        pos, env = np.zeros(1, dtype=np.int64), {}
+        for node, c in block.path:
+            if c is not None:
+                pos = pos + node.starts[c]
+                continue
+            values = np.arange(node.count, dtype=np.int64) if node.values is None else node.values
+            env = {a: np.repeat(v, node.count) for a, v in env.items()}
+            env[node.axis] = np.tile(values, len(pos))
+            pos = (pos[:, None] + np.arange(node.count, dtype=np.int64) * node.child.size).ravel()
+        return pos, env
+
+    def env_at(self, block: Block, flat) -> dict:
+        """The axes of the block's steps number ``flat`` (0-based, in tape order; arrays)."""
+        reps = [node for node, c in block.path if c is None]
+        digits = np.unravel_index(np.asarray(flat, dtype=np.int64), [r.count for r in reps]) if reps else ()
+        return {r.axis: (d if r.values is None else r.values[d]) for r, d in zip(reps, digits)}
+
+    def positions_at(self, block: Block, flat) -> np.ndarray:
+        """The indices of the block's steps number ``flat`` (0-based, in tape order)."""
+        pos = self.position(block, self.env_at(block, flat))
+        return np.broadcast_to(np.asarray(pos, dtype=np.int64), np.shape(flat))
+
+    @staticmethod
+    def count(block: Block) -> int:
+        """How many steps the block has."""
+        return int(np.prod([node.count for node, c in block.path if c is None], dtype=np.int64))
+
+    def cells(self, sizes):
+        """``(block, indices, samples, key)`` of every block (see :meth:`Layout.cells`)."""
+        for block in self.blocks:
+            pos, env = self.block_cells(block)
+            yield block, pos, _samples(env, pos), block_key(block, env, sizes)
+
+    def rank(self, index: int) -> int:
+        """How many quantity (non-factor) steps come before ``index``."""
+        node, p, r = self.root, index, 0
+        while True:
+            if p <= 0:
+                return r
+            if p >= node.size:
+                return r + node.q
+            if isinstance(node, Seq):
+                c = bisect.bisect_right(node.starts, p) - 1
+                r += node.qstarts[c]
+                p -= node.starts[c]
+                node = node.children[c]
+            elif isinstance(node, Rep):
+                k, p = divmod(p, node.child.size)
+                r += k * node.child.q
+                node = node.child
+            else:
+                return r
+
+    def select(self, k: int) -> int:
+        """The index of quantity step number ``k`` (0-based)."""
+        node, pos = self.root, 0
+        while True:
+            if isinstance(node, Block):
+                return pos
+            if isinstance(node, Seq):
+                c = bisect.bisect_right(node.qstarts, k) - 1
+                while node.children[c].q == 0:  # a factor-only child shares its start with the next
+                    c -= 1
+                pos += node.starts[c]
+                k -= node.qstarts[c]
+                node = node.children[c]
+            else:
+                c, k = divmod(k, node.child.q)
+                pos += c * node.child.size
+                node = node.child
+
+    @property
+    def quantities(self) -> int:
+        return self.root.q
+
+
+def _samples(env, pos) -> np.ndarray:
+    """The 1-based sample of each step (0 for a batch step)."""
+    n = env.get("n")
+    return np.zeros(len(pos), dtype=np.int64) if n is None else np.broadcast_to(n + 1, pos.shape)
+
+
+def _rep_axes(block):
+    return [(node, node.axis) for node, c in block.path if c is None]
+
+
+def _first_value(node: Rep) -> int:
+    return 0 if node.values is None else int(node.values[0])
+
+
+def _where_in(values: np.ndarray, k):
+    """The position of ``k`` in the ascending ``values`` (−1 / None where absent)."""
+    at = np.searchsorted(values, k)
+    if np.ndim(at) == 0:
+        return int(at) if at < len(values) and values[at] == k else None
+    ok = (at < len(values)) & (values[np.minimum(at, len(values) - 1)] == k)
+    return np.where(ok, at, -10 ** 15)  # far outside: the caller drops negative positions
+
+
+class Steps:
+    """The steps of one grid as a read-only sequence, each made when asked for."""
+
+    def __init__(self, layout, evaluate: bool):
+        self.layout, self.evaluate = layout, evaluate
+
+    def __len__(self):
+        return self.layout.grid(self.evaluate).length
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        n = len(self)
+        if index < 0:
+            index += n
+        if not 0 <= index < n:
+            raise IndexError(index)
+        return self.layout.spec(self.evaluate, index)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+
 class Layout:
-    """All steps of a training epoch and of the evaluate phase, and indexes over them."""
+    """The steps of a training epoch and of the evaluate phase, and indexes over them."""
 
     def __init__(self, scenario):
         self.scenario = scenario
         self.names = Namer(scenario.sizes, scenario.notation)
-        self.train = _Builder(scenario, self.names).build()
-        n_eval = sum(1 for s in self.train if s.phase in ("forward", "loss"))
-        self.eval = [replace(s, phase="evaluate") for s in self.train[:n_eval]]
-        self._index = {False: _index(self.train), True: _index(self.eval)}
-        self._quantities = {False: [s.index for s in self.train if not s.factor],
-                            True: [s.index for s in self.eval if not s.factor]}
-        self._runs = {False: _phase_runs(self.train), True: _phase_runs(self.eval)}
+        self._make = _Maker(scenario, self.names)
+        self._grids = {False: _training(scenario), True: _evaluation(scenario)}
+        self._steps = {ev: Steps(self, ev) for ev in (False, True)}
 
-    def specs(self, evaluate: bool) -> list:
-        return self.eval if evaluate else self.train
+    def grid(self, evaluate: bool) -> Grid:
+        return self._grids[evaluate]
 
-    def find(self, evaluate: bool, qid: str, sample: int | None) -> list:
-        """Indices of the steps with this id; ``sample`` None: of every sample (and the batch)."""
-        by_id = self._index[evaluate].get(qid, {})
-        if sample is None:
-            return sorted(i for v in by_id.values() for i in v)
-        return by_id.get(sample, [])
+    def specs(self, evaluate: bool) -> Steps:
+        return self._steps[evaluate]
+
+    def length(self, evaluate: bool) -> int:
+        return self._grids[evaluate].length
+
+    @lru_cache(maxsize=4096)  # the few steps on screen, and a motion's way there
+    def spec(self, evaluate: bool, index: int) -> Spec:
+        grid = self._grids[evaluate]
+        block, env = grid.locate(index)
+        return self._make.spec(block, env, index)
+
+    def blocks_of(self, evaluate: bool, qid: str, sample: int | None) -> list:
+        """``(block, env)`` of the steps with this id: of exactly this sample, or (``sample``
+        None) every sample and the batch; an env's sample axis is an array for every sample."""
+        q = ids.parse(qid)
+        if q is None or q.family not in _KINDS:
+            return []
+        per_sample, batch = _KINDS[q.family]
+        grid, env = self._grids[evaluate], _env(q)
+        out = []
+        layer = self.scenario.layers if q.family in ("Ek", "E") else q.idx[0]
+        if per_sample is not None:
+            block = grid.by_kind.get((per_sample, layer))
+            if block is not None:
+                n = np.arange(self.scenario.samples) if sample is None else sample - 1
+                out.append((block, self._complete(block, dict(env, n=n))))
+        if batch is not None and sample is None:
+            block = grid.by_kind.get((batch, layer))
+            if block is not None:
+                out.append((block, self._complete(block, env)))
+        return out
+
+    def _complete(self, block, env):
+        """``env`` with the flat parameter axis p = j·I + i where the block has one."""
+        if "p" in block.axes:
+            env = dict(env, p=env["j"] * self.scenario.sizes[block.layer - 1] + env["i"])
+        return env
+
+    def cells(self, evaluate: bool, qid: str, sample: int | None) -> list:
+        """``(block, positions, samples, key)`` of the steps with this id, block by block: their
+        indices, their samples (0 for a batch step) and where their values live (a key of
+        :mod:`bpstep.tape` with index arrays), all in the same order."""
+        grid, out = self._grids[evaluate], []
+        for block, env in self.blocks_of(evaluate, qid, sample):
+            pos = grid.position(block, env)
+            if pos is None:
+                continue
+            pos = np.atleast_1d(np.asarray(pos, dtype=np.int64))
+            keep = pos >= 0
+            env = {a: (v[keep] if np.ndim(v) else v) for a, v in env.items()} if not keep.all() else env
+            out.append((block, pos[keep], _samples(env, pos[keep]), block_key(block, env, self.scenario.sizes)))
+        return out
+
+    def find(self, evaluate: bool, qid: str, sample: int | None) -> np.ndarray:
+        """Indices of the steps with this id, ascending; ``sample`` None: of every sample (and
+        the batch)."""
+        grid, found = self._grids[evaluate], []
+        for block, env in self.blocks_of(evaluate, qid, sample):
+            pos = grid.position(block, env)
+            if pos is not None:
+                found.append(np.atleast_1d(np.asarray(pos, dtype=np.int64)))
+        if not found:
+            return np.zeros(0, dtype=np.int64)
+        out = np.concatenate(found)
+        return np.sort(out[out >= 0])
 
     def at(self, evaluate: bool, qid: str, sample: int | None) -> int | None:
         """The index of the step with this id of exactly this sample (None: the batch)."""
-        found = self._index[evaluate].get(qid, {}).get(sample)
-        return found[0] if found else None
+        q = ids.parse(qid)
+        if q is None or q.family not in _KINDS:
+            return None
+        per_sample, batch = _KINDS[q.family]
+        kind = batch if sample is None else per_sample
+        layer = self.scenario.layers if q.family in ("Ek", "E") else q.idx[0]
+        block = self._grids[evaluate].by_kind.get((kind, layer))
+        if block is None:
+            return None
+        env = _env(q)
+        if sample is not None:
+            env["n"] = sample - 1
+        pos = self._grids[evaluate].position(block, self._complete(block, env))
+        return None if pos is None else int(pos)
 
-    def quantities(self, evaluate: bool) -> list:
-        """Indices of the steps that are not factors, ascending."""
-        return self._quantities[evaluate]
+    def has(self, qid: str) -> bool:
+        """Whether a training epoch has a step with this id."""
+        q = ids.parse(qid)
+        if q is None or q.family not in _KINDS or not ids.in_range(q, self.scenario.sizes, self.scenario.bias):
+            return False
+        if q.family in ("W+", "b+") and ids.param_id(q.family[0], q.idx) in self.scenario.freeze:
+            return False
+        return bool(self.blocks_of(False, qid, None))
+
+    @lru_cache(maxsize=256)  # asked for again at every repaint of the formula
+    def users(self, evaluate: bool, qid: str, sample: int | None) -> np.ndarray:
+        """Indices of the steps whose formulas read the quantity ``qid`` (of ``sample``),
+        ascending: the reverse of each step's ``uses``, worked out from the formulas' shapes."""
+        found = []
+        for u, s in _readers(self.scenario, qid, sample):
+            if s == 0:
+                at = self.at(evaluate, u, None)
+                found.append(np.array([] if at is None else [at], dtype=np.int64))
+            else:
+                found.append(self.find(evaluate, u, s))
+        return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+
+    def quantity_count(self, evaluate: bool) -> int:
+        return self._grids[evaluate].quantities
+
+    def rank(self, evaluate: bool, index: int) -> int:
+        return self._grids[evaluate].rank(index)
+
+    def select(self, evaluate: bool, k: int) -> int:
+        return self._grids[evaluate].select(k)
 
     def phase_runs(self, evaluate: bool) -> list:
         """``(first, last, phase)`` of each stretch of steps in one phase, in order."""
-        return self._runs[evaluate]
-
-    def known_ids(self) -> set:
-        return set(self._index[False])
+        return self._grids[evaluate].runs
 
 
-def _index(specs):
-    out = {}
-    for s in specs:
-        out.setdefault(s.id, {}).setdefault(s.sample, []).append(s.index)
-    return out
+def _env(q: ids.Qid) -> dict:
+    """The 0-based axes of an id's block (the sample axis left to the caller)."""
+    i = [v - 1 for v in q.idx]
+    f = q.family
+    if f in ("Ek",):
+        return {"j": i[0]}
+    if f in ("part", "dzda"):
+        return {"j": i[2], "m": i[1]}
+    if len(i) == 3:
+        return {"j": i[1], "i": i[2]}
+    if len(i) == 2:
+        return {"j": i[1]}
+    return {}
 
 
-def _phase_runs(specs):
-    runs = []
-    for s in specs:
-        if runs and runs[-1][2] == s.phase:
-            runs[-1][1] = s.index
-        else:
-            runs.append([s.index, s.index, s.phase])
-    return [tuple(r) for r in runs]
+def _readers(sc, qid: str, n: int | None) -> list:
+    """``(id, sample)`` of every step whose formula reads ``qid`` of sample ``n`` (the formulas
+    of :class:`_Maker`, read backwards); sample 0 is a step of the batch."""
+    q = ids.parse(qid)
+    if q is None:
+        return []
+    L, sizes, f, x = sc.layers, sc.sizes, q.family, q.idx
+    samples = [n] if n is not None else list(range(1, sc.samples + 1))
+    seq = sc.update_order == "sequential"
+
+    def each(l):
+        return range(1, sizes[l] + 1)
+
+    def act_grad(l, j):  # ∂a/∂z reads a (σ, tanh) or z (relu)
+        return [(f"da[{l},{j}]/dz[{l},{j}]", n)]
+
+    def through(l, j):  # the parts δ[l,j] carries down: dE[l,j]/da[l−1,i]
+        return [(f"dE[{l},{j}]/da[{l - 1},{i}]", n) for i in each(l - 1)] if l > 1 else []
+
+    def gradients(l, j):  # what ∂E/∂a and ∂a/∂z of unit (l, j) are factors of
+        return ([(f"dE/dz[{l},{j}]", n)] + [(f"dE/dW[{l},{j},{i}]", n) for i in each(l - 1)]
+                + ([(f"dE/db[{l},{j}]", n)] if sc.bias else []) + through(l, j))
+
+    fn = (lambda l: sc.activations[l - 1])
+    if f == "x":
+        return [(f"z[1,{j}]", n) for j in each(1)] + [(f"dz[1,{j}]/dW[1,{j},{x[0]}]", n) for j in each(1)]
+    if f == "t":
+        return [(f"E[{x[0]}]", n), (f"dE/da[{L},{x[0]}]", n)]
+    if f == "z":
+        return [(f"a[{x[0]},{x[1]}]", n)] + (act_grad(*x) if fn(x[0]) == "relu" else [])
+    if f == "a":
+        l, j = x
+        out = act_grad(l, j) if fn(l) in ("sigmoid", "tanh") else []
+        if l == L:
+            return out + [(f"E[{j}]", n), (f"dE/da[{L},{j}]", n)]
+        return (out + [(f"z[{l + 1},{m}]", n) for m in each(l + 1)]
+                + [(f"dz[{l + 1},{m}]/dW[{l + 1},{m},{j}]", n) for m in each(l + 1)])
+    if f in ("W", "b"):
+        l, j = x[0], x[1]
+        out = [(f"z[{l},{j}]", s) for s in samples] + [(f"{f}+[{','.join(map(str, x))}]", 0)]
+        if f == "W" and l > 1 and not seq:
+            out += [(f"dz[{l},{j}]/da[{l - 1},{x[2]}]", s) for s in samples]
+        return out
+    if f == "W+" and seq and x[0] > 1:
+        return [(f"dz[{x[0]},{x[1]}]/da[{x[0] - 1},{x[2]}]", s) for s in samples]
+    if f == "lr":
+        return [(f"W+[{l},{j},{i}]", 0) for l in range(1, L + 1) for j in each(l) for i in each(l - 1)] + (
+            [(f"b+[{l},{j}]", 0) for l in range(1, L + 1) for j in each(l)] if sc.bias else [])
+    if f == "Ek":
+        return [("E", n)]
+    if f == "E":
+        return [("E", 0)] if n is not None and sc.samples > 1 else []
+    if f in ("dEda", "dadz"):
+        return gradients(*x)
+    if f == "dzdW":
+        return [(f"dE/dW[{x[0]},{x[1]},{x[2]}]", n)]
+    if f == "dzdb":
+        return [(f"dE/db[{x[0]},{x[1]}]", n)]
+    if f == "dzda":
+        return [(f"dE[{x[0] + 1},{x[1]}]/da[{x[0]},{x[2]}]", n)]
+    if f == "part":
+        return [(f"dE/da[{x[0]},{x[2]}]", n)]
+    if f in ("dEdW", "dEdb"):
+        param = f"{'W' if f == 'dEdW' else 'b'}+[{','.join(map(str, x))}]"
+        if n is None or sc.samples == 1:
+            return [(param, 0)]
+        return [(f"dE/d{'W' if f == 'dEdW' else 'b'}[{','.join(map(str, x))}]", 0)]
+    return []
 
 
-def _sample_tag(n):
-    return "" if n is None else f"@{n}"
+def _unit(block: Block, env: dict, sizes) -> tuple:
+    """``(l, n, j, x)`` 1-based: the block's layer, sample (None for the batch), unit, and the
+    unit m of the next layer or input i (an update's or batch mean's p = j·I + i unfolded)."""
+    n = env.get("n")
+    n = None if n is None else int(n) + 1
+    if "p" in env:
+        j, i = divmod(int(env["p"]), sizes[block.layer - 1])
+        return block.layer, n, j + 1, i + 1
+    return block.layer, n, int(env.get("j", 0)) + 1, int(env.get("m", env.get("i", 0))) + 1
 
 
-class _Builder:
-    """Builds the ordered steps of one training epoch."""
+#: block kind → its steps' id from (l, j, x) (see :func:`_unit`)
+_ID = {
+    "z": "z[{l},{j}]", "a": "a[{l},{j}]", "Ek": "E[{j}]", "En": "E", "E": "E",
+    "dzda": "dz[{l1},{x}]/da[{l},{j}]", "part": "dE[{l1},{x}]/da[{l},{j}]", "dEda": "dE/da[{l},{j}]",
+    "dadz": "da[{l},{j}]/dz[{l},{j}]", "dEdz": "dE/dz[{l},{j}]", "dzdW": "dz[{l},{j}]/dW[{l},{j},{x}]",
+    "gWs": "dE/dW[{l},{j},{x}]", "dzdb": "dz[{l},{j}]/db[{l},{j}]", "gbs": "dE/db[{l},{j}]",
+    "gW": "dE/dW[{l},{j},{x}]", "gb": "dE/db[{l},{j}]", "W+": "W+[{l},{j},{x}]", "b+": "b+[{l},{j}]",
+}
+
+
+def step_id(block: Block, env: dict, sizes) -> str:
+    """The id (without ``@n``) of the block's step at ``env``."""
+    l, _, j, x = _unit(block, env, sizes)
+    return _ID[block.kind].format(l=l, l1=l + 1, j=j, x=x)
+
+
+def block_key(block: Block, env: dict, sizes) -> tuple:
+    """Where the values of ``block``'s steps at ``env`` live in an epoch's arrays (0-based
+    indices, arrays allowed): the key of :mod:`bpstep.tape`."""
+    kind, l = block.kind, block.layer - 1
+    n, j, m, i = (env.get(a) for a in "njmi")
+    if "p" in env:
+        j, i = np.divmod(env["p"], sizes[l])
+    if kind in ("z", "a", "dEda", "dadz", "dEdz", "gbs"):
+        return (kind, l, n, j)
+    if kind == "Ek":
+        return ("Ek", n, j)
+    if kind == "En":
+        return ("En", n)
+    if kind in ("E",):
+        return ("E",)
+    if kind == "dzda":
+        return ("Wd", l + 1, m, j)
+    if kind == "part":
+        return ("part", l + 1, n, m, j)
+    if kind == "dzdW":
+        return ("dzdW", l, n, i)
+    if kind == "dzdb":
+        return ("one",)
+    if kind == "gWs":
+        return ("gWs", l, n, j, i)
+    if kind in ("gW", "W+"):
+        return (kind, l, j, i)
+    return (kind, l, j)  # gb, b+
+
+
+# --- building the trees ----------------------------------------------------------------------
+
+
+def _training(sc) -> Grid:
+    N = sc.samples
+    sections = [_phase(Rep("n", N, _forward(sc, "forward")), "forward"), _loss_section(sc, "loss")]
+    layers = range(sc.layers, 0, -1)
+    if sc.update_order == "sequential":
+        for l in layers:
+            sections += [_phase(Rep("n", N, _backward_layer(sc, l)), "backward"),
+                         _phase(_means(sc, [l]), "backward"), _phase(_updates(sc, [l]), "update")]
+    else:
+        sections += [_phase(Rep("n", N, Seq([_backward_layer(sc, l) for l in layers])), "backward"),
+                     _phase(_means(sc, layers), "backward"), _phase(_updates(sc, layers), "update")]
+    return Grid(Seq(sections))
+
+
+def _evaluation(sc) -> Grid:
+    return Grid(Seq([_phase(Rep("n", sc.samples, _forward(sc, "evaluate")), "evaluate"),
+                     _loss_section(sc, "evaluate")]))
+
+
+def _phase(node, phase):
+    node.phase = phase
+    return node
+
+
+def _forward(sc, phase):
+    """One sample's forward pass: z then a of each layer."""
+    return Seq([Seq([Rep("j", sc.sizes[l], Block("z", l, phase)), Rep("j", sc.sizes[l], Block("a", l, phase))])
+                for l in range(1, sc.layers + 1)])
+
+
+def _loss_section(sc, phase):
+    L, K = sc.layers, sc.sizes[-1]
+    per_sample = Rep("n", sc.samples, Seq([Rep("j", K, Block("Ek", L, phase)), Block("En", L, phase)]))
+    batch = [Block("E", L, phase)] if sc.samples > 1 else []
+    return _phase(Seq([per_sample] + batch), phase)
+
+
+def _backward_layer(sc, l):
+    """One sample's steps for the units of layer l."""
+    L, sizes = sc.layers, sc.sizes
+    unit = []
+    if l < L:
+        unit.append(Rep("m", sizes[l + 1], Seq([Block("dzda", l, "backward"), Block("part", l, "backward")])))
+    unit += [Block("dEda", l, "backward"), Block("dadz", l, "backward"), Block("dEdz", l, "backward"),
+             Rep("i", sizes[l - 1], Seq([Block("dzdW", l, "backward"), Block("gWs", l, "backward")]))]
+    if sc.bias:
+        unit.append(Seq([Block("dzdb", l, "backward"), Block("gbs", l, "backward")]))
+    return Rep("j", sizes[l], Seq(unit))
+
+
+def _means(sc, layers):
+    if sc.samples == 1:
+        return Seq([])
+    out = []
+    for l in layers:
+        out.append(Rep("p", sc.sizes[l] * sc.sizes[l - 1], Block("gW", l, "backward")))
+        if sc.bias:
+            out.append(Rep("j", sc.sizes[l], Block("gb", l, "backward")))
+    return Seq(out)
+
+
+def _updates(sc, layers):
+    out = []
+    for l in layers:
+        J, I = sc.sizes[l], sc.sizes[l - 1]
+        out.append(Rep("p", J * I, Block("W+", l, "update"), _unfrozen(sc, "W", l, J * I, I)))
+        if sc.bias:
+            out.append(Rep("j", J, Block("b+", l, "update"), _unfrozen(sc, "b", l, J, 1)))
+    return Seq(out)
+
+
+def _unfrozen(sc, kind, l, count, I):
+    """The flat indices (j·I + i) of the parameters of layer l that are updated; None: all."""
+    frozen = [(ids.indices(p)[1] - 1) * I + (ids.indices(p)[2] - 1 if kind == "W" else 0)
+              for p in sc.freeze if ids.head(p) == kind and ids.indices(p)[0] == l]
+    if not frozen:
+        return None
+    keep = np.ones(count, dtype=bool)
+    keep[frozen] = False
+    return np.flatnonzero(keep)
+
+
+# --- the steps' names and formulas ----------------------------------------------------------------
+
+
+class _Maker:
+    """Makes the :class:`Spec` of one step from its block and axes."""
 
     def __init__(self, sc, names: Namer):
         self.sc, self.nm = sc, names
         self.L, self.N, self.sizes = sc.layers, sc.samples, sc.sizes
         self.E = Name("E", "E")
-        self.specs = []
+        self.seq = sc.update_order == "sequential"
 
-    def add(self, phase, sample, qid, name, rhs, key, factor=False):
-        self.specs.append(Spec(len(self.specs), phase, sample, qid, name, rhs, key, factor))
+    def spec(self, block: Block, env: dict, index: int) -> Spec:
+        l, n, j, x = _unit(block, env, self.sizes)
+        name, rhs = getattr(self, "_" + block.kind.replace("+", "_plus"))(l, n, j, x)
+        key = tuple(int(v) if isinstance(v, np.integer) else v for v in block_key(block, env, self.sizes))
+        return Spec(index, block.phase, n, step_id(block, env, self.sizes), name, rhs, key, block.factor)
 
     # references to quantities (l, j, i 1-based; n 1-based sample or None)
     def W(self, l, j, i):
@@ -176,54 +745,47 @@ class _Builder:
         return Ref(d(self.nm.a(l, j), self.nm.z(l, j)), ("dadz", l - 1, n - 1, j - 1),
                    f"da[{l},{j}]/dz[{l},{j}]@{n}")
 
-    # -- the epoch -------------------------------------------------------------------------------
+    def Wd(self, l, m, j):
+        """The weight that carries δ[l+1,m] down to unit j of layer l (W⁺ when sequential)."""
+        w = self.nm.W(l + 1, m, j)
+        return Ref(w.plus() if self.seq else w, ("Wd", l, m - 1, j - 1),
+                   f"W+[{l + 1},{m},{j}]" if self.seq else f"W[{l + 1},{m},{j}]")
 
-    def build(self):
-        for n in range(1, self.N + 1):
-            self.forward(n)
-        self.loss()
-        layers = range(self.L, 0, -1)
-        if self.sc.update_order == "sequential":
-            for l in layers:
-                for n in range(1, self.N + 1):
-                    self.backward_layer(l, n)
-                self.means([l])
-                self.update([l])
-        else:
-            for n in range(1, self.N + 1):
-                for l in layers:
-                    self.backward_layer(l, n)
-            self.means(layers)
-            self.update(layers)
-        return self.specs
+    def dzda_name(self, l, m, j):
+        return d(self.nm.z(l + 1, m), self.nm.a(l, j))
 
-    def forward(self, n):
-        nm = self.nm
-        for l in range(1, self.L + 1):
-            for j in range(1, self.sizes[l] + 1):
-                terms = [Op("·", (self.W(l, j, i), self.act(l - 1, n, i))) for i in range(1, self.sizes[l - 1] + 1)]
-                if self.sc.bias:
-                    terms.append(self.b(l, j))
-                self.add("forward", n, f"z[{l},{j}]", nm.z(l, j), _sum(terms), ("z", l - 1, n - 1, j - 1))
-            fn = self.sc.activations[l - 1]
-            for j in range(1, self.sizes[l] + 1):
-                z = self.z(l, n, j)
-                rhs = z if fn == "identity" else Call(_ACTIVATION_FN[fn], z)
-                self.add("forward", n, f"a[{l},{j}]", nm.a(l, j), rhs, ("a", l - 1, n - 1, j - 1))
+    def part_name(self, l, m, j):
+        return d(self.nm.E_through(l + 1, m), self.nm.a(l, j))
 
-    def loss(self):
-        nm, K, L = self.nm, self.sizes[-1], self.L
-        per_sample = []
-        for n in range(1, self.N + 1):
-            terms = []
-            for k in range(1, K + 1):
-                o, t = self.act(L, n, k), self.t(n, k)
-                self.add("loss", n, f"E[{k}]", nm.E_term(k), self._loss_term(o, t, K), ("Ek", n - 1, k - 1))
-                terms.append(Ref(nm.E_term(k), ("Ek", n - 1, k - 1), f"E[{k}]@{n}"))
-            self.add("loss", n, "E", nm.E(), _sum(terms), ("En", n - 1))
-            per_sample.append(Ref(nm.E().sample(n), ("En", n - 1), f"E@{n}"))
-        if self.N > 1:
-            self.add("loss", None, "E", nm.E(), Frac(Op("+", tuple(per_sample)), _count(self.N)), ("E",))
+    def local_W(self, l, j, i):
+        return d(self.nm.z(l, j), self.nm.W(l, j, i))
+
+    # -- forward ---------------------------------------------------------------------------------
+
+    def _z(self, l, n, j, _):
+        terms = [Op("·", (self.W(l, j, i), self.act(l - 1, n, i))) for i in range(1, self.sizes[l - 1] + 1)]
+        if self.sc.bias:
+            terms.append(self.b(l, j))
+        return self.nm.z(l, j), _sum(terms)
+
+    def _a(self, l, n, j, _):
+        fn, z = self.sc.activations[l - 1], self.z(l, n, j)
+        rhs = z if fn == "identity" else Call(_ACTIVATION_FN[fn], z)
+        return self.nm.a(l, j), rhs
+
+    # -- loss ------------------------------------------------------------------------------------
+
+    def _Ek(self, l, n, k, _):
+        rhs = self._loss_term(self.act(self.L, n, k), self.t(n, k), self.sizes[-1])
+        return self.nm.E_term(k), rhs
+
+    def _En(self, l, n, j, _):
+        terms = [Ref(self.nm.E_term(k), ("Ek", n - 1, k - 1), f"E[{k}]@{n}") for k in range(1, self.sizes[-1] + 1)]
+        return self.nm.E(), _sum(terms)
+
+    def _E(self, l, n, j, _):
+        per_sample = tuple(Ref(self.nm.E().sample(m), ("En", m - 1), f"E@{m}") for m in range(1, self.N + 1))
+        return self.nm.E(), Frac(Op("+", per_sample), _count(self.N))
 
     def _loss_term(self, o, t, K):
         loss = self.sc.loss
@@ -243,96 +805,90 @@ class _Builder:
             return _over(Op("", (Const("2", "2"), Call("paren", Op("−", (o, t))))), K)
         return _over(Frac(Op("−", (o, t)), Op("", (o, Call("paren", Op("−", (ONE, o)))))), K)
 
-    def _act_grad(self, l, n, j):
+    # -- backward --------------------------------------------------------------------------------
+
+    def _dzda(self, l, n, j, m):
+        return self.dzda_name(l, m, j), self.Wd(l, m, j)
+
+    def _part(self, l, n, j, m):
+        chain = (self.dEda(l + 1, n, m), self.dadz(l + 1, n, m),
+                 Ref(self.dzda_name(l, m, j), ("Wd", l, m - 1, j - 1), f"dz[{l + 1},{m}]/da[{l},{j}]@{n}"))
+        return self.part_name(l, m, j), Op("×", chain)
+
+    def _dEda(self, l, n, j, _):
+        if l == self.L:
+            rhs = self._loss_grad(self.act(self.L, n, j), self.t(n, j), self.sizes[-1])
+        else:
+            rhs = _sum([Ref(self.part_name(l, m, j), ("part", l, n - 1, m - 1, j - 1), f"dE[{l + 1},{m}]/da[{l},{j}]@{n}")
+                        for m in range(1, self.sizes[l + 1] + 1)])
+        return d(self.E, self.nm.a(l, j)), rhs
+
+    def _dadz(self, l, n, j, _):
         fn, a = self.sc.activations[l - 1], self.act(l, n, j)
         if fn == "sigmoid":
-            return Op("", (a, Call("paren", Op("−", (ONE, a)))))
-        if fn == "tanh":
-            return Op("−", (ONE, Power(a)))
-        if fn == "relu":
-            return Indicator(self.z(l, n, j))
-        return ONE
+            rhs = Op("", (a, Call("paren", Op("−", (ONE, a)))))
+        elif fn == "tanh":
+            rhs = Op("−", (ONE, Power(a)))
+        elif fn == "relu":
+            rhs = Indicator(self.z(l, n, j))
+        else:
+            rhs = ONE
+        return d(self.nm.a(l, j), self.nm.z(l, j)), rhs
 
-    def backward_layer(self, l, n):
-        nm, L, sizes = self.nm, self.L, self.sizes
-        seq = self.sc.update_order == "sequential"
-        for j in range(1, sizes[l] + 1):
-            a_name = nm.a(l, j)
-            if l == L:
-                rhs = self._loss_grad(self.act(L, n, j), self.t(n, j), sizes[-1])
-            else:
-                parts = []
-                for m in range(1, sizes[l + 1] + 1):
-                    w = nm.W(l + 1, m, j)
-                    w_ref = Ref(w.plus() if seq else w, ("Wd", l, m - 1, j - 1),
-                                f"W+[{l + 1},{m},{j}]" if seq else f"W[{l + 1},{m},{j}]")
-                    dzda_name = d(nm.z(l + 1, m), a_name)
-                    dzda_id = f"dz[{l + 1},{m}]/da[{l},{j}]"
-                    self.add("backward", n, dzda_id, dzda_name, w_ref, ("Wd", l, m - 1, j - 1), factor=True)
-                    part_name = d(nm.E_through(l + 1, m), a_name)
-                    part_id = f"dE[{l + 1},{m}]/da[{l},{j}]"
-                    chain = (self.dEda(l + 1, n, m), self.dadz(l + 1, n, m),
-                             Ref(dzda_name, ("Wd", l, m - 1, j - 1), f"{dzda_id}@{n}"))
-                    self.add("backward", n, part_id, part_name, Op("×", chain), ("part", l, n - 1, m - 1, j - 1),
-                             factor=True)
-                    parts.append(Ref(part_name, ("part", l, n - 1, m - 1, j - 1), f"{part_id}@{n}"))
-                rhs = _sum(parts)
-            self.add("backward", n, f"dE/da[{l},{j}]", d(self.E, a_name), rhs, ("dEda", l - 1, n - 1, j - 1))
-            self.add("backward", n, f"da[{l},{j}]/dz[{l},{j}]", d(a_name, nm.z(l, j)), self._act_grad(l, n, j),
-                     ("dadz", l - 1, n - 1, j - 1), factor=True)
-            delta = Op("×", (self.dEda(l, n, j), self.dadz(l, n, j)))
-            self.add("backward", n, f"dE/dz[{l},{j}]", d(self.E, nm.z(l, j)), delta, ("dEdz", l - 1, n - 1, j - 1))
-            for i in range(1, sizes[l - 1] + 1):
-                local = d(nm.z(l, j), nm.W(l, j, i))
-                local_id = f"dz[{l},{j}]/dW[{l},{j},{i}]"
-                self.add("backward", n, local_id, local, self.act(l - 1, n, i), ("dzdW", l - 1, n - 1, i - 1),
-                         factor=True)
-                chain = (self.dEda(l, n, j), self.dadz(l, n, j), Ref(local, ("dzdW", l - 1, n - 1, i - 1),
-                                                                     f"{local_id}@{n}"))
-                self.add("backward", n, f"dE/dW[{l},{j},{i}]", d(self.E, nm.W(l, j, i)), Op("×", chain),
-                         ("gWs", l - 1, n - 1, j - 1, i - 1))
-            if self.sc.bias:
-                local = d(nm.z(l, j), nm.b(l, j))
-                local_id = f"dz[{l},{j}]/db[{l},{j}]"
-                self.add("backward", n, local_id, local, ONE, ("one",), factor=True)
-                chain = (self.dEda(l, n, j), self.dadz(l, n, j), Ref(local, ("one",), f"{local_id}@{n}"))
-                self.add("backward", n, f"dE/db[{l},{j}]", d(self.E, nm.b(l, j)), Op("×", chain),
-                         ("gbs", l - 1, n - 1, j - 1))
+    def _dEdz(self, l, n, j, _):
+        delta = Op("×", (self.dEda(l, n, j), self.dadz(l, n, j)))
+        return d(self.E, self.nm.z(l, j)), delta
 
-    def _params(self, l):
-        """(id suffix, name, array prefix, index) of every parameter of layer l, in order."""
-        nm, sizes = self.nm, self.sizes
-        for j in range(1, sizes[l] + 1):
-            for i in range(1, sizes[l - 1] + 1):
-                yield "W", f"[{l},{j},{i}]", nm.W(l, j, i), (l - 1, j - 1, i - 1)
-        if self.sc.bias:
-            for j in range(1, sizes[l] + 1):
-                yield "b", f"[{l},{j}]", nm.b(l, j), (l - 1, j - 1)
+    def _dzdW(self, l, n, j, i):
+        return self.local_W(l, j, i), self.act(l - 1, n, i)
 
-    def means(self, layers):
-        if self.N == 1:
-            return
-        for l in layers:
-            for kind, idx, name, key in self._params(l):
-                g = d(self.E, name)
-                samples = tuple(Ref(d(self.E.sample(n), name), (f"g{kind}s", key[0], n - 1) + key[1:],
-                                    f"dE/d{kind}{idx}@{n}")
-                                for n in range(1, self.N + 1))
-                self.add("backward", None, f"dE/d{kind}{idx}", g, Frac(Op("+", samples), _count(self.N)),
-                         (f"g{kind}",) + key)
+    def _gWs(self, l, n, j, i):
+        chain = (self.dEda(l, n, j), self.dadz(l, n, j),
+                 Ref(self.local_W(l, j, i), ("dzdW", l - 1, n - 1, i - 1), f"dz[{l},{j}]/dW[{l},{j},{i}]@{n}"))
+        return d(self.E, self.nm.W(l, j, i)), Op("×", chain)
 
-    def update(self, layers):
+    def _dzdb(self, l, n, j, _):
+        return d(self.nm.z(l, j), self.nm.b(l, j)), ONE
+
+    def _gbs(self, l, n, j, _):
+        local = Ref(d(self.nm.z(l, j), self.nm.b(l, j)), ("one",), f"dz[{l},{j}]/db[{l},{j}]@{n}")
+        chain = (self.dEda(l, n, j), self.dadz(l, n, j), local)
+        return d(self.E, self.nm.b(l, j)), Op("×", chain)
+
+    # -- batch means and updates -------------------------------------------------------------------
+
+    def _param(self, kind, l, j, i):
+        """(id suffix, name, index into the layer's arrays) of W[l,j,i] or b[l,j]."""
+        if kind == "W":
+            return f"[{l},{j},{i}]", self.nm.W(l, j, i), (l - 1, j - 1, i - 1)
+        return f"[{l},{j}]", self.nm.b(l, j), (l - 1, j - 1)
+
+    def _mean(self, kind, l, j, i):
+        idx, name, key = self._param(kind, l, j, i)
+        samples = tuple(Ref(d(self.E.sample(n), name), (f"g{kind}s", key[0], n - 1) + key[1:], f"dE/d{kind}{idx}@{n}")
+                        for n in range(1, self.N + 1))
+        return d(self.E, name), Frac(Op("+", samples), _count(self.N))
+
+    def _update(self, kind, l, j, i):
+        idx, name, key = self._param(kind, l, j, i)
+        batch = self.N > 1
+        g = Ref(d(self.E, name), (f"g{kind}",) + key if batch else (f"g{kind}s", key[0], 0) + key[1:],
+                f"dE/d{kind}{idx}" + ("" if batch else "@1"))
         lr = Ref(self.nm.lr, ("lr",), "lr")
-        for l in layers:
-            for kind, idx, name, key in self._params(l):
-                if f"{kind}{idx}" in self.sc.freeze:
-                    continue
-                batch = self.N > 1
-                g = Ref(d(self.E, name), (f"g{kind}",) + key if batch else (f"g{kind}s", key[0], 0) + key[1:],
-                        f"dE/d{kind}{idx}" + ("" if batch else "@1"))
-                param = Ref(name, (kind,) + key, f"{kind}{idx}")
-                self.add("update", None, f"{kind}+{idx}", name.plus(), Op("−", (param, Op("×", (lr, g)))),
-                         (f"{kind}+",) + key)
+        rhs = Op("−", (Ref(name, (kind,) + key, f"{kind}{idx}"), Op("×", (lr, g))))
+        return name.plus(), rhs
+
+    def _gW(self, l, n, j, i):
+        return self._mean("W", l, j, i)
+
+    def _gb(self, l, n, j, _):
+        return self._mean("b", l, j, None)
+
+    def _W_plus(self, l, n, j, i):
+        return self._update("W", l, j, i)
+
+    def _b_plus(self, l, n, j, _):
+        return self._update("b", l, j, None)
 
 
 def _sum(terms):

@@ -8,17 +8,17 @@ once the whole motion is known, so a cancelled motion leaves it where it was.
 
 from __future__ import annotations
 
-import bisect
 import math
 from dataclasses import dataclass, field
 
-from . import commands, layers, whatif
+import numpy as np
+
+from . import commands, ids, layers, motions, whatif
 from .commands import Command, CommandError, Ref
 from .notation import fmt
 from .tape import Cancelled, Step, Tape
 
-_MOTIONS = {"step", "next", "finish", "continue", "rstep", "rnext", "rfinish", "rcontinue"}
-_GIVEN = {"x": 1, "t": 1, "W": 3, "b": 2}
+_GIVEN = ("x", "t", "W", "b")
 
 
 @dataclass
@@ -112,34 +112,22 @@ class Session:
         sc = self.scenario
         if ref.sample is not None and not 1 <= ref.sample <= sc.samples:
             raise CommandError(f"{ref}: sample {ref.sample} is outside 1…{sc.samples}")
-        if ref.id in self.layout.known_ids() or ref.id == "lr":
+        if self.layout.has(ref.id) or ref.id == "lr":
             return
-        head, _, rest = ref.id.partition("[")
-        if head in _GIVEN and rest:
-            idx = commands.indices(ref.id)
-            if len(idx) == _GIVEN[head] and self._given_in_range(head, idx):
-                return
+        q = ids.parse(ref.id)
+        if q is not None and q.family in _GIVEN and ids.in_range(q, sc.sizes, sc.bias):
+            return
+        head = ids.head(ref.id)
         hint = "" if head not in ("b", "b+", "dE/db") or sc.bias else " (the network has no biases)"
         if head in ("W+", "b+") and head[0] + ref.id[2:] in sc.freeze:
             hint = f" ({head[0] + ref.id[2:]} is frozen: it has no update step)"
         raise CommandError(f"unknown id {ref.id!r} for a {'-'.join(map(str, sc.sizes))} network{hint}")
 
-    def _given_in_range(self, head, idx):
-        sizes, L = self.scenario.sizes, self.scenario.layers
-        if head == "x":
-            return 1 <= idx[0] <= sizes[0]
-        if head == "t":
-            return 1 <= idx[0] <= sizes[-1]
-        if not 1 <= idx[0] <= L or (head == "b" and not self.scenario.bias):
-            return False
-        l = idx[0]
-        return 1 <= idx[1] <= sizes[l] and (head == "b" or 1 <= idx[2] <= sizes[l - 1])
-
     def validate(self, cmd: Command) -> None:
         """Check a parsed command against this scenario (ids, epochs) without running it."""
         if cmd.ref is not None:
             self.check_ref(cmd.ref)
-            if cmd.name in ("break", "goto") and cmd.ref.id not in self.layout.known_ids():
+            if cmd.name in ("break", "goto") and not self.layout.has(cmd.ref.id):
                 # a given value (x, t, W, b, lr) is read by steps but no step computes it
                 raise CommandError(f"{cmd.name}: {cmd.ref.id} is given, not computed, so no step stops on it; "
                                    "expected the id of a step such as z[1,1], W+[1,1,1] or dE/dW[1,1,1]")
@@ -172,7 +160,7 @@ class Session:
         if ref.id == "lr":
             return rec.value(("lr",))
         if head in _GIVEN:
-            idx = [i - 1 for i in commands.indices(ref.id)]
+            idx = [i - 1 for i in ids.indices(ref.id)]
             key = (head, sample - 1, idx[0]) if head in ("x", "t") else (head, *idx)
             return rec.value(key)
         evaluate = self.tape.is_evaluate(epoch)
@@ -195,7 +183,7 @@ class Session:
                 out.append((str(r), fmt(self.lookup(r, epoch))))
             return out
         indices = self.layout.find(evaluate, ref.id, ref.sample)
-        if not indices:
+        if not len(indices):
             return [(str(ref), f"not computed in epoch {epoch} ({'evaluate' if evaluate else 'training'})")]
         return [(s.qid, s.line()) for s in (self.tape.step(epoch, i) for i in indices)]
 
@@ -230,27 +218,16 @@ class Session:
             return layers.motion(self, cmd, on_pass, progress, cancelled)
         forward = not cmd.name.startswith("r")
         start = self.position
-        target = self._target(start, cmd, forward)
-        hit_pos, hit = self._first_hit(start, target, forward, progress, cancelled)
+        target = motions.target(self.tape, start, cmd.name if forward else cmd.name[1:], cmd.count, forward)
+        hit_pos, hit = self.first_hit(start, target, forward, progress, cancelled)
         land = hit_pos if hit is not None else target
         messages = []
         if land == start:
             messages.append("at the end of the tape" if forward else "at the start of the tape")
         if on_pass is not None:
-            for pos in self._between(start, land, forward):
+            for pos in motions.between(self.tape, start, land, forward):
                 on_pass(self.tape.step(*pos))
         return self._land(land, hit, messages, progress, cancelled)
-
-    def _target(self, start, cmd, forward):
-        """Where a motion lands when no breakpoint stops it."""
-        kind = cmd.name[1:] if not forward else cmd.name
-        if kind == "step":
-            return self._advance(start, cmd.count if forward else -cmd.count)
-        if kind == "next":
-            return self._next_quantity(start, cmd.count, forward)
-        if kind == "finish":
-            return self._phase_edge(start, forward)
-        return self.tape.last if forward else (0, 0)
 
     _cmd_step = _cmd_next = _cmd_finish = _cmd_continue = _motion
     _cmd_rstep = _cmd_rnext = _cmd_rfinish = _cmd_rcontinue = _motion
@@ -263,19 +240,19 @@ class Session:
                 index = next(r[0] for r in self.layout.phase_runs(evaluate) if r[2] == cmd.phase)
             return self._land((cmd.epoch, index), progress=progress, cancelled=cancelled)
         epoch = self.position[0]
-        if cmd.step is not None and self.view == "layer":
-            return layers.goto_step(self, cmd.step)
         if cmd.step is not None:
-            n = self.tape.length(epoch)
+            layered = self.view == "layer"
+            n = (self.layer_tape if layered else self.tape).length(epoch)
             if cmd.step >= n:
-                raise CommandError(f"goto: step {cmd.step} is outside 0…{n - 1} of epoch {epoch}")
-            return self._land((epoch, cmd.step))
+                raise CommandError(f"goto: {'layer step' if layered else 'step'} {cmd.step} is outside 0…{n - 1} "
+                                   f"of epoch {epoch}")
+            return self._land(self.layer_tape.first((epoch, cmd.step)) if layered else (epoch, cmd.step))
         found = self.layout.find(self.tape.is_evaluate(epoch), cmd.ref.id, cmd.ref.sample)
-        if not found:
+        if not len(found):
             raise CommandError(f"goto: {cmd.ref} is not a step of epoch {epoch}"
                                + (" (the evaluate phase has only forward and loss)"
                                   if self.tape.is_evaluate(epoch) else ""))
-        return self._land((epoch, found[0]))
+        return self._land((epoch, int(found[0])))
 
     def _cmd_break(self, cmd, **_):
         self._numbers += 1
@@ -349,134 +326,72 @@ class Session:
     def _cmd_restart(self, cmd, **_):
         return self._land((0, 0))
 
-    # -- structure of the tape -------------------------------------------------------------------
-
-    def _advance(self, pos, n):
-        """``n`` steps on (back when negative), stopping at either end of the tape."""
-        e, i = pos
-        while n > 0:
-            room = self.tape.length(e) - 1 - i
-            if n <= room:
-                return (e, i + n)
-            if e == self.tape.epochs:
-                return (e, i + room)
-            n -= room + 1
-            e, i = e + 1, 0
-        while n < 0:
-            if -n <= i:
-                return (e, i + n)
-            if e == 0:
-                return (0, 0)
-            n += i + 1
-            e = e - 1
-            i = self.tape.length(e) - 1
-        return (e, i)
-
-    def _next_quantity(self, pos, count, forward):
-        e, i = pos
-        while True:
-            q = self.layout.quantities(self.tape.is_evaluate(e))
-            if forward:
-                k = bisect.bisect_right(q, i)
-                if count <= len(q) - k:
-                    return (e, q[k + count - 1])
-                count -= len(q) - k
-                if e == self.tape.epochs:
-                    return self.tape.last
-                e, i = e + 1, -1
-            else:
-                k = bisect.bisect_left(q, i)
-                if count <= k:
-                    return (e, q[k - count])
-                count -= k
-                if e == 0:
-                    return (0, 0)
-                e, i = e - 1, self.tape.length(e - 1)
-
-    def _phase_edge(self, pos, forward):
-        """finish: the last step of this phase (of the next one when already there);
-        rfinish: the first step of this phase (of the previous one when already there)."""
-        e, i = pos
-        runs = self.layout.phase_runs(self.tape.is_evaluate(e))
-        k = next(n for n, r in enumerate(runs) if r[0] <= i <= r[1])
-        if forward:
-            if i < runs[k][1]:
-                return (e, runs[k][1])
-            if k + 1 < len(runs):
-                return (e, runs[k + 1][1])
-            if e == self.tape.epochs:
-                return pos
-            return (e + 1, self.layout.phase_runs(self.tape.is_evaluate(e + 1))[0][1])
-        if i > runs[k][0]:
-            return (e, runs[k][0])
-        if k > 0:
-            return (e, runs[k - 1][0])
-        if e == 0:
-            return pos
-        return (e - 1, self.layout.phase_runs(self.tape.is_evaluate(e - 1))[-1][0])
-
-    def _between(self, start, land, forward):
-        """The positions strictly between ``start`` and ``land``, in the order they are passed."""
-        step = 1 if forward else -1
-        pos = self._advance(start, step)
-        while pos != land and pos != start:
-            yield pos
-            nxt = self._advance(pos, step)
-            if nxt == pos:
-                return
-            pos = nxt
-
     # -- breakpoints -----------------------------------------------------------------------------
 
-    def _candidates(self, bp, evaluate):
+    def hits(self, bp: Breakpoint, epoch: int, lo: int, hi: int) -> list:
+        """Where ``bp`` is hit among steps ``lo`` … ``hi`` of ``epoch``: ``(block, indices)``
+        pairs, the indices ascending, found on whole arrays (never step by step)."""
+        evaluate = self.tape.is_evaluate(epoch)
+        grid = self.layout.grid(evaluate)
         if bp.phase:
-            return [r[0] for r in self.layout.phase_runs(evaluate) if r[2] == bp.phase]
+            return [(grid.locate(r[0])[0], np.array([r[0]])) for r in grid.runs
+                    if r[2] == bp.phase and lo <= r[0] <= hi]
+        rec = self.tape.record(epoch)
         if bp.nan:
-            return None  # decided per epoch from the arrays
-        return self.layout.find(evaluate, bp.ref.id, bp.ref.sample)
+            if not self.tape.nonfinite(epoch):
+                return []
+            cells = grid.cells(self.scenario.sizes)
+        else:
+            cells = self.layout.cells(evaluate, bp.ref.id, bp.ref.sample)
+        out = []
+        for block, pos, samples, key in cells:
+            keep = (pos >= lo) & (pos <= hi)
+            if not keep.any():
+                continue
+            values = rec.values(key, pos.shape)[keep]
+            pos = pos[keep]
+            if bp.nan:
+                pos = pos[~np.isfinite(values)]
+            elif bp.cond is not None:
+                pos = pos[self._condition(bp, epoch, values, samples[keep])]
+            if len(pos):
+                out.append((block, np.sort(pos)))
+        return out
 
-    def _hits_at(self, bp, epoch, index):
-        if bp.nan:
-            return not math.isfinite(self.tape.step(epoch, index).value)
-        if bp.cond is None:
-            return True
-        step = self.tape.step(epoch, index)
-        value = step.value
-        return bool(commands.evaluate(bp.cond, value, lambda r: self.lookup(r, epoch, step.sample)))
+    def _condition(self, bp, epoch, values, samples) -> np.ndarray:
+        """Where ``bp``'s condition holds for these values (of steps of these samples, 0 for a
+        batch step); an id without ``@n`` in it is read at each step's own sample."""
+        def lookup(ref):
+            out = np.empty(len(samples))
+            for n in np.unique(samples):
+                out[samples == n] = self.lookup(ref, epoch, int(n) or None)
+            return out
 
-    def _first_hit(self, start, target, forward, progress=None, cancelled=None):
+        truth = commands.evaluate(bp.cond, values, lookup)
+        return np.broadcast_to(np.asarray(truth) != 0, values.shape)
+
+    def first_hit(self, start, target, forward, progress=None, cancelled=None):
         """The first breakpoint hit strictly after ``start`` up to ``target`` (inclusive), in the
         direction of travel: ``(position, breakpoint)`` or ``(None, None)``."""
         if not self.breakpoints or start == target:
             return None, None
         step = 1 if forward else -1
-        epochs = range(start[0], target[0] + step, step)
         total = abs(target[0] - start[0])
-        for done, e in enumerate(epochs):
+        for done, e in enumerate(range(start[0], target[0] + step, step)):
             if cancelled is not None and cancelled():
                 raise Cancelled()
             if progress is not None and done % 64 == 0 and total > 64:
                 progress(done, total)
-            evaluate = self.tape.is_evaluate(e)
             lo = start[1] + 1 if e == start[0] and forward else 0
             hi = start[1] - 1 if e == start[0] and not forward else self.tape.length(e) - 1
             if e == target[0]:
                 lo, hi = (lo, min(hi, target[1])) if forward else (max(lo, target[1]), hi)
-            found = []
+            best = None
             for bp in self.breakpoints:
-                cands = self._candidates(bp, evaluate)
-                if cands is None:
-                    if not self.tape.nonfinite(e):
-                        continue
-                    cands = range(self.tape.length(e))
-                lo_k = bisect.bisect_left(cands, lo)
-                hi_k = bisect.bisect_right(cands, hi)
-                ordered = cands[lo_k:hi_k] if forward else reversed(cands[lo_k:hi_k])
-                for idx in ordered:
-                    if self._hits_at(bp, e, idx):
-                        found.append((idx, bp))
-                        break
-            if found:
-                idx, bp = (min if forward else max)(found, key=lambda f: f[0])
-                return (e, idx), bp
+                for _, pos in self.hits(bp, e, lo, hi):
+                    p = int(pos[0] if forward else pos[-1])
+                    if best is None or (p < best[0] if forward else p > best[0]):
+                        best = (p, bp)
+            if best is not None:
+                return (e, best[0]), best[1]
         return None, None

@@ -14,10 +14,10 @@ from collections import OrderedDict
 import numpy as np
 
 from . import engine
-from .commands import indices
+from .ids import indices
 from .layout import Layout, Spec
 from .notation import Const, Ref, fmt, operands
-from .whatif import Edits
+from .edits import Edits
 
 CHECKPOINT_EVERY = 100
 RECORDS_KEPT = 4
@@ -85,6 +85,10 @@ class Record:
         """The value at ``key`` as stored; with index arrays in ``key`` and arrays that hold many
         epochs on their last axis, every (step, epoch) at once (the cross-check reads them so)."""
         return _GET[key[0]](self, *key[1:])
+
+    def values(self, key: tuple, shape) -> np.ndarray:
+        """The values at ``key`` (index arrays of ``shape``) as float64, one per step."""
+        return np.broadcast_to(np.asarray(self.lookup(key), dtype=np.float64), shape)
 
 
 class Step:
@@ -166,15 +170,30 @@ class Tape:
     def is_evaluate(self, epoch: int) -> bool:
         return epoch == self.epochs
 
-    def specs(self, epoch: int) -> list:
+    def specs(self, epoch: int):
+        """The epoch's steps as a sequence (each :class:`Spec` made when asked for)."""
         return self.layout.specs(self.is_evaluate(epoch))
 
+    # the grid the motions read (bpstep.motions): the same for every training epoch
+
     def length(self, epoch: int) -> int:
-        return len(self.specs(epoch))
+        return self.layout.length(self.is_evaluate(epoch))
 
     @property
     def last(self) -> tuple:
         return (self.epochs, self.length(self.epochs) - 1)
+
+    def phase_runs(self, epoch: int) -> list:
+        return self.layout.phase_runs(self.is_evaluate(epoch))
+
+    def quantity_count(self, epoch: int) -> int:
+        return self.layout.quantity_count(self.is_evaluate(epoch))
+
+    def rank(self, epoch: int, index: int) -> int:
+        return self.layout.rank(self.is_evaluate(epoch), index)
+
+    def select(self, epoch: int, k: int) -> int:
+        return self.layout.select(self.is_evaluate(epoch), k)
 
     # -- numbers ---------------------------------------------------------------------------------
 
@@ -249,12 +268,12 @@ class Tape:
         return rec
 
     def step(self, epoch: int, index: int) -> Step:
-        return Step(epoch, self.specs(epoch)[index], self.record(epoch))
+        return Step(epoch, self.layout.spec(self.is_evaluate(epoch), index), self.record(epoch))
 
     def steps(self, epoch: int, start: int = 0, stop: int | None = None):
-        rec, specs = self.record(epoch), self.specs(epoch)
-        for spec in specs[start:stop]:
-            yield Step(epoch, spec, rec)
+        rec, evaluate = self.record(epoch), self.is_evaluate(epoch)
+        for index in range(start, self.length(epoch) if stop is None else stop):
+            yield Step(epoch, self.layout.spec(evaluate, index), rec)
 
     def final_params(self) -> engine.Params:
         return self.params(self.epochs)

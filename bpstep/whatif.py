@@ -23,25 +23,13 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from .commands import CommandError, Ref, indices
-
-PARAMETERS = ("W", "b")
-DATA = ("x", "t", "lr")
-
-
-def _head(qid: str) -> str:
-    return qid.partition("[")[0]
-
-
-def _indices(qid: str) -> list:
-    """``W[2,1,1]`` → [1, 0, 0]"""
-    return [i - 1 for i in indices(qid)]
-
+from .commands import CommandError, Ref
+from .edits import DATA, PARAMETERS, param_indices as _indices
+from .ids import head as _head
 
 def problem(ref: Ref, value: float | None, scenario) -> str | None:
     """None when ``set ref value`` can be done (``value`` None: only the id is checked), else
@@ -61,71 +49,6 @@ def problem(ref: Ref, value: float | None, scenario) -> str | None:
     if head == "t" and scenario.loss == "bce" and not 0 <= value <= 1:
         return f"{ref}: bce needs targets in [0, 1], got {value!r}"
     return None
-
-
-class Edits:
-    """The edits of a tape: ``(epoch, id, sample) → value`` in the order they were made."""
-
-    def __init__(self, base_net):
-        self.base = base_net
-        self.items: dict = {}
-        self._nets: dict = {}
-
-    def __bool__(self):
-        return bool(self.items)
-
-    def set(self, epoch: int, qid: str, sample: int | None, value: float) -> None:
-        self.items.pop((epoch, qid, sample), None)
-        self.items[(epoch, qid, sample)] = value
-        self._nets.clear()
-
-    def remove(self, ref: Ref | None) -> list:
-        """Drop the edits of ``ref`` (of its one sample with ``@n``; all edits when None);
-        returns the epochs they were made at."""
-        gone = [k for k in self.items
-                if ref is None or (k[1] == ref.id and (ref.sample is None or k[2] == ref.sample))]
-        for k in gone:
-            del self.items[k]
-        self._nets.clear()
-        return [k[0] for k in gone]
-
-    def apply(self, epoch: int, p):
-        """The parameters ``p`` at the start of ``epoch`` with the edits made there."""
-        mine = [(qid, v) for (e, qid, _), v in self.items.items() if e == epoch and _head(qid) in PARAMETERS]
-        if not mine:
-            return p
-        p = p.copy()
-        for qid, v in mine:
-            idx = _indices(qid)
-            (p.W if _head(qid) == "W" else p.b)[idx[0]][tuple(idx[1:])] = v
-        return p
-
-    def data(self, epoch: int, X, T, lr):
-        """Inputs, targets and learning rate in force at ``epoch``: the edits made at or before it
-        applied in order, on copies."""
-        X, T = X.copy(), T.copy()
-        for (e, qid, n), v in sorted(self.items.items(), key=lambda kv: kv[0][0]):
-            head = _head(qid)
-            if e > epoch or head not in DATA:
-                continue
-            if head == "lr":
-                lr = type(lr)(v)
-                continue
-            rows = slice(None) if n is None else n - 1
-            (X if head == "x" else T)[rows, _indices(qid)[0]] = v
-        return X, T, lr
-
-    def network(self, epoch: int):
-        """The engine's network in force at ``epoch`` (the scenario's until a data edit)."""
-        starts = [e for (e, qid, _) in self.items if e <= epoch and _head(qid) in DATA]
-        if not starts:
-            return self.base
-        start = max(starts)
-        net = self._nets.get(start)
-        if net is None:
-            X, T, lr = self.data(start, self.base.X, self.base.T, self.base.lr)
-            net = self._nets[start] = replace(self.base, X=X, T=T, lr=lr)
-        return net
 
 
 # --- the commands --------------------------------------------------------------------------------

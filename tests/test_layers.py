@@ -69,7 +69,7 @@ def test_every_layer_matrix_equals_the_scalar_steps_it_contains(scenarios, name)
         seen = []
         for k in range(grid.length(epoch)):
             ls = grid.step(epoch, k)
-            seen += ls.spec.contains
+            seen += ls.spec.contains.tolist()
             m = ls.matrix
             np.testing.assert_array_equal(m, _oracle(ls, sc).astype(float))
             cells = 0

@@ -40,7 +40,7 @@ def test_set_changes_exactly_what_depends_on_it():
     assert result.messages == ["set W[2,1,1] = 0.5 at the start of epoch 0 (was 0.45); recomputed from epoch 0"]
     after = _values(session, 0)
     changed = {qid for qid in before if before[qid] != after[qid]}
-    assert changed == _dependents(session.layout.train, "W[2,1,1]")
+    assert changed == _dependents(session.layout.specs(False), "W[2,1,1]")
     # as the issue spells it out: layer 1's forward values stay, z[2,1] and what follows change
     for qid in ("z[1,1]@1", "z[1,2]@1", "a[1,1]@1", "a[1,2]@1", "z[2,2]@1", "a[2,2]@1", "E[2]@1",
                 "dE/dW[2,2,1]@1", "W+[2,2,2]"):

@@ -15,18 +15,20 @@ import re
 
 import numpy as np
 
-from bpstep.commands import Ref, indices, parse_ref
+from bpstep.commands import Ref, parse_ref
+from bpstep.ids import indices
 from bpstep.notation import refs
 
 
 MOST = 12  # choices offered, nearest first
+_LEVEL = 4096  # scalar steps of a layer step looked behind: a big one's first ones say enough
 _PARAMETER = re.compile(r"/d([Wb]\[[\d,]+\])$")
 
 
 def givens(session, frame) -> list[tuple[Ref, str]]:
     """``(ref, display name)`` of the nearest given quantities behind the current step, in the
     order its formula (then the formulas behind it) reads them."""
-    level = [frame.at(i) for i in frame.layer.spec.contains] if frame.layered else [frame.step]
+    level = [frame.at(i) for i in frame.layer.spec.contains[:_LEVEL].tolist()] if frame.layered else [frame.step]
     seen, found = set(), []
     about = None if frame.layered else _PARAMETER.search(frame.step.id)
     if about:

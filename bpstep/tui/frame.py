@@ -11,8 +11,6 @@ layer step that holds it has been reached (:meth:`Frame.done`).
 
 from __future__ import annotations
 
-import functools
-
 from bpstep.commands import Ref
 from bpstep.layers import LayerStep
 from bpstep.notation import fmt
@@ -85,14 +83,15 @@ class Frame:
 
     def users(self, qid: str) -> list:
         """Indices of the steps of this epoch that read ``qid`` (id@n)."""
-        return _users(self.layout, self.evaluate).get(qid, [])
+        qid, _, n = qid.partition("@")
+        return self.layout.users(self.evaluate, qid, int(n) if n else None).tolist()
 
     def _marks(self, session) -> dict:
         """Breakpoint marks by step index: ● a breakpoint, ◆ one with a condition."""
         marks = {}
         for bp in session.breakpoints:
             if bp.ref is not None:
-                for i in self.layout.find(self.evaluate, bp.ref.id, bp.ref.sample):
+                for i in self.layout.find(self.evaluate, bp.ref.id, bp.ref.sample).tolist():
                     marks[i] = "◆" if bp.cond is not None and marks.get(i) != "●" else "●"
             elif bp.phase is not None:
                 for first, _, phase in self.layout.phase_runs(self.evaluate):
@@ -104,7 +103,7 @@ class Frame:
         """``(label, step or None, value text)`` of each watched value in this epoch."""
         rows = []
         for ref in session.watches:
-            found = self.layout.find(self.evaluate, ref.id, ref.sample)
+            found = self.layout.find(self.evaluate, ref.id, ref.sample).tolist()
             if found:
                 rows += [(self.at(i).qid, self.at(i), fmt(self.at(i).value)) for i in found]
             elif ref.id.startswith(_GIVEN) or ref.id == "lr":
@@ -115,12 +114,3 @@ class Frame:
             else:
                 rows.append((str(ref), None, "not in this epoch"))
         return rows
-
-
-@functools.lru_cache(maxsize=8)
-def _users(layout, evaluate):
-    out = {}
-    for spec in layout.specs(evaluate):
-        for qid in spec.uses:
-            out.setdefault(qid, []).append(spec.index)
-    return out

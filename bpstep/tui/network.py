@@ -111,8 +111,7 @@ def draw(frame, w: int, h: int) -> list[Text]:
     if w < 8 or h < 2:
         return []
     if frame.layered:
-        ids = tuple(dict.fromkeys(frame.specs[i].id for i in frame.layer.spec.contains))
-        units, edges = layer_focus(ids, tuple(sizes))
+        units, edges = layer_focus(frame.layer.spec.first_ids, tuple(sizes))
     else:
         units, edges = focus(frame.step.id, sizes)
     kind, n, value = _unit_values(frame)

@@ -59,7 +59,7 @@ class TapePanel(LinesPanel):
         and the shape of its result."""
         if frame.layered:
             spec = frame.layer_specs[i]
-            return ("  " if spec.factor else "") + spec.formula, f"{len(spec.cells)}×{len(spec.cells[0])}"
+            return ("  " if spec.factor else "") + spec.formula, "{}×{}".format(*spec.shape)
         step = frame.at(i)
         return ("  " if step.factor else "") + step.name + sample_tag(step, frame.scenario.samples), fmt(step.value)
 

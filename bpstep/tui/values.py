@@ -61,7 +61,7 @@ def _latest(frame, room: int) -> list[tuple[int, bool]]:
         return [(i, i == frame.index) for i in range(max(0, frame.index + 1 - room), frame.index + 1)]
     out = []
     for k in range(frame.layer.index, -1, -1):
-        out[:0] = [(i, k == frame.layer.index) for i in frame.layer_specs[k].contains]
+        out[:0] = [(i, k == frame.layer.index) for i in frame.layer_specs[k].tail(room).tolist()]
         if len(out) >= room:
             break
     return out[len(out) - room:] if room else []

@@ -1,6 +1,6 @@
 """Replay outputs saved before the virtual layout (issue 8), compared byte for byte by
-``tests/test_outputs.py``. ``python tests/outputs/cases.py`` writes them anew: do that only when
-an issue asks for an output to change, and say so in the commit."""
+``tests/test_outputs.py``. ``python tests/outputs/cases.py --write`` writes them anew: do that only
+when an issue asks for an output to change, and say so in the commit."""
 
 import gzip
 import io
@@ -75,6 +75,8 @@ def saved(name) -> str:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] != ["--write"]:
+        sys.exit("usage: python tests/outputs/cases.py --write  (overwrites the saved outputs)")
     sys.path.insert(0, str(HERE.parent.parent))
     for name, args in CASES.items():
         text = run(args)

@@ -1,0 +1,129 @@
+"""The quantity-id grammar: one place that reads, writes and range-checks ids.
+
+An id names one scalar of the network, 1-based (``z[1,2]``, ``dE/dW[2,1,1]``); ``@n`` picks
+one sample (``z[1,2]@3``). Each id belongs to a *family*, the short name the layout and the
+tape use for its kind of value:
+
+=========================  ========  ===================  =========================
+id                         family    id                   family
+=========================  ========  ===================  =========================
+``x[i]``, ``t[k]``         x, t      ``dE/dz[l,j]``       dEdz (δ)
+``W[l,j,i]``, ``b[l,j]``   W, b      ``dz[l,j]/dW[l,j,i]``  dzdW
+``lr``                     lr        ``dz[l,j]/db[l,j]``  dzdb
+``z[l,j]``, ``a[l,j]``     z, a      ``dE/dW[l,j,i]``     dEdW
+``E[k]``, ``E``            Ek, E     ``dE/db[l,j]``       dEdb
+``dE/da[l,j]``             dEda      ``dE[l+1,m]/da[l,j]``  part
+``da[l,j]/dz[l,j]``        dadz      ``dz[l+1,m]/da[l,j]``  dzda
+``W+[l,j,i]``, ``b+[l,j]`` W+, b+
+=========================  ========  ===================  =========================
+
+The *given* quantities (x, t, W, b, lr) are read by steps but computed by none.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+#: given quantities → how many indices their id has
+GIVEN = {"x": 1, "t": 1, "W": 3, "b": 2, "lr": 0}
+
+_I = r"\[(\d+(?:,\d+)*)\]"
+_FORMS = [  # (pattern, family, how the indices of the pattern's brackets make the id's indices)
+    (re.compile(rf"dE/da{_I}"), "dEda", None),
+    (re.compile(rf"dE/dz{_I}"), "dEdz", None),
+    (re.compile(rf"dE/dW{_I}"), "dEdW", None),
+    (re.compile(rf"dE/db{_I}"), "dEdb", None),
+    (re.compile(rf"da{_I}/dz{_I}"), "dadz", "same"),
+    (re.compile(rf"dz{_I}/dW{_I}"), "dzdW", "prefix"),
+    (re.compile(rf"dz{_I}/db{_I}"), "dzdb", "same"),
+    (re.compile(rf"dE{_I}/da{_I}"), "part", "down"),
+    (re.compile(rf"dz{_I}/da{_I}"), "dzda", "down"),
+    (re.compile(rf"(W\+|b\+|W|b|z|a|x|t|E){_I}"), None, None),
+]
+#: families → how many indices they have
+ARITY = {"x": 1, "t": 1, "W": 3, "b": 2, "W+": 3, "b+": 2, "z": 2, "a": 2, "Ek": 1, "E": 0, "lr": 0,
+         "dEda": 2, "dadz": 2, "dEdz": 2, "dzdW": 3, "dzdb": 2, "dEdW": 3, "dEdb": 2, "part": 3, "dzda": 3}
+
+
+@dataclass(frozen=True)
+class Qid:
+    """A parsed id: its family and 1-based indices. ``part`` and ``dzda`` are indexed
+    ``(l, m, j)``: the unit j of layer l and the unit m of layer l + 1 it feeds."""
+
+    family: str
+    idx: tuple
+
+    @property
+    def given(self) -> bool:
+        return self.family in GIVEN
+
+
+def indices(qid: str) -> list[int]:
+    """The 1-based indices of an id's (last) bracket: ``W[2,1,1]`` → [2, 1, 1]."""
+    return [int(v) for v in qid[qid.rindex("[") + 1:qid.rindex("]")].split(",")]
+
+
+def head(qid: str) -> str:
+    """The id without its brackets' contents' position: ``W+[1,2,1]`` → ``W+``, ``dE/dW[…]`` →
+    ``dE/dW``."""
+    return qid.partition("[")[0]
+
+
+def parse(qid: str) -> Qid | None:
+    """The family and indices of a well-formed id (no ``@n``, no spaces), or None."""
+    if qid == "E":
+        return Qid("E", ())
+    if qid == "lr":
+        return Qid("lr", ())
+    for pattern, family, combine in _FORMS:
+        m = pattern.fullmatch(qid)
+        if not m:
+            continue
+        groups = [tuple(int(v) for v in g.split(",")) for g in m.groups() if g and g[0].isdigit()]
+        if family is None:
+            name = m.group(1)
+            family = "Ek" if name == "E" else name
+            idx = groups[0]
+        elif combine is None:
+            idx = groups[0]
+        else:
+            outer, inner = groups
+            if combine == "same" and outer != inner:
+                return None
+            if combine == "prefix" and inner[:2] != outer:
+                return None
+            if combine == "down":  # dE[l+1,m]/da[l,j]: (l, m, j)
+                if len(outer) != 2 or len(inner) != 2 or outer[0] != inner[0] + 1:
+                    return None
+                idx = (inner[0], outer[1], inner[1])
+            else:
+                idx = inner
+        if len(idx) != ARITY[family]:
+            return None
+        return Qid(family, idx)
+    return None
+
+
+def in_range(q: Qid, sizes, bias: bool) -> bool:
+    """Whether the indices name units, weights and layers of a network of ``sizes``."""
+    L, idx = len(sizes) - 1, q.idx
+    if q.family in ("x",):
+        return 1 <= idx[0] <= sizes[0]
+    if q.family in ("t", "Ek"):
+        return 1 <= idx[0] <= sizes[-1]
+    if q.family in ("E", "lr"):
+        return True
+    if q.family in ("b", "b+", "dzdb", "dEdb") and not bias:
+        return False
+    l = idx[0]
+    if q.family in ("part", "dzda"):
+        return 1 <= l < L and 1 <= idx[1] <= sizes[l + 1] and 1 <= idx[2] <= sizes[l]
+    if not 1 <= l <= L or not 1 <= idx[1] <= sizes[l]:
+        return False
+    return len(idx) == 2 or 1 <= idx[2] <= sizes[l - 1]
+
+
+def param_id(kind: str, idx) -> str:
+    """``W[l,j,i]`` or ``b[l,j]`` (``kind`` W, b, W+ or b+) from 1-based indices."""
+    return f"{kind}[{','.join(map(str, idx))}]"
