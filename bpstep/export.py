@@ -13,8 +13,18 @@ from __future__ import annotations
 import math
 from itertools import groupby
 
-from .layers import family_layer
-from .notation import Const, Ref, bracketed, fmt, fmt_short, render
+import numpy as np
+
+from .layers import family_layer, matrix_lines, text_lines, verdict_text
+from .notation import Const, Ref, bracketed, fmt, fmt_short, render, sup
+
+#: the most formulas a scalar worked example writes; past it, the layer view's export (one
+#: formula per matrix operation) is the readable one
+MAX_FORMULAS = 20_000
+
+
+class TooBig(ValueError):
+    """A worked example too long to read; ``str()`` says how long and what to do instead."""
 
 _PHASES = {
     "forward": ("Forward pass", "Each unit adds up its weighted inputs into $z$ and passes the sum "
@@ -68,9 +78,18 @@ def tex_line(step) -> str:
 
 def markdown(session, check=None) -> str:
     """The worked example of the epoch the session's cursor is on (the evaluate phase: of the
-    last training epoch); with ``check`` (a cross-checker), the torch value under each formula."""
+    last training epoch); with ``check`` (a cross-checker), the torch value under each formula.
+    In layer view, one formula per matrix operation (:func:`layer_markdown`)."""
     tape, sc = session.tape, session.scenario
     epoch = min(session.position[0], tape.epochs - 1)
+    if session.view == "layer":
+        return layer_markdown(session, epoch, check)
+    count = tape.length(epoch) + _forward_length(tape, epoch + 1)
+    if count > MAX_FORMULAS:
+        layered = session.layer_tape.length(epoch) + _forward_length(session.layer_tape, epoch + 1)
+        raise TooBig(f"export: the worked example of epoch {epoch} would write {count:,} formulas (at most "
+                     f"{MAX_FORMULAS:,}); 'view layer' first, and export writes one formula per matrix "
+                     f"operation ({layered})")
     out = _intro(sc, epoch, tape.epochs, float(tape.network(epoch).lr)) + _given(tape, epoch)
     for phase, steps in groupby(tape.steps(epoch), key=lambda s: s.phase):
         title, lead = _PHASES[phase]
@@ -83,6 +102,52 @@ def markdown(session, check=None) -> str:
                     again, sc, check)
     out += _verdict(tape, epoch, session.layout.names.E().tex)
     return "\n".join(out) + "\n"
+
+
+def _forward_length(grid, epoch) -> int:
+    """How many steps of ``epoch`` come before its backward pass (its forward pass and loss)."""
+    return sum(last - first + 1 for first, last, phase in grid.phase_runs(epoch)
+               if phase in ("forward", "loss", "evaluate"))
+
+
+def layer_markdown(session, epoch: int, check=None) -> str:
+    """The worked example of ``epoch`` one matrix operation at a time: each layer step's formula
+    and its matrices (a big one by its corners), then the forward pass again."""
+    tape, sc, grid = session.tape, session.scenario, session.layer_tape
+    out = _intro(sc, epoch, tape.epochs, float(tape.network(epoch).lr))
+    out[-2] += " Written one matrix operation at a time (the layer view)."
+    rec = tape.record(epoch)
+    given = [("X", ("x", np.arange(sc.samples)[:, None], np.arange(sc.sizes[0])[None, :])),
+             ("T", ("t", np.arange(sc.samples)[:, None], np.arange(sc.sizes[-1])[None, :]))]
+    for l in range(1, sc.layers + 1):
+        J, I = sc.sizes[l], sc.sizes[l - 1]
+        given.append((f"W{sup(l)}", ("W", l - 1, np.arange(J)[:, None], np.arange(I)[None, :])))
+        if sc.bias:
+            given.append((f"b{sup(l)}", ("b", l - 1, np.arange(J)[:, None])))
+    out += ["## Given", "", "Inputs and targets (a row per sample), the parameters at the start of the epoch "
+            "(a row per receiving unit):", "", "```text"]
+    for label, key in given:
+        out += matrix_lines(label, np.asarray(rec.lookup(key), dtype=np.float64))
+    out += ["```", ""]
+    steps = [grid.step(epoch, k) for k in range(grid.length(epoch))]
+    for phase, group in groupby(steps, key=lambda s: s.phase):
+        title, lead = _PHASES[phase]
+        out += [f"## {title}", "", lead, ""] + _layer_steps(group, check)
+    again = [grid.step(epoch + 1, k) for k in range(_forward_length(grid, epoch + 1))]
+    out += ["## Forward pass with the updated parameters", "", "The same forward pass and loss, now with the "
+            "parameters after the update.", ""] + _layer_steps(again, check)
+    out += _verdict(tape, epoch, session.layout.names.E().tex)
+    return "\n".join(out) + "\n"
+
+
+def _layer_steps(steps, check) -> list:
+    out = []
+    for ls in steps:
+        lines = text_lines(ls)
+        if check is not None:
+            lines[0] += "  " + verdict_text(ls, check)
+        out += ["```text"] + lines + ["```", ""]
+    return out
 
 
 def _intro(sc, epoch, epochs, lr):

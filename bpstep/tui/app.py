@@ -28,7 +28,7 @@ from textual.widgets import Input, Label, ProgressBar
 
 from bpstep import scenario as scenarios
 from bpstep.commands import CommandError, Ref, parse, parse_ref
-from bpstep.export import markdown
+from bpstep.export import TooBig, markdown
 from bpstep.session import Session
 from bpstep.tape import Cancelled
 
@@ -395,6 +395,9 @@ class BpstepApp(App):
         try:
             text = markdown(self.session, check=checker)
             target.write_text(text, encoding="utf-8")
+        except TooBig as e:
+            self.notify(str(e), title="bad command", severity="error")
+            return
         except OSError as e:
             self.notify(f"export: cannot write {target}: {e.strerror}", title="bad command", severity="error")
             return
