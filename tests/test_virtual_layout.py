@@ -260,3 +260,15 @@ def _sized(sizes, samples):
         dtype = "float32"
     """
     return scenario.parse(text, "<big>")
+
+
+@given(frozen())
+@SETTINGS
+def test_a_big_layer_step_is_focused_on_the_same_units_and_edges_as_step_by_step(sc):
+    from bpstep.tui.network import layer_focus, whole_layer
+    session = Session(sc)
+    grid = session.layer_tape
+    for epoch in (0, sc.epochs):
+        for k in range(grid.length(epoch)):
+            spec = grid.step(epoch, k).spec
+            assert whole_layer(spec.family, spec.layer, sc.sizes, sc.freeze) == layer_focus(spec.first_ids, sc.sizes)

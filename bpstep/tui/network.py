@@ -71,6 +71,30 @@ def layer_focus(step_ids: tuple, sizes: tuple) -> tuple[set, set]:
     return units, edges
 
 
+#: a layer step of more scalar steps than this is focused by its family, not step by step
+_NAMED = 50_000
+
+
+@functools.lru_cache(maxsize=16)
+def whole_layer(family: str, l: int, sizes: tuple, frozen: frozenset) -> tuple[set, set]:
+    """The units and edges of a big layer step, from its family: the whole layer (an update
+    without its frozen parameters), as :func:`layer_focus` finds them one id at a time."""
+    L = len(sizes) - 1
+    units = {(l, j) for j in range(1, sizes[l] + 1)}
+    edges = {(l, j, i) for j in range(1, sizes[l] + 1) for i in range(1, sizes[l - 1] + 1)}
+    if family == "dE/dW":
+        return set(), edges
+    if family == "W+":
+        return set(), {e for e in edges if f"W[{e[0]},{e[1]},{e[2]}]" not in frozen}
+    if family == "b+":
+        return {u for u in units if f"b[{u[0]},{u[1]}]" not in frozen}, set()
+    if family == "z":
+        return units, edges
+    if family == "dE/da" and l < L:
+        return units, {(l + 1, m, j) for m in range(1, sizes[l + 1] + 1) for j in range(1, sizes[l] + 1)}
+    return units, set()
+
+
 class NetworkPanel(LinesPanel):
     def lines(self) -> list[Text]:
         w, h = self.content_size
@@ -111,7 +135,11 @@ def draw(frame, w: int, h: int) -> list[Text]:
     if w < 8 or h < 2:
         return []
     if frame.layered:
-        units, edges = layer_focus(frame.layer.spec.first_ids, tuple(sizes))
+        spec = frame.layer.spec
+        if spec.size <= _NAMED:
+            units, edges = layer_focus(spec.first_ids, tuple(sizes))
+        else:
+            units, edges = whole_layer(spec.family, spec.layer, tuple(sizes), frame.scenario.freeze)
     else:
         units, edges = focus(frame.step.id, sizes)
     kind, n, value = _unit_values(frame)
