@@ -1,4 +1,4 @@
-"""The command language (DESIGN.md §6): commands and breakpoint conditions are parsed here into
+"""The command language: commands and breakpoint conditions are parsed here into
 plain data, never passed to ``eval``; a script shared by someone else cannot run code."""
 
 from __future__ import annotations

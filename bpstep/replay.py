@@ -1,4 +1,4 @@
-"""``bpstep replay``: the debugger run headless from a script (DESIGN.md §6).
+"""``bpstep replay``: the debugger run headless from a script.
 
 Text prints the step each command lands on as one line (with ``trace``, also every step a
 motion passes on the way); JSONL prints one object per step; other output of the commands

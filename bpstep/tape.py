@@ -1,4 +1,4 @@
-"""The tape: every step of every epoch, expanded lazily (DESIGN.md §5).
+"""The tape: every step of every epoch, expanded lazily.
 
 Epochs 0 … E−1 are training epochs, epoch E is the evaluate phase. The parameters at the start
 of an epoch come from the nearest checkpoint (kept every ``CHECKPOINT_EVERY`` epochs) and the

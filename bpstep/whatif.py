@@ -114,7 +114,7 @@ def save(tape, path: str) -> str:
 
 
 def scenario_toml(sc, W, b, X, T, lr, epochs, title, description) -> str:
-    """A scenario file (DESIGN.md §3) with explicit numbers; it loads back to the same floats."""
+    """A scenario file with explicit numbers; it loads back to the same floats."""
     lines = [f"title = {_toml(title)}", f"description = {_toml(description)}", f"notation = {_toml(sc.notation)}",
              "", "[network]", f"sizes = {_toml(list(sc.sizes))}", f"activation = {_toml(list(sc.activations))}",
              f"bias = {_toml(sc.bias)}", "", "[init]", _rows("weights", W)]

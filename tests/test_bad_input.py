@@ -1,4 +1,4 @@
-"""Bad input (DESIGN.md §2, §3): exit code 2, exactly one line on stderr that names the file (and
+"""Bad input: exit code 2, exactly one line on stderr that names the file (and
 the field or line) and says what was expected, no traceback, nothing on stdout when nothing ran."""
 
 import pytest

@@ -12,7 +12,7 @@ from bpstep.export import markdown, tex_number
 from bpstep.session import Session
 from test_layers import SEQUENTIAL  # tanh, relu and identity layers, biases, mse, sequential, frozen entries
 
-#: DESIGN.md §1, as (LaTeX name, printed value); each is the value of one formula of epoch 0
+#: docs/golden-numbers.md, as (LaTeX name, printed value); each is the value of one formula of epoch 0
 GOLDEN = [
     ("z_{1}", "0.08000000"), ("z_{2}", "0.11000000"), ("h_{1}", "0.51998934"), ("h_{2}", "0.52747230"),
     ("z_{3}", "0.44498412"), ("z_{4}", "0.68047592"), ("o_{1}", "0.60944600"), ("o_{2}", "0.66384491"),

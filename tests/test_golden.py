@@ -1,4 +1,4 @@
-"""The golden numbers of DESIGN.md §1, read from the real ``bpstep replay`` output.
+"""The golden numbers (docs/golden-numbers.md), read from the real ``bpstep replay`` output.
 
 worked-222: every number of the lecture's table to its printed digits (text and JSONL).
 xor: losses and final outputs within 2% of torch 2.13's float32 run, initial weights bit-exact
@@ -51,7 +51,7 @@ WORKED_222 = {
 # the chain rule of W5 in the order the lecture walks it
 W5_ORDER = ["dE/da[2,1]@1", "da[2,1]/dz[2,1]@1", "dz[2,1]/dW[2,1,1]@1", "dE/dW[2,1,1]@1", "W+[2,1,1]"]
 
-# DESIGN.md §1: torch 2.13, CPU, float32
+# docs/golden-numbers.md: torch 2.13, CPU, float32
 TORCH_LOSS = {0: 0.6948983073234558, 5000: 0.682081937789917, 10000: 0.0001565512066008523}
 TORCH_OUTPUTS = [1.117e-04, 0.99983, 0.99984, 1.853e-04]
 

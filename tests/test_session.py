@@ -1,4 +1,4 @@
-"""The debugger session (DESIGN.md §6): every command forwards and backwards, breakpoints with
+"""The debugger session: every command forwards and backwards, breakpoints with
 conditions, watches, print, where, expect, restart and goto."""
 
 import math

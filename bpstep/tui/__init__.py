@@ -1,1 +1,1 @@
-"""The terminal UI (DESIGN.md §8): the only package that imports Textual."""
+"""The terminal UI: the only package that imports Textual."""
