@@ -246,11 +246,16 @@ class Grid:
         """How many steps the block has."""
         return int(np.prod([node.count for node, c in block.path if c is None], dtype=np.int64))
 
-    def cells(self, sizes):
-        """``(block, indices, samples, key)`` of every block (see :meth:`Layout.cells`)."""
+    def cells(self, sizes, chunk: int = 1 << 20):
+        """``(block, indices, samples, key)`` of every block (see :meth:`Layout.cells`), in
+        pieces of at most ``chunk`` steps so that a big block never is one array."""
         for block in self.blocks:
-            pos, env = self.block_cells(block)
-            yield block, pos, _samples(env, pos), block_key(block, env, sizes)
+            count = self.count(block)
+            for start in range(0, count, chunk):
+                flat = np.arange(start, min(count, start + chunk), dtype=np.int64)
+                env = self.env_at(block, flat)
+                pos = self.positions_at(block, flat)
+                yield block, pos, _samples(env, pos), block_key(block, env, sizes)
 
     def rank(self, index: int) -> int:
         """How many quantity (non-factor) steps come before ``index``."""
