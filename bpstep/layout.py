@@ -60,7 +60,6 @@ from . import ids
 from .notation import (HALF, ONE, Call, Const, Frac, Indicator, Name, Namer, Neg, Op, Power, Ref,
                        d, refs, render)
 
-PHASES = ("forward", "loss", "backward", "update", "evaluate")
 _ACTIVATION_FN = {"sigmoid": "σ", "tanh": "tanh", "relu": "relu"}
 #: block kinds that are chain-rule factors (``next`` steps over them)
 FACTORS = frozenset({"dzda", "part", "dadz", "dzdW", "dzdb"})
@@ -213,22 +212,14 @@ class Grid:
         return pos
 
     def first(self, block: Block) -> int:
-        """The index of the block's first step (every axis at its first value)."""
-        return self.position(block, {a: _first_value(n) for n, a in _rep_axes(block)})
+        """The index of the block's first step."""
+        return int(self.positions_at(block, np.zeros(1, dtype=np.int64))[0])
 
     def block_cells(self, block: Block) -> tuple:
         """``(indices, env)`` of all the block's steps, ascending: the axes in ``env`` are
         arrays in the same order."""
-        pos, env = np.zeros(1, dtype=np.int64), {}
-        for node, c in block.path:
-            if c is not None:
-                pos = pos + node.starts[c]
-                continue
-            values = np.arange(node.count, dtype=np.int64) if node.values is None else node.values
-            env = {a: np.repeat(v, node.count) for a, v in env.items()}
-            env[node.axis] = np.tile(values, len(pos))
-            pos = (pos[:, None] + np.arange(node.count, dtype=np.int64) * node.child.size).ravel()
-        return pos, env
+        flat = np.arange(self.count(block), dtype=np.int64)
+        return self.positions_at(block, flat), self.env_at(block, flat)
 
     def env_at(self, block: Block, flat) -> dict:
         """The axes of the block's steps number ``flat`` (0-based, in tape order; arrays)."""
@@ -304,14 +295,6 @@ def _samples(env, pos) -> np.ndarray:
     """The 1-based sample of each step (0 for a batch step)."""
     n = env.get("n")
     return np.zeros(len(pos), dtype=np.int64) if n is None else np.broadcast_to(n + 1, pos.shape)
-
-
-def _rep_axes(block):
-    return [(node, node.axis) for node, c in block.path if c is None]
-
-
-def _first_value(node: Rep) -> int:
-    return 0 if node.values is None else int(node.values[0])
 
 
 def _where_in(values: np.ndarray, k):
