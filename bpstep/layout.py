@@ -51,8 +51,8 @@ dEdz    n, j        dE/dz[l,j]@n
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache, partial
 
 import numpy as np
 
@@ -76,16 +76,29 @@ FAMILY = {"z": "z", "a": "a", "Ek": "E", "En": "E", "E": "E", "dzda": "dE/da", "
 
 @dataclass(frozen=True)
 class Spec:
-    """One step of an epoch, without its numbers."""
+    """One step of an epoch, without its numbers. Its name and formula are made when first
+    read: a pre-activation of a 784-input layer is a sum of 784 products."""
 
     index: int
     phase: str
     sample: int | None
     id: str
-    name: Name
-    rhs: object  # the formula's right-hand side (notation tree)
     key: tuple  # where the value lives in the epoch's arrays
     factor: bool
+    make: object = field(repr=False, compare=False)  # () → (name, formula's right-hand side)
+
+    @cached_property
+    def _made(self) -> tuple:
+        return self.make()
+
+    @property
+    def name(self) -> Name:
+        return self._made[0]
+
+    @property
+    def rhs(self):
+        """The formula's right-hand side (notation tree)."""
+        return self._made[1]
 
     @property
     def qid(self) -> str:
@@ -703,9 +716,9 @@ class _Maker:
 
     def spec(self, block: Block, env: dict, index: int) -> Spec:
         l, n, j, x = _unit(block, env, self.sizes)
-        name, rhs = getattr(self, "_" + block.kind.replace("+", "_plus"))(l, n, j, x)
+        make = partial(getattr(self, "_" + block.kind.replace("+", "_plus")), l, n, j, x)
         key = tuple(int(v) if isinstance(v, np.integer) else v for v in block_key(block, env, self.sizes))
-        return Spec(index, block.phase, n, step_id(block, env, self.sizes), name, rhs, key, block.factor)
+        return Spec(index, block.phase, n, step_id(block, env, self.sizes), key, block.factor, make)
 
     # references to quantities (l, j, i 1-based; n 1-based sample or None)
     def W(self, l, j, i):

@@ -26,6 +26,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Input, Label, ProgressBar
 
+from bpstep import loading
 from bpstep import scenario as scenarios
 from bpstep.commands import CommandError, Ref, parse, parse_ref
 from bpstep.export import TooBig, markdown
@@ -363,7 +364,7 @@ class BpstepApp(App):
                         "or a .toml file", title="bad command", severity="error")
             return
         try:
-            sc = scenarios.load(spec)
+            sc = loading.load(spec)
         except scenarios.ScenarioError as e:
             self.notify(str(e), title="bad scenario", severity="error")
             return
