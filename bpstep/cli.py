@@ -1,4 +1,4 @@
-"""The command line (DESIGN.md §2). Bad input is one line on stderr and exit code 2."""
+"""The command line. Bad input is one line on stderr and exit code 2."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import io
 import sys
 from pathlib import Path
 
+from . import loading
 from . import scenario as scenarios
 
 EXIT_OK, EXIT_FAIL, EXIT_BAD = 0, 1, 2
@@ -58,14 +59,17 @@ def _positive(text):
 
 
 def load_scenario(spec: str, epochs: int | None = None, dtype: str | None = None):
+    """The scenario, refused (one line) when it is invalid or one epoch of it would not fit in
+    the memory budget, also after ``dtype`` overrides its own."""
     try:
-        sc = scenarios.load(spec)
+        sc = loading.load(spec)
+        if epochs is not None:
+            sc = sc.with_epochs(epochs)
+        if dtype is not None:
+            sc = sc.with_dtype(dtype)
+            scenarios.check_budget(sc)
     except scenarios.ScenarioError as e:
         raise BadInput(str(e)) from None
-    if epochs is not None:
-        sc = sc.with_epochs(epochs)
-    if dtype is not None:
-        sc = sc.with_dtype(dtype)
     return sc
 
 
@@ -81,7 +85,7 @@ def read_script(path: str) -> str:
 
 def cmd_list(args, out) -> int:
     for name in scenarios.builtin_names():
-        sc = scenarios.load(name)
+        sc = loading.load(name)
         out.write(f"{name:<14} {'-'.join(map(str, sc.sizes)):<14} {sc.title}\n")
     return EXIT_OK
 
@@ -116,8 +120,11 @@ def cmd_replay(args, out) -> int:
             return replay.run(session, script, args.format, args.trace, out=out, check=check, source=source)
         # the script only places the cursor (and makes edits): the export is of its epoch
         code = replay.run(session, script, out=io.StringIO(), err=io.StringIO(), source=source) if script else EXIT_OK
-        from .export import markdown
-        out.write(markdown(session, check=check))
+        from .export import TooBig, markdown
+        try:
+            out.write(markdown(session, check=check))
+        except TooBig as e:
+            raise BadInput(str(e)) from None
         return code
     except replay.ScriptError as e:
         out.flush()

@@ -1,7 +1,32 @@
-"""Scenario files: TOML → a validated :class:`Scenario` (DESIGN.md §3).
+"""Scenario files: TOML → a validated :class:`Scenario`.
 
 Every field is checked; an error is one :class:`ScenarioError` that names the file, the line
 where it can be found, the field, what was wrong and what was expected.
+
+**Memory budget.** A scenario whose single expanded epoch would not fit in
+:data:`EPOCH_BUDGET_BYTES` (2 GiB) is refused as it loads, before any array of its size is made
+(before the weights are drawn or the data converted), with one line that names the file, the
+network and the number of samples (``784-4096-4096-10 × 60000 samples``) and the bytes it would
+need against the budget. :func:`epoch_bytes` is the estimate; what counts, in the scenario's
+dtype unless said otherwise, with N samples and J units in a layer:
+
+* per layer, five N×J arrays: z, a, ∂E/∂a, ∂a/∂z and δ = ∂E/∂z;
+* per layer, the weights W, the updated W⁺ and the batch gradient ∂E/∂W (J×I each) and, with
+  biases, b, b⁺ and ∂E/∂b (J each);
+* the inputs (N×inputs) and targets (N×outputs), the loss terms E[k] (N×outputs), the
+  per-sample losses E (N) and the batch loss;
+* the loader's own float64 copy of the initial parameters, inputs and targets.
+
+What does not count: the per-sample parameter gradients δₙaₙᵀ and the per-unit parts of ∂E/∂a
+(N×J×I each), which are computed when asked for, never held for a whole epoch; the local factors
+∂z/∂W = a and ∂z/∂a = W, which are the arrays above; and one loss per epoch, which is bounded by
+:data:`MAX_EPOCHS`.
+
+**Torch-drawn weights.** ``[init] method = "torch"`` asks for the weights ``nn.Linear`` draws.
+This module does not import the torch mirror: :func:`load` and :func:`parse` are handed a
+``draw_torch_init(sizes, bias, seed) -> (weights, biases or None)`` callable by a module that
+may load PyTorch (``bpstep.loading`` does it for the command line); without one, such a scenario
+is a :class:`ScenarioError`.
 """
 
 from __future__ import annotations
@@ -11,6 +36,7 @@ import re
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -31,10 +57,21 @@ _REQUIRED = {None: ("network", "init", "data", "training"), "network": ("sizes",
 #: the tape keeps one loss per epoch; a typo such as 1e12 must not try to allocate terabytes
 MAX_EPOCHS = 10_000_000
 _PARAM_ID = re.compile(r"^(W)\[(\d+),(\d+),(\d+)\]$|^(b)\[(\d+),(\d+)\]$")
+#: one expanded epoch's arrays (see :func:`epoch_bytes`) must fit in this many bytes: 2 GiB
+EPOCH_BUDGET_BYTES = 2 * 1024 ** 3
+_ITEMSIZE = {"float32": 4, "float64": 8}
 
 
 class ScenarioError(ValueError):
     """A scenario that cannot be used; ``str()`` is the one line for the user."""
+
+
+class InitUnavailable(Exception):
+    """Raised by a ``draw_torch_init`` callable that cannot draw (no torch); ``str()`` says why."""
+
+
+#: ``draw_torch_init(sizes, bias, seed)`` → (float64 weight arrays, float64 bias arrays or None)
+TorchInitDrawer = Callable[[list, bool, int], tuple]
 
 
 @dataclass(frozen=True)
@@ -89,7 +126,52 @@ def resolve(spec: str) -> Path:
     return Path(spec)
 
 
-def load(spec: str) -> Scenario:
+def epoch_bytes(sizes, samples: int, dtype: str = "float64", bias: bool = True) -> int:
+    """The bytes one expanded epoch of this network and data holds (what counts: the module's
+    docstring). Pure arithmetic on Python integers: nothing is allocated, however large."""
+    item = _ITEMSIZE[dtype]
+    n = samples
+    units = sum(sizes[1:])
+    params = sum(j * i for i, j in zip(sizes[:-1], sizes[1:])) + (units if bias else 0)
+    engine = (5 * n * units                    # z, a, ∂E/∂a, ∂a/∂z, δ per layer
+              + 3 * params                     # W, W⁺, ∂E/∂W (b, b⁺, ∂E/∂b)
+              + n * (sizes[0] + sizes[-1])     # inputs, targets
+              + n * sizes[-1] + n + 1)         # E[k], E per sample, the batch E
+    loader = params + n * (sizes[0] + sizes[-1])  # the scenario's float64 copies
+    return engine * item + loader * 8
+
+
+def budget_problem(sizes, samples: int, dtype: str = "float64", bias: bool = True) -> str | None:
+    """None when one epoch fits in :data:`EPOCH_BUDGET_BYTES`, else the reason, for one line."""
+    need = epoch_bytes(sizes, samples, dtype, bias)
+    if need <= EPOCH_BUDGET_BYTES:
+        return None
+    shown_need, shown_budget = _bytes(need), _bytes(EPOCH_BUDGET_BYTES)
+    if shown_need == shown_budget:  # a hair over: the exact counts
+        shown_need, shown_budget = f"{need:,} bytes", f"{EPOCH_BUDGET_BYTES:,} bytes"
+    return (f"{'-'.join(map(str, sizes))} × {samples} sample{'s' if samples != 1 else ''} in {dtype} would "
+            f"need {shown_need} for one epoch's arrays, over the budget of {shown_budget}; "
+            "expected fewer units or samples")
+
+
+def check_budget(sc: "Scenario") -> None:
+    """Refuse a loaded scenario that no longer fits (its dtype overridden to float64, say)."""
+    problem = budget_problem(sc.sizes, sc.samples, sc.dtype, sc.bias)
+    if problem:
+        raise ScenarioError(f"{sc.source}: {problem}")
+
+
+def _bytes(n: int) -> str:
+    for unit, size in (("TiB", 1024 ** 4), ("GiB", 1024 ** 3), ("MiB", 1024 ** 2), ("KiB", 1024)):
+        if n >= size:
+            value = n / size
+            return f"{value:.3g} {unit}" if value < 1000 else f"{value:,.0f} {unit}"
+    return f"{n} bytes"
+
+
+def load(spec: str, draw_torch_init: TorchInitDrawer | None = None) -> Scenario:
+    """A built-in name or a file → a validated scenario; ``draw_torch_init`` draws the weights
+    of ``[init] method = "torch"`` (see the module's docstring)."""
     path = resolve(spec)
     shown = spec if path.parent == builtin_dir() else str(path)
     if path.is_dir():
@@ -102,7 +184,7 @@ def load(spec: str) -> Scenario:
         text = read_text(path, shown, "scenario", "a TOML scenario file")
     except UnreadableFile as e:
         raise ScenarioError(str(e)) from None
-    return parse(text, shown, default_name=path.stem)
+    return parse(text, shown, default_name=path.stem, draw_torch_init=draw_torch_init)
 
 
 class UnreadableFile(ValueError):
@@ -124,7 +206,8 @@ def read_text(path: Path, shown: str, noun: str, expected: str) -> str:
     return text
 
 
-def parse(text: str, shown: str, default_name: str = "scenario") -> Scenario:
+def parse(text: str, shown: str, default_name: str = "scenario",
+          draw_torch_init: TorchInitDrawer | None = None) -> Scenario:
     if not text.strip():
         raise ScenarioError(f"{shown}: the file is empty; expected a TOML scenario with [network], "
                             "[init], [data] and [training]")
@@ -132,12 +215,13 @@ def parse(text: str, shown: str, default_name: str = "scenario") -> Scenario:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(f"{shown}: TOML syntax error: {e}") from None
-    return _Validator(doc, text, shown).scenario(default_name)
+    return _Validator(doc, text, shown, draw_torch_init).scenario(default_name)
 
 
 class _Validator:
-    def __init__(self, doc: dict, text: str, shown: str):
+    def __init__(self, doc: dict, text: str, shown: str, draw_torch_init: TorchInitDrawer | None = None):
         self.doc, self.lines, self.shown = doc, text.splitlines(), shown
+        self.draw_torch_init = draw_torch_init
 
     # -- error reporting ------------------------------------------------------------------------
 
@@ -264,6 +348,7 @@ class _Validator:
         if not isinstance(bias, bool):
             self.fail("network", "bias", f"expected true or false, got {_kind(bias)}")
 
+        self.budget(sizes, bias)  # before anything of the network's size is drawn or converted
         weights, biases = self.init(self.table("init"), sizes, bias)
 
         data = self.table("data")
@@ -299,6 +384,18 @@ class _Validator:
                         inputs=X, targets=T, loss=loss, learning_rate=lr, epochs=epochs, dtype=dtype,
                         update_order=order, freeze=frozenset(freeze), source=self.shown)
 
+    def budget(self, sizes, bias):
+        """Refuse a network and data too big for :data:`EPOCH_BUDGET_BYTES`, from their sizes
+        alone: the number of samples is the length of ``[data] inputs`` (its rows are checked
+        later) and the dtype ``[training] dtype`` (float64 where it is not valid yet)."""
+        data, training = self.doc.get("data"), self.doc.get("training")
+        inputs = data.get("inputs") if isinstance(data, dict) else None
+        samples = len(inputs) if isinstance(inputs, list) and inputs else 1
+        dtype = training.get("dtype") if isinstance(training, dict) else None
+        problem = budget_problem(sizes, samples, dtype if dtype in _ITEMSIZE else "float64", bias)
+        if problem:
+            self.fail("network", "sizes", problem)
+
     def init(self, init, sizes, bias):
         self.check_keys("init", init)
         shapes = [(sizes[l + 1], sizes[l]) for l in range(len(sizes) - 1)]
@@ -324,12 +421,16 @@ class _Validator:
         if method == "torch":
             if "scale" in init:
                 self.fail("init", "scale", "scale applies to method = \"uniform\" only")
-            from . import reference  # the only module that imports torch, and only for this
+            if self.draw_torch_init is None:
+                self.fail("init", "method", "method = \"torch\" needs the weights PyTorch draws, and this "
+                                            "loader was given no way to draw them; open the scenario with "
+                                            "bpstep (bpstep.loading) or use method = \"uniform\"")
             try:
-                return reference.torch_init(list(sizes), bias, seed)
-            except reference.TorchUnavailable as e:
+                weights, biases = self.draw_torch_init(list(sizes), bias, seed)
+            except InitUnavailable as e:
                 self.fail("init", "method", f"method = \"torch\" needs PyTorch ({e}); "
                                             "install torch or use method = \"uniform\"")
+            return list(weights), None if biases is None else list(biases)
         scale = self.number("init", init, "scale", 0.0, positive=False) if "scale" in init else None
         if scale is not None and scale <= 0:
             self.fail("init", "scale", f"expected a number > 0, got {scale}")

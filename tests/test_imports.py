@@ -66,8 +66,10 @@ def imported(path):
 
 
 def test_the_scan_sees_lazy_imports():
-    outside, inside = imported(PACKAGE / "scenario.py")
-    assert "bpstep.reference" in inside and "numpy" in outside and "tomllib" in outside
+    outside, inside = imported(PACKAGE / "loading.py")
+    assert "bpstep.reference" in inside and "bpstep.scenario" in inside
+    outside, _ = imported(PACKAGE / "scenario.py")
+    assert "numpy" in outside and "tomllib" in outside
     outside, _ = imported(PACKAGE / "reference.py")
     assert "torch" in outside
 
@@ -92,8 +94,28 @@ def test_only_the_tui_imports_textual():
     assert offenders == []
 
 
+def test_the_scenario_loader_is_handed_the_torch_init_instead_of_importing_the_mirror():
+    _, inside = imported(PACKAGE / "scenario.py")
+    assert not {name for name in inside if name.split(".")[-1] in ("reference", "crosscheck", "loading")}
+    assert "reference" not in (PACKAGE / "scenario.py").read_text(encoding="utf-8")  # nor by name
+    # and at run time: a torch-init scenario parsed without a drawer loads neither the mirror nor torch
+    code = ("import sys\n"
+            "from bpstep import scenario\n"
+            "text = '[network]\\nsizes = [2, 1]\\n[init]\\nmethod = \"torch\"\\n[data]\\n"
+            "inputs = [[0, 1]]\\ntargets = [[1]]\\n[training]\\nlearning_rate = 0.1\\n'\n"
+            "try:\n"
+            "    scenario.parse(text, 't.toml')\n"
+            "except scenario.ScenarioError as e:\n"
+            "    print('refused', 'init.method' in str(e))\n"
+            "print(sorted(m for m in sys.modules if m in ('bpstep.reference', 'bpstep.loading', 'torch')))\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[:2] == ["refused True", "[]"]
+
+
 @pytest.mark.parametrize("module, forbidden", [
     ("engine", {"scenario", "notation", "layout", "tape", "session", "commands", "replay", "cli", "tui"}),
+    ("scenario", {"reference", "crosscheck", "loading", "tape", "session", "replay", "cli", "tui"}),
     ("layout", {"tape", "session", "replay", "cli", "tui"}),
     ("tape", {"session", "replay", "cli", "tui"}),
     ("session", {"replay", "cli", "tui"}),

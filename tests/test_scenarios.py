@@ -9,7 +9,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from bpstep import engine, scenario
+from bpstep import engine, loading, scenario
 from bpstep.commands import CommandError
 from bpstep.session import Session
 from bpstep.tape import Tape, network_for
@@ -37,7 +37,7 @@ def generated(method, seed=3, sizes=(3, 4, 2), bias=True, extra=""):
         targets = [[0.0, 1.0]]
         [training]
         learning_rate = 0.1
-    """), "<generated>")
+    """), "<generated>", draw_torch_init=loading.draw_torch_init)
 
 
 # --- init methods ------------------------------------------------------------------------------
