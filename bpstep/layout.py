@@ -95,10 +95,28 @@ class Spec:
     def name(self) -> Name:
         return self._made[0]
 
-    @property
+    @cached_property
     def rhs(self):
-        """The formula's right-hand side (notation tree)."""
-        return self._made[1]
+        """The formula's right-hand side (notation tree; a long one is built when first read)."""
+        made = self._made[1]
+        return made.build() if isinstance(made, LongSum) else made() if callable(made) else made
+
+    @property
+    def plain(self) -> bool:
+        """Whether the formula is one quantity or a constant (nothing to put numbers in)."""
+        made = self._made[1]
+        return isinstance(made, (Ref, Const))
+
+    def head(self, most: int) -> tuple:
+        """``(rhs, left out)``: a sum of more than ``most`` terms cut to its first ``most``
+        (a long sum is built only that far), and how many terms it leaves out."""
+        made = self._made[1]
+        if isinstance(made, LongSum) and made.count > most:
+            return made.build(most), made.count - most
+        rhs = self.rhs
+        if isinstance(rhs, Op) and rhs.op == "+" and len(rhs.args) > most:
+            return Op("+", rhs.args[:most]), len(rhs.args) - most
+        return rhs, 0
 
     @property
     def qid(self) -> str:
@@ -123,6 +141,17 @@ class Spec:
     def uses(self) -> tuple:
         """The ids (with @n) of the quantities the formula reads."""
         return tuple(dict.fromkeys(r.qid for r in refs(self.rhs)))
+
+
+class LongSum:
+    """A formula that is a sum of ``count`` terms, ``term(k)`` the k-th (0-based), built when it
+    is read, and only as far as it is shown: a pre-activation of 784 inputs."""
+
+    def __init__(self, count: int, term):
+        self.count, self.term = count, term
+
+    def build(self, most: int | None = None):
+        return _sum([self.term(k) for k in range(self.count if most is None else min(most, self.count))])
 
 
 # --- the tree ------------------------------------------------------------------------------------
@@ -764,10 +793,11 @@ class _Maker:
     # -- forward ---------------------------------------------------------------------------------
 
     def _z(self, l, n, j, _):
-        terms = [Op("·", (self.W(l, j, i), self.act(l - 1, n, i))) for i in range(1, self.sizes[l - 1] + 1)]
-        if self.sc.bias:
-            terms.append(self.b(l, j))
-        return self.nm.z(l, j), _sum(terms)
+        I = self.sizes[l - 1]
+
+        def term(i):  # W·a, then the bias
+            return Op("·", (self.W(l, j, i + 1), self.act(l - 1, n, i + 1))) if i < I else self.b(l, j)
+        return self.nm.z(l, j), LongSum(I + self.sc.bias, term)
 
     def _a(self, l, n, j, _):
         fn, z = self.sc.activations[l - 1], self.z(l, n, j)
@@ -781,12 +811,12 @@ class _Maker:
         return self.nm.E_term(k), rhs
 
     def _En(self, l, n, j, _):
-        terms = [Ref(self.nm.E_term(k), ("Ek", n - 1, k - 1), f"E[{k}]@{n}") for k in range(1, self.sizes[-1] + 1)]
-        return self.nm.E(), _sum(terms)
+        return self.nm.E(), lambda: _sum([Ref(self.nm.E_term(k), ("Ek", n - 1, k - 1), f"E[{k}]@{n}")
+                                          for k in range(1, self.sizes[-1] + 1)])
 
     def _E(self, l, n, j, _):
-        per_sample = tuple(Ref(self.nm.E().sample(m), ("En", m - 1), f"E@{m}") for m in range(1, self.N + 1))
-        return self.nm.E(), Frac(Op("+", per_sample), _count(self.N))
+        return self.nm.E(), lambda: Frac(Op("+", tuple(Ref(self.nm.E().sample(m), ("En", m - 1), f"E@{m}")
+                                                      for m in range(1, self.N + 1))), _count(self.N))
 
     def _loss_term(self, o, t, K):
         loss = self.sc.loss
@@ -820,8 +850,8 @@ class _Maker:
         if l == self.L:
             rhs = self._loss_grad(self.act(self.L, n, j), self.t(n, j), self.sizes[-1])
         else:
-            rhs = _sum([Ref(self.part_name(l, m, j), ("part", l, n - 1, m - 1, j - 1), f"dE[{l + 1},{m}]/da[{l},{j}]@{n}")
-                        for m in range(1, self.sizes[l + 1] + 1)])
+            rhs = lambda: _sum([Ref(self.part_name(l, m, j), ("part", l, n - 1, m - 1, j - 1),  # noqa: E731
+                                    f"dE[{l + 1},{m}]/da[{l},{j}]@{n}") for m in range(1, self.sizes[l + 1] + 1)])
         return d(self.E, self.nm.a(l, j)), rhs
 
     def _dadz(self, l, n, j, _):
@@ -866,9 +896,9 @@ class _Maker:
 
     def _mean(self, kind, l, j, i):
         idx, name, key = self._param(kind, l, j, i)
-        samples = tuple(Ref(d(self.E.sample(n), name), (f"g{kind}s", key[0], n - 1) + key[1:], f"dE/d{kind}{idx}@{n}")
-                        for n in range(1, self.N + 1))
-        return d(self.E, name), Frac(Op("+", samples), _count(self.N))
+        return d(self.E, name), lambda: Frac(Op("+", tuple(
+            Ref(d(self.E.sample(n), name), (f"g{kind}s", key[0], n - 1) + key[1:], f"dE/d{kind}{idx}@{n}")
+            for n in range(1, self.N + 1))), _count(self.N))
 
     def _update(self, kind, l, j, i):
         idx, name, key = self._param(kind, l, j, i)

@@ -22,7 +22,7 @@ from rich.style import Style
 from rich.text import Text
 
 from bpstep.layers import MAX_SHOWN, matrix_lines
-from bpstep.notation import Const, Ref, fmt, operands, refs, render
+from bpstep.notation import fmt, operands, refs, render
 
 from .lines import LinesPanel
 
@@ -50,16 +50,25 @@ def word_width(word: list[Token]) -> int:
     return sum(_width(t) for t in word)
 
 
-def tokens(step) -> list[Token]:
-    """The formula's right-hand side as tokens, spaces included, in reading order."""
-    rhs = step.spec.rhs
+#: terms of a sum always shown in full (XOR's longest has 11)
+_MOST = 128
+
+
+def tokens(step, most: int | None = None) -> list[Token]:
+    """The formula's right-hand side as tokens, spaces included, in reading order; with
+    ``most``, a long sum only as far as its first ``most`` terms, then how many more there are
+    (a pre-activation of a 784-input layer is more than a screen holds)."""
+    rhs, more = (step.spec.rhs, 0) if most is None else step.spec.head(most)
     literals = render(rhs, lambda r: _MARK).split(_MARK)
-    quantities, numbers = list(refs(rhs)), operands(rhs, step.numbers())
+    quantities = list(refs(rhs))
+    numbers = operands(rhs, [step.record.value(r.key) for r in quantities] if more else step.numbers())
     out = []
     for k, literal in enumerate(literals):
         out += [_DOT if p == "·" else Token(p, p) for p in re.split(r"(·| )", literal) if p]
         if k < len(quantities):
             out.append(Token(quantities[k].name.uni, numbers[k], quantities[k].qid))
+    if more:
+        out += [Token(" ", " "), Token("+", "+"), Token(" ", " "), Token(f"… {more} more", f"… {more} more")]
     return out
 
 
@@ -150,18 +159,22 @@ def matrix_block(label: str, m, shown: int, style) -> list[Text]:
 
 
 class FormulaPanel(LinesPanel):
-    def parts(self, width: int, height: int | None = None) -> tuple[list, list]:
+    def parts(self, width: int, height: int | None = None, drawn: int | None = None) -> tuple[list, list]:
         """``(formula rows, result rows)`` for ``width`` cells (and, in layer view, as few more
-        than ``height`` rows as the matrices allow): rows are Texts."""
+        than ``height`` rows as the matrices allow): rows are Texts. Formula rows past ``drawn``
+        are left empty: they are only counted (a sum of 784 products wraps to hundreds)."""
         frame = self.app.frame
         if frame.layered:
             return self._layer_parts(frame.layer, width, height)
         step = frame.step
         head = f"{step.name} = "
         indent = " " * cell_len(head)
-        plain = isinstance(step.spec.rhs, (Ref, Const))  # nothing to put numbers in
+        plain = step.spec.plain
         rows = []
-        for k, line in enumerate(wrap(tokens(step), max(10, width - len(indent)))):
+        for k, line in enumerate(self._wrapped(frame, max(10, width - len(indent)))):
+            if drawn is not None and len(rows) >= drawn:
+                rows += [Text()] if plain else [Text(), Text()]
+                continue
             sym, num = Text(), Text()
             if k == 0:
                 sym.append(step.name, _SELF)
@@ -188,6 +201,16 @@ class FormulaPanel(LinesPanel):
         if users:
             tail.append(self._users_line(frame, step, users, width))
         return rows, tail
+
+    def _wrapped(self, frame, width: int) -> list:
+        """The formula's tokens wrapped to ``width``, as many as the screen could show, kept for
+        the frame: the panel is measured, then drawn, from one frame."""
+        if getattr(self, "_wrap_for", None) != (frame, width):
+            # the panel is at most 45% of the screen: H/4 lines of two rows; a term of a long sum
+            # (W·a, 8 digits each) takes 12 cells or more
+            most = max(_MOST, (self.app.size.height // 4 + 1) * max(1, width // 12))
+            self._wrap_for, self._wrap = (frame, width), wrap(tokens(frame.step, most), width)
+        return self._wrap
 
     def _users_line(self, frame, step, users, width) -> Text:
         label = "factor of " if step.factor else "used by "
@@ -229,15 +252,15 @@ class FormulaPanel(LinesPanel):
         return [head] + rows, tail
 
     def get_content_height(self, container, viewport, width: int) -> int:
-        rows, tail = self.parts(width)
+        rows, tail = self.parts(width, drawn=0)
         return len(rows) + len(tail)
 
     def lines(self) -> list[Text]:
         width, height = self.content_size
-        rows, tail = self.parts(width, height)
+        rows, tail = self.parts(width, height, drawn=height)
         if len(rows) + len(tail) > height:
             frame = self.app.frame
-            pairs = 1 if frame.layered or isinstance(frame.step.spec.rhs, (Ref, Const)) else 2
+            pairs = 1 if frame.layered or frame.step.spec.plain else 2
             keep = max(pairs, (height - len(tail) - 1) // pairs * pairs)
             hidden = (len(rows) - keep) // pairs
             what = "the matrices" if frame.layered else "this formula"
