@@ -272,3 +272,14 @@ def test_a_big_layer_step_is_focused_on_the_same_units_and_edges_as_step_by_step
         for k in range(grid.length(epoch)):
             spec = grid.step(epoch, k).spec
             assert whole_layer(spec.family, spec.layer, sc.sizes, sc.freeze) == layer_focus(spec.first_ids, sc.sizes)
+
+
+def test_a_long_sum_is_built_only_as_far_as_it_is_shown():
+    from bpstep import layout as layouts
+    lay = layouts.Layout(_sized((300, 4, 2), 2))
+    spec = lay.spec(False, lay.at(False, "z[1,1]", 2))
+    head, more = spec.head(10)
+    assert more == 291 and "rhs" not in spec.__dict__  # 300 products and the bias; the whole sum not built
+    assert head.args == spec.rhs.args[:10] and len(spec.rhs.args) == 301
+    assert spec.head(400) == (spec.rhs, 0)
+    assert not spec.plain and lay.spec(False, lay.at(False, "dz[1,1]/dW[1,1,1]", 1)).plain
