@@ -2,7 +2,7 @@
 
 1. the wall time of the whole process ``bpstep replay xor -c "goto epoch 10000"`` against the
    lecture's own PyTorch XOR program (10,001 epochs, a print every 100) run as a process, and
-   their ratio (target: bpstep at least 6× faster, aim 10×);
+   their ratio (target: bpstep at least 10× faster);
 2. the peak memory (maximum resident set size) of ``bpstep replay xor --epochs N --trace`` to
    /dev/null for N = 20 and N = 200 (target: the second at most 20% above the first).
 
@@ -68,7 +68,7 @@ for epoch in range(10001):
 
 BPSTEP_JUMP = [sys.executable, "-m", "bpstep", "replay", "xor", "-c", "goto epoch 10000"]
 TORCH_LOOP = [sys.executable, "-c", TORCH_XOR]
-SPEED_TARGET, SPEED_AIM, MEMORY_TARGET = 6.0, 10.0, 1.2
+SPEED_TARGET, MEMORY_TARGET = 10.0, 1.2
 
 
 def timed(cmd) -> tuple[float, str]:
@@ -114,7 +114,7 @@ def main() -> int:
     print(f"  lecture's PyTorch loop, 10,001 epochs    {t:7.3f} s   (runs: {_runs(torch_times)})"
           f"   loss at 10000: {torch_loss.split()[1]}")
     verdict = "ok" if ratio >= SPEED_TARGET else "TOO SLOW"
-    print(f"  ratio {ratio:.1f}×  (target ≥ {SPEED_TARGET:g}×, aim {SPEED_AIM:g}×): {verdict}")
+    print(f"  ratio {ratio:.1f}×  (target ≥ {SPEED_TARGET:g}×): {verdict}")
 
     small = peak_rss_kib([*BPSTEP_JUMP[:5], "--epochs", "20", "--trace"])
     large = peak_rss_kib([*BPSTEP_JUMP[:5], "--epochs", "200", "--trace"])

@@ -1,4 +1,4 @@
-"""When two numbers agree (DESIGN.md §7): the tolerances by dtype, the rounding scale of every
+"""When two numbers agree: the tolerances by dtype, the rounding scale of every
 value of an epoch, and central finite differences, the cross-check's third witness. NumPy only.
 """
 
@@ -127,23 +127,55 @@ def error_scales(net, arrays: engine.EpochArrays, rtol: float) -> engine.EpochAr
                 S_delta = spread / K + np.abs(delta)
             else:
                 S_delta = S_g * np.abs(dadz) + np.abs(g) * S_dadz + np.abs(delta)
-            S_gWs = (S_delta[..., None] * np.abs(acts[l])[:, :, None, :]
-                     + np.abs(delta)[..., None] * S_act[l][:, :, None, :])
-            S_gW = S_gWs.mean(1)
+            # per sample δ a_{l−1}ᵀ and δ_j W_ji: S_δ|a| + |δ|S_a and S_δ|W| + |δ|S_W, not formed
+            A, D, Wd = np.abs(acts[l]), np.abs(delta), np.abs(first(arrays.W_down[l]))
+            S_gW = _mean_over_samples(S_delta, A, D, S_act[l])
             free = 1 if net.W_mask is None else net.W_mask[l]  # 0 where frozen
             S_W_new = np.abs(W[l]) + float(net.lr) * S_gW * free
             S_Wd = S_W_new if net.sequential else np.abs(W[l])
-            Wd = first(arrays.W_down[l])
-            S_parts = S_delta[..., None] * np.abs(Wd)[:, None] + np.abs(delta)[..., None] * S_Wd[:, None]
             out.dEda[l], out.dadz[l], out.dEdz[l] = last(S_g), last(S_dadz), last(S_delta)
-            out.gW_sample[l], out.gW[l], out.W_new[l] = last(S_gWs), last(S_gW), last(S_W_new)
-            out.W_down[l], out.parts[l] = last(S_Wd), last(S_parts)
+            out.gW_sample[l] = engine.Outer(last(S_delta), last(A), True, more=[(last(D), last(S_act[l]))])
+            out.gW[l], out.W_new[l], out.W_down[l] = last(S_gW), last(S_W_new), last(S_Wd)
+            out.parts[l] = engine.Outer(last(S_delta), last(Wd), False, more=[(last(D), last(S_Wd))])
             if b is not None:
                 S_gb = S_delta.mean(1)
                 out.gb_sample[l], out.gb[l] = last(S_delta), last(S_gb)
                 free = 1 if net.b_mask is None else net.b_mask[l]
                 out.b_new[l] = last(np.abs(b[l]) + float(net.lr) * S_gb * free)
-            S_g = S_parts.sum(2)
+            if l:  # what the layer below reads
+                S_g = _sum_over_units(S_delta, Wd, D, S_Wd)
+    return out
+
+
+#: how many elements of an N×J×I product are formed at once where it is summed
+_FORMED_AT_ONCE = 250_000
+
+
+def _mean_over_samples(S_u, v, u, S_v):
+    """(C, J, I): the mean over n of S_u[n, j]·v[n, i] + u[n, j]·S_v[n, i] (u, S_u: (C, N, J);
+    v, S_v: (C, N, I)), formed a few rows j at a time. Each row is summed over n exactly as the
+    whole product would be (numpy adds along n a row of elements at a time; only a row of one
+    element, I = 1, would be summed pairwise, and that product is never split)."""
+    C, N, J = S_u.shape
+    I = v.shape[-1]
+    rows = J if I == 1 else max(1, _FORMED_AT_ONCE // (C * N * I))
+    out = np.empty((C, J, I))
+    for j in range(0, J, rows):
+        s = slice(j, j + rows)
+        out[:, s] = (S_u[:, :, s, None] * v[:, :, None, :] + u[:, :, s, None] * S_v[:, :, None, :]).mean(1)
+    return out
+
+
+def _sum_over_units(S_u, W, u, S_W):
+    """(C, N, I): the sum over j of S_u[n, j]·W[j, i] + u[n, j]·S_W[j, i] (u, S_u: (C, N, J);
+    W, S_W: (C, J, I)), formed a few samples at a time (each sample's sum is its own)."""
+    C, N, J = S_u.shape
+    I = W.shape[-1]
+    rows = max(1, _FORMED_AT_ONCE // (C * J * I))
+    out = np.empty((C, N, I))
+    for n in range(0, N, rows):
+        s = slice(n, n + rows)
+        out[:, s] = (S_u[:, s, :, None] * W[:, None] + u[:, s, :, None] * S_W[:, None]).sum(2)
     return out
 
 

@@ -1,17 +1,20 @@
-"""The cross-check against PyTorch autograd (DESIGN.md §7): step by step for the debugger
-(:class:`StepChecker`), whole runs for ``bpstep check`` (:func:`run_check`).
+"""The cross-check against PyTorch autograd: step by step for the debugger (:class:`StepChecker`),
+whole runs for ``bpstep check`` (:func:`run_check`).
 
 Both compare the engine's arrays of an epoch with the arrays :class:`reference.Mirror` computes
 in torch from the same starting parameters (teacher forcing), value by value, through the step
 keys of the tape (``Record.lookup``), so a step's torch value is found exactly where its own value
-is. ``run_check`` reads whole runs of epochs at once: the keys of a kind and layer are gathered as
-index arrays, and the arrays hold the epochs on their last axis.
+is. ``run_check`` reads whole runs of epochs at once: the values of a kind of key and a layer are
+one block of the arrays (:class:`_Group`, derived from the scenario's shape, not from the steps),
+and the arrays hold the epochs on their last axis. An epoch too big for that is compared a run of
+samples at a time, torch's per-sample parameter copies made for that run only.
 
 When values agree, and the finite differences of ``--fd``: :mod:`bpstep.agreement`.
 """
 
 from __future__ import annotations
 
+import copy
 import sys
 import threading
 from collections import OrderedDict
@@ -22,6 +25,7 @@ import numpy as np
 from . import engine
 from .agreement import (EXACT, FD_STEP, FD_TOLERANCE, TOLERANCES, Tolerance, error_scales,
                         finite_differences)
+from .ids import indices
 from .notation import fmt
 from .tape import Record, Tape
 
@@ -79,42 +83,82 @@ class StepChecker:
         self.mirror = mirror_for(tape.net, self.dtype, device)
         self.device = str(self.mirror.device)
         self.tolerance = TOLERANCES[self.dtype]
-        self._records: OrderedDict[int, tuple] = OrderedDict()
+        #: samples whose torch arrays are computed together (all of a small batch)
+        self.samples_at_once = _samples_at_once(tape.scenario, _groups(tape.scenario, False))
+        self._records: OrderedDict[tuple, tuple] = OrderedDict()
+        self._last_scales = (None, None)  # (epoch, its rounding scales)
         self._generation = tape.generation  # a what-if edit bumps it: the cache is stale then
         self._lock = threading.Lock()
 
-    def record(self, epoch: int) -> Record:
-        """The torch arrays of ``epoch``, from the engine's parameters at its start."""
-        return self._epoch(epoch)[0]
+    def record(self, epoch: int, chunk: int = 0) -> Record:
+        """The torch arrays of ``epoch`` (of the ``chunk``-th run of ``samples_at_once`` samples,
+        the batch's whole), from the engine's parameters at its start."""
+        return self._epoch(epoch, chunk)[0]
 
-    def _epoch(self, epoch: int, arrays: engine.EpochArrays | None = None) -> tuple[Record, Record]:
-        """(torch arrays, rounding scales) of an epoch, computed once and kept for a few epochs."""
+    def _epoch(self, epoch: int, chunk: int, arrays: engine.EpochArrays | None = None) -> tuple[Record, Record]:
+        """(torch arrays, rounding scales) of an epoch's chunk of samples, computed once and kept
+        for a few (epoch, chunk)s."""
         with self._lock:
             if self._generation != self.tape.generation:
                 self._records.clear()
+                self._last_scales = (None, None)
                 self._generation = self.tape.generation
-            cached = self._records.get(epoch)
+            cached = self._records.get((epoch, chunk))
             if cached is not None:
-                self._records.move_to_end(epoch)
+                self._records.move_to_end((epoch, chunk))
                 return cached
             mine = [arrays if arrays is not None else self.tape.record(epoch).arrays]
             net = self.tape.network(epoch)  # inputs, targets, lr as edited (what-if)
             if net is not self.mirror.net:
                 self.mirror = mirror_for(net, self.dtype, self.device)
-            run = self.mirror.evaluate if self.tape.is_evaluate(epoch) else self.mirror.epochs
-            theirs = _epoch_of(run(*_starts(mine)), 0)
-            scales = _epoch_of(error_scales(net, stack_epochs(mine), self.tolerance.rtol), 0)
-            cached = self._records[epoch] = tuple(Record(epoch, x, net) for x in (theirs, scales))
+            some = slice(chunk * self.samples_at_once, (chunk + 1) * self.samples_at_once)
+            if self.tape.is_evaluate(epoch):
+                theirs = _samples_of(self.mirror.evaluate(*_starts(mine)), some)
+            else:
+                theirs = self.mirror.epochs(*_starts(mine), samples=some)
+            scales = _samples_of(self._scales(epoch, net, mine), some)
+            cached = tuple(Record(epoch, _epoch_of(x, 0), net) for x in (theirs, scales))
+            self._records[(epoch, chunk)] = cached
             while len(self._records) > self.KEPT:
                 self._records.popitem(last=False)
             return cached
 
+    def _scales(self, epoch: int, net, mine: list) -> engine.EpochArrays:
+        """The rounding scales of all samples of an epoch, kept for its other chunks (they are
+        the batch's size, the per-sample products unformed)."""
+        if self._last_scales[0] != epoch:
+            self._last_scales = (epoch, error_scales(net, stack_epochs(mine), self.tolerance.rtol))
+        return self._last_scales[1]
+
     def compare(self, step) -> tuple[float, float, bool]:
         """(torch value, |Δ|, within tolerance) of a step of this checker's tape."""
-        theirs, scales = self._epoch(step.epoch, step.record.arrays)
-        value = theirs.value(step.spec.key)
-        err, ok = self.tolerance.errors(step.value, value, scales.value(step.spec.key))
+        key = step.spec.key
+        at = _SAMPLE_AT.get(key[0])
+        chunk, key = (0, key) if at is None else _in_chunk(key, at, self.samples_at_once)
+        theirs, scales = self._epoch(step.epoch, chunk, step.record.arrays)
+        value = theirs.value(key)
+        err, ok = self.tolerance.errors(step.value, value, scales.value(key))
         return value, float(err), bool(ok)
+
+    def compare_values(self, epoch: int, key: tuple, shape) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(torch values, |Δ|, within tolerance) of the steps at ``key`` (index arrays of ``shape``,
+        as ``Record.values`` reads them), each sample from its chunk's torch arrays."""
+        mine = self.tape.record(epoch).values(key, shape)
+        at, size = _SAMPLE_AT.get(key[0]), self.samples_at_once
+        if at is None or size >= self.tape.scenario.samples:
+            theirs, scales = (r.values(key, shape) for r in self._epoch(epoch, 0))
+        else:
+            theirs, scales = np.empty(shape), np.empty(shape)
+            n = np.broadcast_to(key[at], shape)
+            chunks = n // size
+            for chunk in np.unique(chunks).tolist():
+                here = chunks == chunk
+                sub = [np.broadcast_to(k, shape)[here] if np.ndim(k) else k for k in key]
+                sub[at] = n[here] - chunk * size
+                records = self._epoch(epoch, chunk)
+                theirs[here], scales[here] = (r.values(tuple(sub), sub[at].shape) for r in records)
+        err, ok = self.tolerance.errors(mine, theirs, scales)
+        return theirs, err, ok
 
     def verdict_text(self, step) -> str:
         """``torch 0.02592286 ✓ Δ 1.4e-17`` (✗ when out of tolerance)."""
@@ -134,9 +178,15 @@ def _epoch_of(arrays: engine.EpochArrays, c: int) -> engine.EpochArrays:
 
 
 def stack_epochs(many: list) -> engine.EpochArrays:
-    """Arrays of consecutive epochs → one set, float64, the epoch on the last axis."""
+    """Arrays of consecutive epochs → one set, float64, the epoch on the last axis (per-sample
+    products still unformed: :class:`engine.Outer`)."""
     first = many[0]
-    stack = lambda get: np.stack([get(a) for a in many], axis=-1).astype(np.float64)
+
+    def stack(get):
+        xs = [get(a) for a in many]
+        if isinstance(xs[0], engine.Outer):
+            return engine.Outer.stack(xs, np.float64)
+        return np.stack(xs, axis=-1).astype(np.float64)
     out = engine.EpochArrays(W=None, b=None)
     for name, value in vars(first).items():
         if isinstance(value, list):
@@ -153,27 +203,192 @@ def stack_epochs(many: list) -> engine.EpochArrays:
 
 @dataclass
 class _Group:
-    """Steps of one key kind (and list index) whose values are gathered in one lookup."""
+    """Values of one kind of step key and one layer (or sample) that are read in one lookup: the
+    block ``key`` of the epoch's arrays (``Record.lookup`` with ints and slices), its axes taken
+    in ``order`` (the order in which the epoch's steps first show the values) and flattened;
+    ``keep``: which of those the steps show, when not all are (a frozen parameter has no update
+    step). ``sample``: the key position of the sample index, for the per-sample quantities."""
 
     kind: str
-    key: tuple  # for Record.lookup, the indices below the first as arrays
-    specs: list  # per gathered value, the steps that show it
-    weight: np.ndarray  # how many steps show each value
+    key: tuple
+    shape: tuple  # of the block, in key order (ints in the key: no axis)
+    order: tuple
+    weight: object  # how many steps show each value: an int, or one per value
+    first: object  # (indices in key order) → (id, sample) of the first step showing the value
+    sample: int | None = None
+    keep: np.ndarray | None = None
+
+    @property
+    def count(self) -> int:
+        return int(np.prod(self.shape)) if self.keep is None else self.keep.size
+
+    def part(self, start: int = 0, stop: int | None = None):
+        """(key, offset, count) of the values of samples start…stop − 1 (None: all from start) in
+        arrays that hold those samples only: the key, where its first value is in the group, how
+        many; None if it has none (the batch's values belong to the run that starts at 0)."""
+        if self.sample is None:
+            return (self.key, 0, self.count) if start == 0 else None
+        n = self.key[self.sample]
+        if isinstance(n, int):
+            if n < start or (stop is not None and n >= stop):
+                return None
+            return self.key[:self.sample] + (n - start,) + self.key[self.sample + 1:], 0, self.count
+        N = self.shape[0]  # the samples' axis comes first
+        per_sample = self.count // N
+        return self.key, start * per_sample, (min(N, N if stop is None else stop) - start) * per_sample
+
+    def read(self, record: Record, key: tuple, shape: tuple) -> np.ndarray:
+        """(values, epochs) float64 of the block ``key`` of ``record``."""
+        x = np.asarray(record.lookup(key), np.float64)
+        if x.ndim == 0:  # a constant
+            return np.broadcast_to(x, shape)
+        x = x.transpose(self.order + (len(self.order),)).reshape(-1, shape[1])
+        return x if self.keep is None else x[self.keep]
+
+    def index(self, m: int) -> tuple:
+        """The step key (all ints) of value m of the group."""
+        flat = m if self.keep is None else int(self.keep[m])
+        ordered = np.unravel_index(flat, tuple(self.shape[o] for o in self.order)) if self.shape else ()
+        at = [0] * len(self.shape)
+        for o, i in zip(self.order, ordered):
+            at[o] = int(i)
+        at = iter(at)
+        return tuple(next(at) if isinstance(k, slice) else k for k in self.key)
+
+    def step(self, m: int) -> tuple:
+        """(id, sample) of the first step showing value m of the group."""
+        return self.first(*self.index(m)[1:])
+
+    def qid(self, m: int) -> str:
+        id, sample = self.step(m)
+        return id if sample is None else f"{id}@{sample}"
 
 
-def _groups(specs) -> list[_Group]:
-    by_key: dict = {}
-    for s in specs:
-        by_key.setdefault(s.key, []).append(s)
-    heads: dict = {}
-    for key, shown in by_key.items():
-        heads.setdefault(key[:2], []).append((key, shown))
-    groups = []
-    for head, items in heads.items():
-        rest = tuple(np.array([k[d] for k, _ in items]) for d in range(len(head), len(items[0][0])))
-        groups.append(_Group(_KIND_OF[head[0]], head + rest, [shown for _, shown in items],
-                             np.array([len(shown) for _, shown in items], dtype=np.int64)))
-    return groups
+def _groups(sc, evaluate: bool) -> list[_Group]:
+    """The groups of a training epoch's (evaluate phase's) steps from the scenario's shape, in
+    the order in which the steps first show a value of each, as the layout orders the steps."""
+    G = _GroupMaker(sc)
+    return G.forward_and_loss() + ([] if evaluate else G.backward_and_update())
+
+
+class _GroupMaker:
+    """The groups of each kind of step key (keys and ids as :mod:`bpstep.layout` makes them,
+    indices 0-based in keys and 1-based in ids)."""
+
+    def __init__(self, sc):
+        self.sc, self.L, self.N, self.sizes = sc, sc.layers, sc.samples, sc.sizes
+
+    def forward_and_loss(self) -> list:
+        """The forward pass sample by sample (z, a of each layer), then the loss."""
+        out = [g for l in range(self.L) for g in (self.unit("z", l), self.unit("a", l))]
+        for n in range(self.N):
+            out += [self.loss_terms(n), self.sample_loss(n)]
+        return out + ([self.batch_loss()] if self.N > 1 else [])
+
+    def backward_and_update(self) -> list:
+        """Layer by layer from the output down: in the sequential order each layer's backward
+        steps (all samples), batch means and update before the next one down; otherwise all
+        layers' backward steps, then their means, then their updates. The constant 1 = ∂z/∂b
+        is one value, first shown at the output layer."""
+        down = range(self.L - 1, -1, -1)
+        if self.sc.update_order == "sequential":
+            out = [g for l in down for g in self.backward(l) + self.means(l) + self.update(l)]
+        else:
+            out = [g for make in (self.backward, self.means, self.update) for l in down for g in make(l)]
+        ones = [k for k, g in enumerate(out) if g.key == ("one",)]
+        return [g for k, g in enumerate(out) if k not in ones[1:]]
+
+    def backward(self, l) -> list:
+        """Layer l's backward steps, in the order a unit's first show them."""
+        parts = [self.factor(l + 1), self.part(l + 1)] if l < self.L - 1 else []
+        bias = [self.one(), self.unit("gbs", l)] if self.sc.bias else []
+        return parts + [self.unit("dEda", l), self.unit("dadz", l), self.unit("dEdz", l), self.local(l),
+                        self.weights(l)] + bias
+
+    def means(self, l) -> list:
+        if self.N == 1:  # the per-sample gradient is the batch's: no mean steps
+            return []
+        return [self.mean("gW", l)] + ([self.mean("gb", l)] if self.sc.bias else [])
+
+    def update(self, l) -> list:
+        names = ("W+", "b+") if self.sc.bias else ("W+",)
+        return [g for g in (self.updated(name, l) for name in names) if g is not None]
+
+    def _group(self, name, key, shape, order=None, weight=1, first=None, sample=None, keep=None):
+        order = tuple(range(len(shape))) if order is None else order
+        sample = None if sample is None else sample + 1  # its position after the name
+        return _Group(_KIND_OF[name], (name,) + key, tuple(shape), order, weight, first, sample, keep)
+
+    def unit(self, name, l):
+        """A quantity of each sample and unit j of layer l: z, a, ∂E/∂a, ∂a/∂z, δ, ∂E/∂b_n."""
+        ids = {"z": "z[{l},{j}]", "a": "a[{l},{j}]", "dEda": "dE/da[{l},{j}]", "dadz": "da[{l},{j}]/dz[{l},{j}]",
+               "dEdz": "dE/dz[{l},{j}]", "gbs": "dE/db[{l},{j}]"}[name]
+        first = lambda l, n, j: (ids.format(l=l + 1, j=j + 1), n + 1)
+        return self._group(name, (l, slice(None), slice(None)), (self.N, self.sizes[l + 1]), first=first, sample=1)
+
+    def loss_terms(self, n):
+        return self._group("Ek", (n, slice(None)), (self.sizes[-1],), first=lambda n, k: (f"E[{k + 1}]", n + 1),
+                           sample=0)
+
+    def sample_loss(self, n):
+        return self._group("En", (n,), (), first=lambda n: ("E", n + 1), sample=0)
+
+    def batch_loss(self):
+        return self._group("E", (), (), first=lambda: ("E", None))
+
+    def factor(self, l):
+        """∂z[l+1,m]/∂a[l,j] = W[l+1,m,j] (W⁺ sequential): the same value for every sample, shown
+        first for sample 1, unit j by unit j."""
+        first = lambda l, m, j: (f"dz[{l + 1},{m + 1}]/da[{l},{j + 1}]", 1)
+        return self._group("Wd", (l, slice(None), slice(None)), (self.sizes[l + 1], self.sizes[l]), order=(1, 0),
+                           weight=self.N, first=first)
+
+    def part(self, l):
+        """dE[l+1,m]/da[l,j], shown unit j by unit j, each through every m."""
+        first = lambda l, n, m, j: (f"dE[{l + 1},{m + 1}]/da[{l},{j + 1}]", n + 1)
+        shape = (self.N, self.sizes[l + 1], self.sizes[l])
+        return self._group("part", (l,) + (slice(None),) * 3, shape, order=(0, 2, 1), first=first, sample=1)
+
+    def local(self, l):
+        """∂z[l,j]/∂W[l,j,i] = a[l−1,i]: one value per sample and i, shown for every unit j."""
+        first = lambda l, n, i: (f"dz[{l + 1},1]/dW[{l + 1},1,{i + 1}]", n + 1)
+        return self._group("dzdW", (l, slice(None), slice(None)), (self.N, self.sizes[l]),
+                           weight=self.sizes[l + 1], first=first, sample=1)
+
+    def weights(self, l):
+        """∂E/∂W[l,j,i] of each sample."""
+        first = lambda l, n, j, i: (f"dE/dW[{l + 1},{j + 1},{i + 1}]", n + 1)
+        shape = (self.N, self.sizes[l + 1], self.sizes[l])
+        return self._group("gWs", (l,) + (slice(None),) * 3, shape, first=first, sample=1)
+
+    def one(self):
+        """∂z/∂b = 1, one value shown by every bias's step of every sample."""
+        L = self.L
+        return self._group("one", (), (), weight=self.N * sum(self.sizes[1:]),
+                           first=lambda: (f"dz[{L},1]/db[{L},1]", 1))
+
+    def mean(self, name, l):
+        J, I = self.sizes[l + 1], self.sizes[l]
+        if name == "gW":
+            return self._group(name, (l, slice(None), slice(None)), (J, I),
+                               first=lambda l, j, i: (f"dE/dW[{l + 1},{j + 1},{i + 1}]", None))
+        return self._group(name, (l, slice(None)), (J,), first=lambda l, j: (f"dE/db[{l + 1},{j + 1}]", None))
+
+    def updated(self, name, l):
+        """W⁺ or b⁺ of layer l, but for the frozen ones (None when all are)."""
+        shape = (self.sizes[l + 1], self.sizes[l]) if name == "W+" else (self.sizes[l + 1],)
+        keep = None
+        if self.sc.freeze:
+            free = np.ones(shape, dtype=bool)
+            for pid in self.sc.freeze:  # W[l,j,i], b[l,j]
+                idx = [i - 1 for i in indices(pid)]
+                if pid[0] == name[0] and idx[0] == l:
+                    free[tuple(idx[1:])] = False
+            keep = None if free.all() else np.flatnonzero(free)
+            if keep is not None and keep.size == 0:
+                return None
+        first = lambda l, *idx: (f"{name}[{l + 1},{','.join(str(i + 1) for i in idx)}]", None)
+        return self._group(name, (l,) + (slice(None),) * len(shape), shape, first=first, keep=keep)
 
 
 @dataclass
@@ -194,45 +409,52 @@ class _Row:
 
 class Comparison:
     """Per kind of quantity: how many values, the largest absolute and relative errors and where,
-    and the values out of tolerance."""
+    and the values out of tolerance. ``name(id, sample)``: the name of a step, for the report."""
 
-    def __init__(self):
+    def __init__(self, name=lambda id, sample: id):
         self.rows: dict[str, _Row] = {}
+        self.name = name
 
     def add(self, groups, mine: Record, theirs: Record, scales: Record, first_epoch: int, epochs: int,
-            tolerance: Tolerance, kind: str | None = None, slack: Record | None = None):
+            tolerance: Tolerance, kind: str | None = None, slack: Record | None = None, samples=(0, None)):
         """Compare ``epochs`` epochs (from ``first_epoch``) of every group. With ``kind`` (a witness
         other than torch) they are filed under that row, ``slack`` is what the witness may be off by,
-        and a NaN in ``theirs`` means no witness there (counted as skipped)."""
-        skip_nan = kind is not None
+        and a NaN in ``theirs`` means no witness there (counted as skipped). ``samples``: the
+        (start, stop) of the samples the records hold (the batch's values are compared with the
+        first run of samples)."""
         for g in groups:
-            shape = (len(g.specs), epochs)
-            read = lambda r: np.broadcast_to(np.asarray(r.lookup(g.key), np.float64), shape)
-            a, b, scale = read(mine), read(theirs), read(scales)
-            err, ok = tolerance.errors(a, b, scale, None if slack is None else read(slack))
-            row = self.rows.setdefault(kind or g.kind, _Row())
-            weight = np.broadcast_to(g.weight[:, None], shape)
-            if skip_nan:
-                missing = np.isnan(b)
-                row.skipped += int(weight[missing].sum())
-                err, ok, weight = np.where(missing, -1.0, err), ok | missing, np.where(missing, 0, weight)
-            row.count += int(weight.sum())
-            if not ok.all():
-                row.bad += int(weight[~ok].sum())
-                if not row.first_bad:
-                    m, c = np.argwhere(~ok)[0]
-                    row.first_bad = (f"{_where(g, m, first_epoch + c)} ({g.specs[m][0].name.uni}): "
-                                     f"bpstep {fmt(a[m, c])}, {'torch' if kind is None else 'witness'} "
-                                     f"{fmt(b[m, c])}, Δ {_format_err(err[m, c])}")
-            m, c = np.unravel_index(np.argmax(err), shape)
-            if err[m, c] > row.abs.err:
-                row.abs = _Worst(float(err[m, c]), _where(g, m, first_epoch + c))
-            with np.errstate(divide="ignore", invalid="ignore"):  # relative to the larger of the two
-                rel = np.where(err > 0, err / np.maximum(np.abs(a), np.abs(b)), np.where(err < 0, -1.0, 0.0))
-                rel = np.where(np.isnan(rel), np.inf, rel)
-            m, c = np.unravel_index(np.argmax(rel), shape)
-            if rel[m, c] > row.rel.err:
-                row.rel = _Worst(float(rel[m, c]), _where(g, m, first_epoch + c))
+            part = g.part(*samples)
+            if part is not None:
+                self._add(g, *part, mine, theirs, scales, first_epoch, epochs, tolerance, kind, slack)
+
+    def _add(self, g, key, offset, count, mine, theirs, scales, first_epoch, epochs, tolerance, kind, slack):
+        shape = (count, epochs)
+        a, b, scale = (g.read(r, key, shape) for r in (mine, theirs, scales))
+        err, ok = tolerance.errors(a, b, scale, None if slack is None else g.read(slack, key, shape))
+        row = self.rows.setdefault(kind or g.kind, _Row())
+        weight = np.broadcast_to(np.broadcast_to(g.weight, (g.count,))[offset:offset + count, None], shape)
+        where = lambda m, c: f"{g.qid(offset + m)} epoch {first_epoch + c}"
+        if kind is not None:  # skip_nan
+            missing = np.isnan(b)
+            row.skipped += int(weight[missing].sum())
+            err, ok, weight = np.where(missing, -1.0, err), ok | missing, np.where(missing, 0, weight)
+        row.count += int(weight.sum())
+        if not ok.all():
+            row.bad += int(weight[~ok].sum())
+            if not row.first_bad:
+                m, c = np.argwhere(~ok)[0]
+                row.first_bad = (f"{where(m, c)} ({self.name(*g.step(offset + m))}): "
+                                 f"bpstep {fmt(a[m, c])}, {'torch' if kind is None else 'witness'} "
+                                 f"{fmt(b[m, c])}, Δ {_format_err(err[m, c])}")
+        m, c = np.unravel_index(np.argmax(err), shape)
+        if err[m, c] > row.abs.err:
+            row.abs = _Worst(float(err[m, c]), where(m, c))
+        with np.errstate(divide="ignore", invalid="ignore"):  # relative to the larger of the two
+            rel = np.where(err > 0, err / np.maximum(np.abs(a), np.abs(b)), np.where(err < 0, -1.0, 0.0))
+            rel = np.where(np.isnan(rel), np.inf, rel)
+        m, c = np.unravel_index(np.argmax(rel), shape)
+        if rel[m, c] > row.rel.err:
+            row.rel = _Worst(float(rel[m, c]), where(m, c))
 
     @property
     def bad(self) -> int:
@@ -241,10 +463,6 @@ class Comparison:
     @property
     def count(self) -> int:
         return sum(r.count for r in self.rows.values())
-
-
-def _where(group: _Group, m: int, epoch: int) -> str:
-    return f"{group.specs[m][0].qid} epoch {epoch}"
 
 
 class _Progress:
@@ -266,6 +484,9 @@ class _Progress:
 
 #: values held per side while a run of epochs is compared (chooses how many epochs at once)
 _VALUES_AT_ONCE = 2_000_000
+#: the same for the samples of one epoch that holds more than that: a run of samples this big
+#: keeps torch's per-sample parameter copies and the compared values to a few MB each
+_SAMPLE_VALUES_AT_ONCE = 500_000
 
 
 def run_check(scenario, device: str = "cpu", fd: bool = False, out=None, err=None) -> int:
@@ -276,23 +497,14 @@ def run_check(scenario, device: str = "cpu", fd: bool = False, out=None, err=Non
     mirror = mirror_for(tape.net, scenario.dtype, device)
     tolerance = TOLERANCES[scenario.dtype]
     fd_tolerance = Tolerance(max(FD_TOLERANCE.rtol, tolerance.rtol), max(FD_TOLERANCE.atol, tolerance.atol))
-    layout, E = tape.layout, scenario.epochs
-    train, evaluate = _groups(layout.train), _groups(layout.eval)
-    fd_groups = [g for g in train if g.kind == "parameter gradients"]
-    chunk = max(1, min(E, _VALUES_AT_ONCE // max(1, _values_per_epoch(tape))))
-    result = Comparison()
+    E = scenario.epochs
+    train, evaluate = _groups(scenario, False), _groups(scenario, True)
+    chunk = max(1, min(E, _VALUES_AT_ONCE // max(1, _values_per_epoch(scenario, train))))
+    result = Comparison(_namer(tape.layout))
     for first in range(0, E, chunk):
         progress("teacher-forced epoch", first, E)
-        last = min(E, first + chunk)
-        engine_arrays = [tape.record(e).arrays for e in range(first, last)]
-        mine, theirs = stack_epochs(engine_arrays), mirror.epochs(*_starts(engine_arrays))
-        scales = error_scales(tape.net, mine, tolerance.rtol)
-        records = [Record(first, x, tape.net) for x in (mine, theirs, scales)]
-        result.add(train, *records, first, last - first, tolerance)
-        if fd:
-            witness, slack = (Record(first, x, tape.net) for x in finite_differences(tape.net, mine, scales))
-            result.add(fd_groups, records[0], witness, records[2], first, last - first, fd_tolerance,
-                       FD_KIND, slack)
+        _compare_epochs(result, tape, mirror, train, first, min(E, first + chunk), tolerance,
+                        fd_tolerance if fd else None)
     engine_arrays = [tape.record(E).arrays]
     mine, theirs = stack_epochs(engine_arrays), mirror.evaluate(*_starts(engine_arrays))
     records = [Record(E, x, tape.net) for x in (mine, theirs, error_scales(tape.net, mine, tolerance.rtol))]
@@ -308,6 +520,66 @@ def run_check(scenario, device: str = "cpu", fd: bool = False, out=None, err=Non
     return 0 if result.bad == 0 else 1
 
 
+def _compare_epochs(result, tape, mirror, groups, first, last, tolerance, fd_tolerance):
+    """Compare the training epochs first…last − 1, teacher-forced, a run of samples at a time
+    when one epoch holds more values than :data:`_VALUES_AT_ONCE` (torch's per-sample parameter
+    copies and the values compared are then bounded by that run)."""
+    engine_arrays = [tape.record(e).arrays for e in range(first, last)]
+    whole = stack_epochs(engine_arrays)
+    scales = error_scales(tape.net, whole, tolerance.rtol)
+    starts = _starts(engine_arrays)
+    witness = finite_differences(tape.net, whole, scales) if fd_tolerance is not None else None
+    fd_groups = [g for g in groups if g.kind == "parameter gradients"]
+    N, step = tape.scenario.samples, _samples_at_once(tape.scenario, groups)
+    for start in range(0, N, step):
+        some = slice(start, min(N, start + step))
+        theirs = mirror.epochs(*starts, samples=some)
+        mine, scaled = _samples_of(whole, some), _samples_of(scales, some)
+        records = [Record(first, x, tape.net) for x in (mine, theirs, scaled)]
+        result.add(groups, *records, first, last - first, tolerance, samples=(some.start, some.stop))
+        if witness is not None:
+            fd_witness, slack = (Record(first, _samples_of(x, some), tape.net) for x in witness)
+            result.add(fd_groups, records[0], fd_witness, records[2], first, last - first, fd_tolerance,
+                       FD_KIND, slack, samples=(some.start, some.stop))
+
+
+def _namer(layout):
+    """(id, sample) → the name of that step (the layout renders it)."""
+    return lambda id, sample: layout.specs(False)[layout.at(False, id, sample)].name.uni
+
+
+#: the quantities of one sample (a key's position of its sample index), the rest are the batch's
+_SAMPLE_AT = {"x": 1, "z": 2, "a": 2, "Ek": 1, "En": 1, "dEda": 2, "dadz": 2, "dEdz": 2, "part": 2, "dzdW": 2,
+              "gWs": 2, "gbs": 2}
+_PER_SAMPLE = ("z", "act", "E_terms", "E_sample", "dEda", "dadz", "dEdz", "gW_sample", "gb_sample", "parts",
+               "dzdW")
+
+
+def _samples_of(arrays: engine.EpochArrays, some: slice) -> engine.EpochArrays:
+    """The arrays with the per-sample ones cut to the samples ``some`` (the batch's whole)."""
+    pick = lambda x: None if x is None else x.samples(some) if isinstance(x, engine.Outer) else x[some]
+    out = copy.copy(arrays)
+    for name in _PER_SAMPLE:
+        value = getattr(arrays, name)
+        setattr(out, name, [pick(x) for x in value] if isinstance(value, list) else pick(value))
+    return out
+
+
+def _in_chunk(key: tuple, at: int, size: int) -> tuple:
+    """(chunk, key within it) of a per-sample key, the samples taken ``size`` at a time."""
+    chunk, n = divmod(key[at], size)
+    return chunk, key[:at] + (n,) + key[at + 1:]
+
+
+def _samples_at_once(sc, groups) -> int:
+    """How many samples are compared at once: all while an epoch fits :data:`_VALUES_AT_ONCE`,
+    else as many as fit :data:`_SAMPLE_VALUES_AT_ONCE`."""
+    per_epoch = _values_per_epoch(sc, groups)
+    if per_epoch <= _VALUES_AT_ONCE:
+        return sc.samples
+    return max(1, _SAMPLE_VALUES_AT_ONCE * sc.samples // per_epoch)
+
+
 def _starts(many: list):
     """The starting parameters of consecutive epochs, stacked on a first axis, in their dtype."""
     W = [np.stack([a.W[l] for a in many]) for l in range(len(many[0].W))]
@@ -315,10 +587,11 @@ def _starts(many: list):
     return W, b
 
 
-def _values_per_epoch(tape) -> int:
-    sc = tape.scenario
+def _values_per_epoch(sc, groups) -> int:
+    """The steps of an epoch and three per-sample copies of the parameters (torch's)."""
     params = sum(a * b for a, b in zip(sc.sizes[:-1], sc.sizes[1:]))
-    return len(tape.layout.train) + 3 * sc.samples * params
+    steps = sum(int(np.broadcast_to(g.weight, (g.count,)).sum()) for g in groups)
+    return steps + 3 * sc.samples * params
 
 
 def _report(out, sc, mirror, tolerance, fd, result, losses, torch_losses, final, torch_W, torch_b):

@@ -4,17 +4,22 @@ Layers are numbered from 1 as in the quantity ids; in this module lists are 0-ba
 ``W[l - 1]`` is the weight matrix of layer l, rows = receiving units. Arrays of one epoch carry
 the sample on their first axis.
 
-One function, :func:`run_epoch`, does the arithmetic of an epoch, both for the fast-forward
-(``full=False``) and for the tape (``full=True``): the numbers a learner steps through are
-bit-for-bit the numbers that produce the next epoch's weights.
+:func:`run_epoch` does the arithmetic of an epoch, for the tape (``full=True``) and for the
+fast-forward (``full=False``, in :class:`_FastForward`: the same operations on the same operands
+in the same order, less what only the tape shows): the numbers a learner steps through are
+bit-for-bit the numbers that produce the next epoch's weights (tests/test_engine_lazy.py holds
+the two to the same bits). The per-sample products δ_n a_nᵀ and δ_n,j W_ji, N×J×I each, are
+:class:`Outer` arrays that compute the elements read instead of storing them.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
+from numpy.lib.mixins import NDArrayOperatorsMixin
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")
 LOSSES = ("half_sse", "mse", "bce")
@@ -181,10 +186,171 @@ class Network:
         return len(self.activations)
 
     @cached_property
+    def fast_forward(self) -> "_FastForward":
+        """``run_epoch(self, p)`` without ``full``, its lookups made once."""
+        return _FastForward(self)
+
+    @cached_property
     def divisor(self):
         """What a batch mean divides by: N as a 0-d array of the engine's dtype (see _ONE), or
         None for one sample (x/1 is exact)."""
         return None if self.X.shape[0] == 1 else np.array(self.X.shape[0], self.X.dtype)
+
+
+class Outer(NDArrayOperatorsMixin):
+    """An N×J×I array that is never stored whole (with several epochs: N×J×I×C, the epochs on
+    trailing axes of u and v):
+
+        x[n, j, i] = u[n, j] · v[n, i]   (``per_sample``: δ_n a_nᵀ, the per-sample ∂E/∂W)
+        x[n, j, i] = u[n, j] · v[j, i]   (otherwise: δ_n,j W_ji, the parts of ∂E/∂a)
+
+    and with more ``(u, v)`` pairs in ``terms`` the sum of their products, added left to right
+    (rounding scales). Any element read is the IEEE product of the same two numbers that
+    ``u[:, :, None] * v[:, None, :]`` multiplies, computed in u's dtype and then cast to ``dtype``,
+    so it is bit-for-bit what the stored array would hold. Indexing is ndarray's (ints, slices,
+    index arrays, masks); ``np.asarray`` forms the whole array; ``np.isfinite(x).all()`` and
+    :meth:`all_finite` answer without forming it; other ufuncs and operators form it first.
+    """
+
+    def __init__(self, u, v, per_sample: bool, dtype=None, more=()):
+        self.terms = ((u, v),) + tuple(more)
+        self.per_sample = per_sample
+        self.dtype = np.dtype(dtype or u.dtype)
+        self.shape = u.shape[:2] + v.shape[1:2] + u.shape[2:]
+
+    ndim = property(lambda self: len(self.shape))
+    size = property(lambda self: math.prod(self.shape))
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __repr__(self):
+        return f"Outer(shape={self.shape}, dtype={self.dtype}, per_sample={self.per_sample})"
+
+    def samples(self, which) -> "Outer":
+        """The samples ``which`` (a slice or index array) of the first axis, still unformed."""
+        pick = lambda v: v[which] if self.per_sample else v
+        (u, v), *more = [(u[which], pick(v)) for u, v in self.terms]
+        return Outer(u, v, self.per_sample, self.dtype, more)
+
+    def _sum(self, product):
+        """Σ over terms of product(u, v), in u's dtype, then cast."""
+        out = None
+        with np.errstate(**_QUIET):  # as where the epoch's arrays are made: overflow is expected
+            for u, v in self.terms:
+                x = product(u, v)
+                out = x if out is None else out + x
+        return out if out.dtype == self.dtype else out.astype(self.dtype)
+
+    def __getitem__(self, key):
+        key = key if isinstance(key, tuple) else (key,)
+        if key and key[0] is Ellipsis and len(key) - 1 <= self.ndim - 3 and all(_basic(k) for k in key[1:]):
+            (u, v), *more = [(u[key], v[key]) for u, v in self.terms]  # epochs of u and v alike
+            return Outer(u, v, self.per_sample, self.dtype, more)
+        if len(key) == 3 and _same_shape_ints(key):
+            n, j, i = key
+            row = (lambda v: v[n, i]) if self.per_sample else (lambda v: v[j, i])
+            return self._sum(lambda u, v: u[n, j] * row(v))
+        if len(key) <= 3 and all(_basic(k) for k in key):
+            return self._basic(key + (slice(None),) * (3 - len(key)))
+        return self._general(key)
+
+    def _basic(self, key):
+        """Ints and slices: each of u and v indexed alone, then an axis added where the other
+        one's goes, so that the product broadcasts to x[key]'s axes."""
+        kn, kj, ki = key
+        dn, dj, di = (isinstance(k, slice) for k in key)
+
+        def product(u, v):
+            U = u[kn, kj]
+            if di:
+                U = np.expand_dims(U, dn + dj)
+            if self.per_sample:
+                V = v[kn, ki]
+                V = np.expand_dims(V, dn) if dj else V
+            else:
+                V = v[kj, ki]
+                V = np.expand_dims(V, 0) if dn else V
+            return U * V
+        return self._sum(product)
+
+    def _general(self, key):
+        """Any other key: ndarray indexing of each axis's index grid (broadcast, not stored)."""
+        grids = [np.broadcast_to(np.arange(s).reshape([-1 if a == d else 1 for a in range(self.ndim)]),
+                                 self.shape)[key] for d, s in enumerate(self.shape)]
+        n, j, i, *e = grids
+        return self._sum(lambda u, v: u[(n, j, *e)] * v[(n if self.per_sample else j, i, *e)])
+
+    def __array__(self, dtype=None, copy=None):
+        out = self._basic((slice(None),) * 3)
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def astype(self, dtype, copy=True):
+        return Outer(*self.terms[0], self.per_sample, dtype, self.terms[1:])
+
+    def all_finite(self) -> bool:
+        """Whether every element is finite, without forming them. A product with a non-finite
+        factor is non-finite, and one of finite factors only when it overflows; rounding is
+        monotonic, so the largest |u·v| is fl(max|u| · max|v|) over the pairs multiplied (per
+        sample: max_j |u[n, j]| · max_i |v[n, i]|; otherwise |u[n, j]| · max_i |v[j, i]|)."""
+        if len(self.terms) > 1:
+            return bool(np.isfinite(np.asarray(self)).all())
+        u, v = self.terms[0]
+        if u.size == 0 or v.size == 0:
+            return True
+        if not (np.isfinite(u).all() and np.isfinite(v).all()):
+            return False
+        with np.errstate(over="ignore"):
+            top = np.abs(u).max(1) * np.abs(v).max(1) if self.per_sample else np.abs(u) * np.abs(v).max(1)
+        return bool(np.isfinite(top).all())
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if ufunc is np.isfinite and method == "__call__" and len(inputs) == 1 and not kwargs:
+            return _Finite(self)
+        inputs = tuple(np.asarray(x) if isinstance(x, Outer) else x for x in inputs)
+        return getattr(ufunc, method)(*inputs, **kwargs)
+
+    @staticmethod
+    def stack(many: list, dtype=None) -> "Outer":
+        """Outer arrays of consecutive epochs (alike but for their numbers) → one, the epoch on
+        the last axis."""
+        first = many[0]
+        stack = lambda t, side: np.stack([x.terms[t][side] for x in many], axis=-1)
+        terms = [(stack(t, 0), stack(t, 1)) for t in range(len(first.terms))]
+        return Outer(*terms[0], first.per_sample, dtype or first.dtype, terms[1:])
+
+
+class _Finite:
+    """``np.isfinite`` of an :class:`Outer`: ``.all()`` without forming it, else the array."""
+
+    def __init__(self, x: Outer):
+        self.x = x
+
+    def all(self) -> bool:
+        return self.x.all_finite()
+
+    def __array__(self, dtype=None, copy=None):
+        return np.isfinite(np.asarray(self.x)) if dtype is None else np.isfinite(np.asarray(self.x)).astype(dtype)
+
+
+def all_finite(x) -> bool:
+    """Whether every element of an array (or an :class:`Outer`) is finite."""
+    return x.all_finite() if isinstance(x, Outer) else bool(np.isfinite(x).all())
+
+
+def _basic(k) -> bool:
+    return isinstance(k, (int, np.integer, slice))
+
+
+def _same_shape_ints(key) -> bool:
+    """Ints and integer index arrays of one shape: x[n, j, i] is then u[n, j] · v[n, i] as is."""
+    shapes = set()
+    for k in key:
+        if isinstance(k, np.ndarray) and k.dtype.kind in "iu":
+            shapes.add(k.shape)
+        elif not isinstance(k, (int, np.integer)):
+            return False
+    return len(shapes) <= 1
 
 
 @dataclass
@@ -201,12 +367,12 @@ class EpochArrays:
     dEda: list = field(default_factory=list)
     dadz: list = field(default_factory=list)
     dEdz: list = field(default_factory=list)
-    gW_sample: list = field(default_factory=list)  # N×J×I
+    gW_sample: list = field(default_factory=list)  # N×J×I: δ_n a_nᵀ (an Outer, unformed)
     gb_sample: list = field(default_factory=list)  # N×J
     gW: list = field(default_factory=list)  # batch mean
     gb: list = field(default_factory=list)
     W_down: list = field(default_factory=list)  # the weights that carry δ of layer l down
-    parts: list = field(default_factory=list)  # N×J×I: δ_j · W_ji, the part of ∂E/∂a_i through unit j
+    parts: list = field(default_factory=list)  # N×J×I: δ_j · W_ji, ∂E/∂a_i through j (an Outer)
     dzdW: list = field(default_factory=list)  # N×I: the local factor ∂z_l/∂W_l = a_{l−1} (act[:-1] here)
     W_new: list = field(default_factory=list)
     b_new: list | None = None
@@ -260,7 +426,12 @@ def run_epoch(net: Network, p: Params, full: bool = False):
     then the batch mean of the parameter gradients and the update. With ``net.sequential``
     layer l is updated as soon as its gradients are known and δ is carried down through the
     updated weights.
+
+    Without ``full`` (the far jumps) the same operations run in :class:`_FastForward`, which
+    leaves out what only the tape shows; a test holds the two to the same bits.
     """
+    if not full:
+        return net.fast_forward(p)
     with np.errstate(**_QUIET):
         zs, acts = forward(net, p, net.X)
         o = acts[-1]
@@ -269,7 +440,7 @@ def run_epoch(net: Network, p: Params, full: bool = False):
         n = net.divisor
         new_W = list(p.W)
         new_b = None if p.b is None else list(p.b)
-        arrays = EpochArrays(W=p.W, b=p.b) if full else None
+        arrays = EpochArrays(W=p.W, b=p.b)
         for l in reversed(range(net.layers)):
             dadz = ACTIVATION_FUNCTIONS[net.activations[l]][1](zs[l], acts[l + 1])
             delta = g * dadz
@@ -279,29 +450,112 @@ def run_epoch(net: Network, p: Params, full: bool = False):
             if p.b is not None:
                 gb = _mean_of_sum(np.add.reduce(delta, 0), n)
                 new_b[l] = _update(p.b[l], gb, net.lr, net.b_mask and net.b_mask[l])
+                arrays.gb_sample.insert(0, delta)
+                arrays.gb.insert(0, gb)
             W_down = new_W[l] if net.sequential else p.W[l]
-            if full:
-                arrays.dEda.insert(0, g)
-                arrays.dadz.insert(0, dadz)
-                arrays.dEdz.insert(0, delta)
-                arrays.gW_sample.insert(0, delta[:, :, None] * acts[l][:, None, :])
-                arrays.gW.insert(0, gW)
-                if p.b is not None:
-                    arrays.gb_sample.insert(0, delta)
-                    arrays.gb.insert(0, gb)
-                arrays.W_down.insert(0, W_down)
-                arrays.parts.insert(0, delta[:, :, None] * W_down[None, :, :])
+            arrays.dEda.insert(0, g)
+            arrays.dadz.insert(0, dadz)
+            arrays.dEdz.insert(0, delta)
+            arrays.gW_sample.insert(0, Outer(delta, acts[l], per_sample=True))
+            arrays.gW.insert(0, gW)
+            arrays.W_down.insert(0, W_down)
+            arrays.parts.insert(0, Outer(delta, W_down, per_sample=False))
             if l:
                 g = delta.dot(W_down)
         loss = batch_loss(terms)
-        E_sample = terms.sum(axis=1) if full else None  # inside: finite terms may overflow their sum
-    new_p = Params(new_W, new_b)
-    if full:
-        arrays.z, arrays.act = zs, acts
-        arrays.E_terms, arrays.E_sample, arrays.E = terms, E_sample, loss
-        arrays.W_new, arrays.b_new = new_W, new_b
-        arrays.dzdW = acts[:-1]
-    return new_p, loss, arrays
+        E_sample = terms.sum(axis=1)  # inside: finite terms may overflow their sum
+    arrays.z, arrays.act = zs, acts
+    arrays.E_terms, arrays.E_sample, arrays.E = terms, E_sample, loss
+    arrays.W_new, arrays.b_new = new_W, new_b
+    arrays.dzdW = acts[:-1]
+    return Params(new_W, new_b), loss, arrays
+
+
+class _FastForward:
+    """:func:`run_epoch` without ``full`` for one network: the same IEEE operations on the same
+    operands in the same order, so bit-for-bit the same parameters and loss, with the lookups
+    (functions, constants, masks) made once and nothing kept that only the tape shows. Where
+    run_epoch computes one value several times, it is computed once here: with sigmoid outputs
+    and BCE, 1 − o (in E[k], ∂E/∂o and ∂a/∂z) and o(1 − o) (∂a/∂z, and ∂E/∂o's denominator)."""
+
+    def __init__(self, net: Network):
+        dt = net.X.dtype
+        self.X, self.T, self.one, self.n = net.X, net.T, _ONE[dt], net.divisor
+        self.floor, self.eps, self.K = _LOG_FLOOR[dt], _EPS[dt], net.T.shape[-1]
+        self.sequential, self.lr = net.sequential, net.lr
+        L = net.layers
+        #: per layer: (index, σ?, (f, f′), weight mask, bias mask)
+        self.plan = [(l, name == "sigmoid", ACTIVATION_FUNCTIONS[name],
+                      net.W_mask and net.W_mask[l], net.b_mask and net.b_mask[l])
+                     for l, name in enumerate(net.activations)]
+        self.down = self.plan[::-1]
+        self.loss = LOSS_FUNCTIONS[net.loss]
+        self.bce_sigmoid = net.loss == "bce" and net.activations[-1] == "sigmoid"
+        self.one_minus_T = self.one - net.T  # the (1 − t) of every epoch's BCE
+        self.plain = net.W_mask is None and net.lr == 1  # θ − g is all _update does then
+        self.layers = L
+
+    def __call__(self, p: Params):
+        with np.errstate(**_QUIET):
+            zs, acts = self.forward(p.W, p.b)
+            terms, g, dadz_out = self.loss_and_gradient(acts[-1])
+            new_W, new_b = self.backward(p.W, p.b, zs, acts, g, dadz_out)
+            loss = _reduce(_reduce(terms, 1)) / terms.shape[0]  # batch_loss
+        return Params(new_W, new_b), loss, None
+
+    def forward(self, W, b):
+        """z_l = a_{l−1} W_lᵀ + b_l, a_l = f_l(z_l), as :func:`forward` (σ written out)."""
+        one, exp = self.one, np.exp
+        a = self.X
+        zs, acts = [], [a]
+        for l, sigmoid, f, _, _ in self.plan:
+            z = a.dot(W[l].T)
+            if b is not None:
+                z += b[l]
+            a = one / (one + exp(-z)) if sigmoid else f[0](z)
+            zs.append(z)
+            acts.append(a)
+        return zs, acts
+
+    def loss_and_gradient(self, o):
+        """(E[k] of every sample, ∂E/∂o, and ∂a/∂z of the output when it comes for free)."""
+        if not self.bce_sigmoid:
+            return self.loss[0](o, self.T), self.loss[1](o, self.T), None
+        one, floor, maximum, log = self.one, self.floor, np.maximum, np.log
+        q = one - o
+        oq = o * q  # d_sigmoid's a(1 − a) at the output, and d_bce's o(1 − o)
+        terms = -(self.T * maximum(log(o), floor) + self.one_minus_T * maximum(log(q), floor))
+        g = (o - self.T) / maximum(oq, self.eps)
+        if self.K != 1:  # _per_output
+            terms, g = terms / self.K, g / self.K
+        return terms, g, oq
+
+    def backward(self, W, b, zs, acts, g, dadz):
+        """δ, the batch-mean gradients and the update of every layer, from the output down;
+        ``dadz``: the output's ∂a/∂z if already known."""
+        one, n, plain, lr = self.one, self.n, self.plain, self.lr
+        new_W, new_b = list(W), None if b is None else list(b)
+        for l, sigmoid, f, W_mask, b_mask in self.down:
+            if dadz is None:
+                a = acts[l + 1]
+                dadz = a * (one - a) if sigmoid else f[1](zs[l], a)
+            delta = g * dadz
+            dadz = None
+            gW = delta.T.dot(acts[l])
+            if n is not None:
+                gW = gW / n
+            new_W[l] = W[l] - gW if plain else _update(W[l], gW, lr, W_mask)
+            if b is not None:
+                gb = _reduce(delta, 0)
+                if n is not None:
+                    gb = gb / n
+                new_b[l] = b[l] - gb if plain else _update(b[l], gb, lr, b_mask)
+            if l:
+                g = delta.dot(new_W[l] if self.sequential else W[l])
+        return new_W, new_b
+
+
+_reduce = np.add.reduce
 
 
 def evaluate(net: Network, p: Params) -> EpochArrays:

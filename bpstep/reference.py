@@ -125,12 +125,14 @@ class Mirror:
 
     # -- the arithmetic --------------------------------------------------------------------------
 
-    def forward(self, W, b):
-        """z and a of every layer. W is (C, J, I) shared by the samples, (C, N, J, I) per sample,
-        or (J, I): one run of the network, computed as ``nn.Linear`` computes it."""
+    def forward(self, W, b, X=None):
+        """z and a of every layer for the inputs X (default: all samples). W is (C, J, I) shared
+        by the samples, (C, N, J, I) per sample, or (J, I): one run of the network, computed as
+        ``nn.Linear`` computes it."""
         linear = self.torch.nn.functional.linear
+        X = self.X if X is None else X
         one = W[0].dim() == 2
-        acts, zs = [self.X if one else self.X.expand(W[0].shape[0], -1, -1)], []
+        acts, zs = [X if one else X.expand(W[0].shape[0], -1, -1)], []
         for l, f in enumerate(self.f):
             if one:
                 z = linear(acts[-1], W[l], None if b is None else b[l])
@@ -142,22 +144,24 @@ class Mirror:
             acts.append(f(z))
         return zs, acts
 
-    def losses(self, o):
-        """(E[k] of every sample, E of every sample, batch E) from torch's loss of the outputs o."""
+    def losses(self, o, T=None):
+        """(E[k] of every sample, E of every sample, batch E) from torch's loss of the outputs o
+        against the targets T (default: all samples')."""
+        T = self.T if T is None else T
         if self.loss is None:  # half_sse
-            terms = 0.5 * (self.T - o) ** 2
+            terms = 0.5 * (T - o) ** 2
             E_n = terms.sum(-1)
         else:
-            elementwise = self.loss(o, self.T.expand_as(o))
+            elementwise = self.loss(o, T.expand_as(o))
             terms, E_n = elementwise / o.shape[-1], elementwise.mean(-1)
         return terms, E_n, E_n.mean(-1)
 
-    def leaves(self, W, b, per_sample=False):
-        """NumPy (C, J, I) / (C, J) arrays → parameter leaves, copied per sample when asked."""
+    def leaves(self, W, b, copies=0):
+        """NumPy (C, J, I) / (C, J) arrays → parameter leaves, with ``copies`` > 0 one per sample."""
         def leaf(array):
             t = self.tensor(array)
-            if per_sample:
-                t = t[:, None].expand(-1, self.X.shape[0], *t.shape[1:]).clone()
+            if copies:
+                t = t[:, None].expand(-1, copies, *t.shape[1:]).clone()
             return t.requires_grad_()
         return [leaf(w) for w in W], None if b is None else [leaf(v) for v in b]
 
@@ -215,18 +219,21 @@ class Mirror:
 
     # -- what the cross-check reads ---------------------------------------------------------------
 
-    def epochs(self, W, b) -> EpochArrays:
+    def epochs(self, W, b, samples=slice(None)) -> EpochArrays:
         """Every quantity of C training epochs, teacher-forced from the (C, J, I) / (C, J) parameter
-        stacks ``W``, ``b``; float64 arrays with the epoch axis last."""
+        stacks ``W``, ``b``; float64 arrays with the epoch axis last. The quantities of one sample
+        only for ``samples`` (a slice: a big batch a few samples at a time, its per-sample parameter
+        copies being samples × parameters large), those of the batch always whole."""
         torch, L = self.torch, len(self.f)
         grad = torch.autograd.grad
         sequential = self.net.sequential
+        XA, TA = self.X[samples], self.T[samples]
         WB, bB = self.leaves(W, b)  # shared by the samples: forward values, batch loss, update
-        WA, bA = self.leaves(W, b, per_sample=True)  # one copy per sample: per-sample gradients
+        WA, bA = self.leaves(W, b, copies=XA.shape[0])  # one copy per sample: per-sample gradients
         zB, aB = self.forward(WB, bB)
         terms, E_n, E = self.losses(aB[-1])
-        zA, aA = self.forward(WA, bA)
-        E_nA = self.losses(aA[-1])[1]
+        zA, aA = self.forward(WA, bA, XA)
+        E_nA = self.losses(aA[-1], TA)[1]
 
         if sequential:
             W_down = [None] * L
@@ -247,22 +254,23 @@ class Mirror:
 
         dadz, dzdW, Wd, parts = [], [], [None], [None]
         for l in range(L):
-            z = zB[l].detach().requires_grad_()
+            z = zB[l][:, samples].detach().requires_grad_()
             dadz.append(grad(self.f[l](z), z, torch.ones_like(z))[0])
             w = WA[l].detach().requires_grad_()
-            z_of_w = _linear(w, aB[l].detach())
+            a = aB[l][:, samples].detach()
+            z_of_w = _linear(w, a)
             dzdW.append(grad(z_of_w, w, torch.ones_like(z_of_w))[0][:, :, 0, :])
             if l:
                 # z_{l+1} as a function of one copy of a_l per receiving unit j: its Jacobian is W,
                 # and δ pulled back through unit j alone is the part of ∂E/∂a_l through j.
-                copies = aB[l].detach()[:, :, None, :].expand(-1, -1, W_down[l].shape[1], -1).clone()
+                copies = a[:, :, None, :].expand(-1, -1, W_down[l].shape[1], -1).clone()
                 copies.requires_grad_()
                 z_of_a = (W_down[l][:, None] * copies).sum(-1)
                 Wd.append(grad(z_of_a, copies, torch.ones_like(z_of_a), retain_graph=True)[0][:, 0])
                 parts.append(grad(z_of_a, copies, dEdz[l])[0])
 
         many = lambda ts: None if ts is None else [None if t is None else self.numpy(t) for t in ts]
-        arrays = self._forward_arrays(W, b, zB, aB, terms, E_n, E)
+        arrays = self._forward_arrays(W, b, zB, aB, terms, E_n, E, samples)
         arrays.dEda, arrays.dadz, arrays.dEdz = many(dEda), many(dadz), many(dEdz)
         arrays.gW_sample, arrays.gW, arrays.W_down, arrays.parts = many(gWs), many(gW), many(Wd), many(parts)
         if b is not None:
@@ -270,14 +278,15 @@ class Mirror:
         arrays.W_new, arrays.b_new, arrays.dzdW = many(WB), many(bB), many(dzdW)
         return arrays
 
-    def _forward_arrays(self, W, b, zs, acts, terms, E_n, E) -> EpochArrays:
+    def _forward_arrays(self, W, b, zs, acts, terms, E_n, E, samples=slice(None)) -> EpochArrays:
+        """The forward values and losses (of ``samples``; the batch E whole) as float64 arrays."""
         C = W[0].shape[0]
         start = lambda ps: None if ps is None else [np.moveaxis(np.asarray(p, np.float64), 0, -1) for p in ps]
-        X = np.asarray(self.net.X, np.float64)
-        return EpochArrays(W=start(W), b=start(b), z=[self.numpy(z) for z in zs],
-                           act=[np.broadcast_to(X[..., None], X.shape + (C,))]
-                           + [self.numpy(a) for a in acts[1:]],
-                           E_terms=self.numpy(terms), E_sample=self.numpy(E_n), E=self.numpy(E))
+        X = np.asarray(self.net.X, np.float64)[samples]
+        some = lambda t: self.numpy(t[:, samples])
+        return EpochArrays(W=start(W), b=start(b), z=[some(z) for z in zs],
+                           act=[np.broadcast_to(X[..., None], X.shape + (C,))] + [some(a) for a in acts[1:]],
+                           E_terms=some(terms), E_sample=some(E_n), E=self.numpy(E))
 
     def evaluate(self, W, b) -> EpochArrays:
         """The forward pass and loss from (C, J, I) / (C, J) parameter stacks (the evaluate phase)."""
@@ -318,12 +327,20 @@ class Mirror:
         return losses.to("cpu", torch.float64).numpy(), final(Wt), final(bt)
 
 
+#: elements of the product W·a past which a layer shared by the samples is computed by ``bmm``
+_PRODUCT_AT_ONCE = 1 << 20
+
+
 def _linear(W, a):
     """z_j = Σ_i W_ji a_i: (C, N, I) with (C, J, I) or per-sample (C, N, J, I) → (C, N, J), and
     (N, I) with (J, I) → (N, J). Stacks are written as a product and a sum, not ``matmul``: for
-    thousands of tiny matrices (an epoch each) that is several times faster than ``bmm``."""
+    thousands of tiny matrices (an epoch each) that is several times faster than ``bmm``; but
+    the product of a big layer with every sample (C × N × J × I) would take far more memory
+    than the layer, so there ``bmm`` it is."""
     if W.dim() == 2:
         return a @ W.T
+    if W.dim() == 3 and W.shape[0] * a.shape[1] * W.shape[1] * W.shape[2] > _PRODUCT_AT_ONCE:
+        return a @ W.transpose(1, 2)
     return ((W if W.dim() == 4 else W.unsqueeze(1)) * a.unsqueeze(-2)).sum(-1)
 
 
