@@ -1,4 +1,4 @@
-"""Import hygiene (DESIGN.md §9): the headless core loads neither textual nor torch; only
+"""Import hygiene: the headless core loads neither textual nor torch; only
 bpstep/reference.py imports torch and only bpstep/tui/ imports textual; imports go one way,
 tui → session → tape → engine."""
 

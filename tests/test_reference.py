@@ -1,4 +1,4 @@
-"""The torch mirror and the cross-check (DESIGN.md §7): random networks pass in float64, the
+"""The torch mirror and the cross-check: random networks pass in float64, the
 torch values are torch's own (golden numbers, the sequential order's W⁺, frozen entries), the
 tolerances, finite differences, devices."""
 
@@ -272,7 +272,7 @@ def test_the_free_run_is_the_lecture_loop_bit_for_bit():
         optimizer.step()
         assert losses[epoch] == cost.item(), epoch
     assert all((w == layer.weight.detach().numpy()).all() for w, layer in zip(W, layers))
-    assert losses[0] == 0.6948983073234558  # DESIGN.md §1
+    assert losses[0] == 0.6948983073234558  # docs/golden-numbers.md
 
 
 class _Terminal(io.StringIO):
