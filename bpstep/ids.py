@@ -64,6 +64,11 @@ def indices(qid: str) -> list[int]:
     return [int(v) for v in qid[qid.rindex("[") + 1:qid.rindex("]")].split(",")]
 
 
+def is_given(qid: str) -> bool:
+    """Whether the id names a given quantity (x, t, W, b, lr): read by steps, computed by none."""
+    return head(qid) in GIVEN
+
+
 def head(qid: str) -> str:
     """The id without its brackets' contents' position: ``W+[1,2,1]`` → ``W+``, ``dE/dW[…]`` →
     ``dE/dW``."""

@@ -62,6 +62,17 @@ EPOCH_BUDGET_BYTES = 2 * 1024 ** 3
 _ITEMSIZE = {"float32": 4, "float64": 8}
 
 
+def _numbers_only(value, depth: int) -> bool:
+    """Whether ``value`` is lists nested ``depth`` deep of ints and floats (no bools)."""
+    if depth == 0:
+        return type(value) in (int, float)
+    if not isinstance(value, list):
+        return False
+    if depth == 1:
+        return all(type(x) in (int, float) for x in value)
+    return all(_numbers_only(v, depth - 1) for v in value)
+
+
 class ScenarioError(ValueError):
     """A scenario that cannot be used; ``str()`` is the one line for the user."""
 
@@ -306,7 +317,14 @@ class _Validator:
                                       f"(shape {list(shape)}), got {got}")
             for i, item in enumerate(v):
                 walk(item, dims[1:], f"{path}[{i}]")
-        walk(value, list(shape), "")
+        if _numbers_only(value, len(shape)):  # the usual case, checked on the array at once
+            try:
+                array = np.array(value, dtype=np.float64)
+            except (ValueError, OverflowError):  # ragged, or an int past float range: the walk says which
+                array = None
+            if array is not None and array.shape == tuple(shape) and np.isfinite(array).all():
+                return array
+        walk(value, list(shape), "")  # names the first entry that is wrong
         return np.array(value, dtype=np.float64).reshape(shape)
 
     def per_layer(self, init, key, shapes, what):

@@ -18,7 +18,6 @@ from .commands import Command, CommandError, Ref
 from .notation import fmt
 from .tape import Cancelled, Step, Tape
 
-_GIVEN = ("x", "t", "W", "b")
 
 
 @dataclass
@@ -115,7 +114,7 @@ class Session:
         if self.layout.has(ref.id) or ref.id == "lr":
             return
         q = ids.parse(ref.id)
-        if q is not None and q.family in _GIVEN and ids.in_range(q, sc.sizes, sc.bias):
+        if q is not None and q.given and ids.in_range(q, sc.sizes, sc.bias):
             return
         head = ids.head(ref.id)
         hint = "" if head not in ("b", "b+", "dE/db") or sc.bias else " (the network has no biases)"
@@ -155,11 +154,11 @@ class Session:
         """The value of ``ref`` in ``epoch``; without ``@n`` the sample of the step in question.
         NaN when the epoch does not compute it (no gradients in the evaluate phase)."""
         rec = self.tape.record(epoch)
-        head = ref.id.partition("[")[0]
+        head = ids.head(ref.id)
         sample = ref.sample or default_sample or 1
         if ref.id == "lr":
             return rec.value(("lr",))
-        if head in _GIVEN:
+        if ids.is_given(ref.id):
             idx = [i - 1 for i in ids.indices(ref.id)]
             key = (head, sample - 1, idx[0]) if head in ("x", "t") else (head, *idx)
             return rec.value(key)
@@ -172,9 +171,9 @@ class Session:
 
     def _values(self, ref: Ref, epoch: int):
         """``(qid, name, text)`` for print and watch: one line per sample when no @n is given."""
-        head = ref.id.partition("[")[0]
+        head = ids.head(ref.id)
         evaluate = self.tape.is_evaluate(epoch)
-        if head in _GIVEN or ref.id == "lr":
+        if ids.is_given(ref.id):
             samples = [ref.sample or 1] if head in ("x", "t") and ref.sample else (
                 range(1, self.scenario.samples + 1) if head in ("x", "t") else [None])
             out = []

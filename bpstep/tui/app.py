@@ -26,7 +26,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Input, Label, ProgressBar
 
-from bpstep import loading
+from bpstep import ids, loading
 from bpstep import scenario as scenarios
 from bpstep.commands import CommandError, Ref, parse, parse_ref
 from bpstep.export import TooBig, markdown
@@ -49,7 +49,6 @@ from .values import ValuesPanel
 
 #: a goto further than this many epochs, or a continue across epochs, runs in a worker
 LONG_EPOCHS = 200
-_GIVEN = ("x", "t", "W", "b")
 
 
 class BpstepApp(App):
@@ -340,9 +339,9 @@ class BpstepApp(App):
         was computed by the previous epoch's update; inputs, targets and the learning rate are
         given."""
         ref = parse_ref(qid)
-        head = ref.id.split("[")[0]
+        head = ids.head(ref.id)
         epoch = self.session.position[0]
-        if head in _GIVEN or ref.id == "lr":
+        if ids.is_given(ref.id):
             if head in ("W", "b") and epoch > 0:
                 self.run_command(f"goto epoch {epoch - 1} phase update")
                 self.run_command(f"goto {head}+[{ref.id.split('[', 1)[1]}")

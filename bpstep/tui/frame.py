@@ -11,12 +11,11 @@ layer step that holds it has been reached (:meth:`Frame.done`).
 
 from __future__ import annotations
 
+from bpstep import ids
 from bpstep.commands import Ref
 from bpstep.layers import LayerStep
 from bpstep.notation import fmt
 from bpstep.tape import Step
-
-_GIVEN = ("x[", "t[", "W[", "b[")
 
 
 class Frame:
@@ -106,7 +105,7 @@ class Frame:
             found = self.layout.find(self.evaluate, ref.id, ref.sample).tolist()
             if found:
                 rows += [(self.at(i).qid, self.at(i), fmt(self.at(i).value)) for i in found]
-            elif ref.id.startswith(_GIVEN) or ref.id == "lr":
+            elif ids.is_given(ref.id):
                 samples = [ref.sample] if ref.sample or ref.id[0] not in "xt" else range(1, self.scenario.samples + 1)
                 for n in samples:
                     r = Ref(ref.id, n if ref.id[0] in "xt" else None)
