@@ -38,7 +38,11 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import tomli  # its compiled build parses big data arrays about twice as fast as tomllib
+
+try:  # its compiled build parses big data arrays about twice as fast as the standard library's
+    import tomli as toml
+except ImportError:  # the same parser, pure Python
+    import tomllib as toml
 
 from .engine import ACTIVATIONS, LOSSES, UPDATE_ORDERS
 
@@ -223,8 +227,8 @@ def parse(text: str, shown: str, default_name: str = "scenario",
         raise ScenarioError(f"{shown}: the file is empty; expected a TOML scenario with [network], "
                             "[init], [data] and [training]")
     try:
-        doc = tomli.loads(text)
-    except tomli.TOMLDecodeError as e:
+        doc = toml.loads(text)
+    except toml.TOMLDecodeError as e:
         raise ScenarioError(f"{shown}: TOML syntax error: {e}") from None
     return _Validator(doc, text, shown, draw_torch_init).scenario(default_name)
 
