@@ -51,7 +51,7 @@ def word_width(word: list[Token]) -> int:
 
 
 #: terms of a sum always shown in full (XOR's longest has 11)
-_MOST = 128
+_MOST = 32
 
 
 def tokens(step, most: int | None = None) -> list[Token]:
@@ -206,9 +206,10 @@ class FormulaPanel(LinesPanel):
         """The formula's tokens wrapped to ``width``, as many as the screen could show, kept for
         the frame: the panel is measured, then drawn, from one frame."""
         if getattr(self, "_wrap_for", None) != (frame, width):
-            # the panel is at most 45% of the screen: H/4 lines of two rows; a term of a long sum
-            # (W·a, 8 digits each) takes 12 cells or more
-            most = max(_MOST, (self.app.size.height // 4 + 1) * max(1, width // 12))
+            # the panel is at most 45% of the screen, a line of the formula two rows; a term of a
+            # long sum (W·a, 8 digits each: "0.01250955 · 0.51179999 + ") takes about 26 cells
+            lines = self.app.size.height * 45 // 100 // 2 + 1
+            most = max(_MOST, lines * max(1, width // 20))
             self._wrap_for, self._wrap = (frame, width), wrap(tokens(frame.step, most), width)
         return self._wrap
 
