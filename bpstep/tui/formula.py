@@ -211,6 +211,7 @@ class FormulaPanel(LinesPanel):
             lines = self.app.size.height * 45 // 100 // 2 + 1
             most = max(_MOST, lines * max(1, width // 20))
             self._wrap_for, self._wrap = (frame, width), wrap(tokens(frame.step, most), width)
+            self._cut = frame.step.spec.head(most)[1]
         return self._wrap
 
     def _users_line(self, frame, step, users, width) -> Text:
@@ -265,6 +266,8 @@ class FormulaPanel(LinesPanel):
             keep = max(pairs, (height - len(tail) - 1) // pairs * pairs)
             hidden = (len(rows) - keep) // pairs
             what = "the matrices" if frame.layered else "this formula"
+            if not frame.layered and self._cut:  # the lines hold only the first terms of a long sum
+                what += f" and its {self._cut} last terms"
             rows = rows[:keep] + [Text(f"   … {hidden} more line(s) of {what}: make the window taller",
                                        "grey50")]
         return rows + tail
