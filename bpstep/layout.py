@@ -396,25 +396,30 @@ class Layout:
         block, env = grid.locate(index)
         return self._make.spec(block, env, index)
 
+    def _blocks(self, evaluate: bool, qid: str):
+        """``(per-sample block, batch block, axes)`` of an id (a block None where the grid has
+        none), or None when no step has such an id."""
+        q = ids.parse(qid)
+        if q is None or q.family not in _KINDS:
+            return None
+        layer = self.scenario.layers if q.family in ("Ek", "E") else q.idx[0]
+        grid = self._grids[evaluate]
+        per_sample, batch = (None if kind is None else grid.by_kind.get((kind, layer)) for kind in _KINDS[q.family])
+        return per_sample, batch, _env(q)
+
     def blocks_of(self, evaluate: bool, qid: str, sample: int | None) -> list:
         """``(block, env)`` of the steps with this id: of exactly this sample, or (``sample``
         None) every sample and the batch; an env's sample axis is an array for every sample."""
-        q = ids.parse(qid)
-        if q is None or q.family not in _KINDS:
+        found = self._blocks(evaluate, qid)
+        if found is None:
             return []
-        per_sample, batch = _KINDS[q.family]
-        grid, env = self._grids[evaluate], _env(q)
+        per_sample, batch, env = found
         out = []
-        layer = self.scenario.layers if q.family in ("Ek", "E") else q.idx[0]
         if per_sample is not None:
-            block = grid.by_kind.get((per_sample, layer))
-            if block is not None:
-                n = np.arange(self.scenario.samples) if sample is None else sample - 1
-                out.append((block, self._complete(block, dict(env, n=n))))
+            n = np.arange(self.scenario.samples) if sample is None else sample - 1
+            out.append((per_sample, self._complete(per_sample, dict(env, n=n))))
         if batch is not None and sample is None:
-            block = grid.by_kind.get((batch, layer))
-            if block is not None:
-                out.append((block, self._complete(block, env)))
+            out.append((batch, self._complete(batch, env)))
         return out
 
     def _complete(self, block, env):
@@ -441,30 +446,16 @@ class Layout:
     def find(self, evaluate: bool, qid: str, sample: int | None) -> np.ndarray:
         """Indices of the steps with this id, ascending; ``sample`` None: of every sample (and
         the batch)."""
-        grid, found = self._grids[evaluate], []
-        for block, env in self.blocks_of(evaluate, qid, sample):
-            pos = grid.position(block, env)
-            if pos is not None:
-                found.append(np.atleast_1d(np.asarray(pos, dtype=np.int64)))
-        if not found:
-            return np.zeros(0, dtype=np.int64)
-        out = np.concatenate(found)
-        return np.sort(out[out >= 0])
+        found = [pos for _, pos, _, _ in self.cells(evaluate, qid, sample)]
+        return np.sort(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
 
     def at(self, evaluate: bool, qid: str, sample: int | None) -> int | None:
         """The index of the step with this id of exactly this sample (None: the batch)."""
-        q = ids.parse(qid)
-        if q is None or q.family not in _KINDS:
-            return None
-        per_sample, batch = _KINDS[q.family]
-        kind = batch if sample is None else per_sample
-        layer = self.scenario.layers if q.family in ("Ek", "E") else q.idx[0]
-        block = self._grids[evaluate].by_kind.get((kind, layer))
+        found = self._blocks(evaluate, qid)
+        block = None if found is None else found[0] if sample is not None else found[1]
         if block is None:
             return None
-        env = _env(q)
-        if sample is not None:
-            env["n"] = sample - 1
+        env = found[2] if sample is None else dict(found[2], n=sample - 1)
         pos = self._grids[evaluate].position(block, self._complete(block, env))
         return None if pos is None else int(pos)
 
