@@ -36,7 +36,7 @@ import numpy as np
 
 from . import motions
 from .ids import indices
-from .layout import FAMILY, block_key, step_id
+from .layout import FAMILY, block_key, merge_runs, step_id
 from .notation import fmt, sup
 from .tape import Step
 
@@ -193,7 +193,7 @@ class LayerTape:
         self._of = {ev: {(b.kind, b.layer): ls.index for ls in specs for b in ls.blocks}
                     for ev, specs in self._specs.items()}
         self._quantities = {ev: [s.index for s in specs if not s.factor] for ev, specs in self._specs.items()}
-        self._runs = {ev: _phase_runs(specs) for ev, specs in self._specs.items()}
+        self._runs = {ev: merge_runs((s.index, s.index, s.phase) for s in specs) for ev, specs in self._specs.items()}
 
     def is_evaluate(self, epoch: int) -> bool:
         return self.tape.is_evaluate(epoch)
@@ -262,17 +262,6 @@ def _build(layout, evaluate: bool) -> list:
             name="E" if family == "E" else label, label=label, formula=_formula(family, l, sc),
             factor=all(b.factor for b in blocks), extra=extra, blocks=blocks, grid=grid, sc=sc))
     return out
-
-
-def _phase_runs(specs):
-    """``(first, last, phase)`` of each stretch of layer steps in one phase."""
-    runs = []
-    for s in specs:
-        if runs and runs[-1][2] == s.phase:
-            runs[-1][1] = s.index
-        else:
-            runs.append([s.index, s.index, s.phase])
-    return [tuple(r) for r in runs]
 
 
 def _design(family, l, sc):

@@ -209,14 +209,8 @@ class Grid:
         self.root = root
         self.blocks = list(_leaves(root))
         self.by_kind = {(b.kind, b.layer): b for b in self.blocks}
-        runs = []
-        for section, start in zip(root.children, root.starts):
-            last = start + section.size - 1
-            if runs and runs[-1][2] == section.phase:
-                runs[-1][1] = last
-            else:
-                runs.append([start, last, section.phase])
-        self.runs = [tuple(r) for r in runs]
+        self.runs = merge_runs((start, start + section.size - 1, section.phase)
+                               for section, start in zip(root.children, root.starts))
 
     @property
     def length(self) -> int:
@@ -331,6 +325,18 @@ class Grid:
     @property
     def quantities(self) -> int:
         return self.root.q
+
+
+def merge_runs(stretches) -> list:
+    """``(first, last, phase)`` of each run of one phase, from consecutive stretches given as
+    ``(first, last, phase)``."""
+    runs = []
+    for first, last, phase in stretches:
+        if runs and runs[-1][2] == phase:
+            runs[-1][1] = last
+        else:
+            runs.append([first, last, phase])
+    return [tuple(r) for r in runs]
 
 
 def _samples(env, pos) -> np.ndarray:
