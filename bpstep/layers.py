@@ -193,7 +193,8 @@ class LayerTape:
         self._of = {ev: {(b.kind, b.layer): ls.index for ls in specs for b in ls.blocks}
                     for ev, specs in self._specs.items()}
         self._quantities = {ev: [s.index for s in specs if not s.factor] for ev, specs in self._specs.items()}
-        self._runs = {ev: merge_runs((s.index, s.index, s.phase) for s in specs) for ev, specs in self._specs.items()}
+        self._runs = {ev: merge_runs((s.index, s.index, s.phase) for s in specs)
+                      for ev, specs in self._specs.items()}
 
     def is_evaluate(self, epoch: int) -> bool:
         return self.tape.is_evaluate(epoch)
