@@ -129,6 +129,17 @@ def in_range(q: Qid, sizes, bias: bool) -> bool:
     return len(idx) == 2 or 1 <= idx[2] <= sizes[l - 1]
 
 
+def frozen_cells(freeze, kind: str, layer: int) -> list:
+    """``(j, i)``, 0-based, of the parameters of ``kind`` (W or b) in ``layer`` named in
+    ``freeze`` (i is 0 for a bias)."""
+    out = []
+    for p in freeze:
+        idx = indices(p)
+        if head(p) == kind and idx[0] == layer:
+            out.append((idx[1] - 1, idx[2] - 1 if len(idx) == 3 else 0))
+    return out
+
+
 def param_id(kind: str, idx) -> str:
     """``W[l,j,i]`` or ``b[l,j]`` (``kind`` W, b, W+ or b+) from 1-based indices."""
     return f"{kind}[{','.join(map(str, idx))}]"

@@ -35,7 +35,7 @@ from functools import cached_property
 import numpy as np
 
 from . import motions
-from .ids import indices
+from .ids import frozen_cells
 from .layout import FAMILY, block_key, merge_runs, step_id
 from .notation import fmt, sup
 from .tape import Step
@@ -81,12 +81,7 @@ class LayerSpec:
         """``(row, column)`` of the result's cells that no step computes: frozen parameters."""
         if self.family not in ("W+", "b+"):
             return []
-        out = []
-        for p in self._sc.freeze:
-            idx = indices(p)
-            if p[0] == self.family[0] and idx[0] == self.layer:
-                out.append((idx[1] - 1, idx[2] - 1 if len(idx) == 3 else 0))
-        return out
+        return frozen_cells(self._sc.freeze, self.family[0], self.layer)
 
     @cached_property
     def contains(self) -> np.ndarray:

@@ -719,8 +719,7 @@ def _updates(sc, layers):
 
 def _unfrozen(sc, kind, l, count, I):
     """The flat indices (j·I + i) of the parameters of layer l that are updated; None: all."""
-    frozen = [(ids.indices(p)[1] - 1) * I + (ids.indices(p)[2] - 1 if kind == "W" else 0)
-              for p in sc.freeze if ids.head(p) == kind and ids.indices(p)[0] == l]
+    frozen = [j * I + i for j, i in ids.frozen_cells(sc.freeze, kind, l)]
     if not frozen:
         return None
     keep = np.ones(count, dtype=bool)
