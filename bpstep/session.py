@@ -19,7 +19,6 @@ from .notation import fmt
 from .tape import Cancelled, Step, Tape
 
 
-
 @dataclass
 class Breakpoint:
     number: int
