@@ -464,13 +464,13 @@ def first_frame(path, timeout) -> tuple[float, str | None]:
         proc.wait()
         os.close(master)
         if framed:
-            return float(framed) - started, None
+            return float(framed.split()[0]) - started, None
         if time.monotonic() >= deadline:
             return 0.0, "timed out"
         if proc.returncode != 0 or not stamp.exists():
             text = tail.decode("utf-8", "replace").strip().splitlines()
             return 0.0, f"failed (exit {proc.returncode}): {(text or ['no output'])[-1][:160]}"
-        return float(stamp.read_text()) - started, None
+        return float(stamp.read_text().split()[0]) - started, None
 
 
 # --- the children: in-process measures -------------------------------------------------------------
@@ -529,51 +529,21 @@ def child_continue(path, command):
 
 
 def child_tui_first(path):
-    sys.path.insert(0, str(ROOT))
-    from bpstep import cli
-    from bpstep.tui.app import BpstepApp
+    import tui
 
-    display = BpstepApp._display
-
-    def first_frame(self, screen, renderable):
-        display(self, screen, renderable)
-        if renderable is not None and not getattr(self, "_bench_done", False):
-            self._bench_done = True
-            stamp = Path(os.environ["BPSTEP_BENCH_FRAME_FILE"])
-            partial = stamp.with_suffix(".partial")
-            partial.write_text(f"{time.time()}")
-            partial.rename(stamp)  # whole, for the parent that polls for it
-            self.exit(0)
-
-    BpstepApp._display = first_frame
-    sys.exit(cli.main(["open", path]))
+    tui.child(["open", path])
 
 
 def child_tui_keys(path):
     import asyncio
 
+    import tui
     from textual import events
 
     from bpstep import scenario
-    from bpstep.tui.app import BpstepApp
-
-    class Timed(BpstepApp):
-        frames = 0
-
-        def _display(self, screen, renderable):
-            super()._display(screen, renderable)
-            if renderable is not None:
-                self.frames += 1
-
-    async def next_frame(app, seen, timeout=60.0):
-        deadline = time.perf_counter() + timeout
-        while app.frames <= seen:
-            if time.perf_counter() > deadline:
-                raise TimeoutError("no frame")
-            await asyncio.sleep(0)
 
     async def measure():
-        app = Timed(scenario.load(path), crosscheck=False)
+        app = tui.timed_app(scenario.load(path), crosscheck=False)
         result = {}
         async with app.run_test(size=(120, 40)) as pilot:
             app.run_command("goto epoch 1")
@@ -585,7 +555,7 @@ def child_tui_keys(path):
                     seen = app.frames
                     started = time.perf_counter()
                     app.post_message(events.Key(key, key))
-                    await next_frame(app, seen)
+                    await tui.next_frame(app, seen, timeout=60.0)
                     times.append(time.perf_counter() - started)
                     await pilot.pause()
                 result[key], result[key + " max"] = statistics.median(times), max(times)

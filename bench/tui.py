@@ -24,8 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 FRAME_FILE = "BPSTEP_BENCH_FRAME_FILE"
 
 
-def child() -> None:
-    """``bpstep`` itself, stopping at its first frame and saying when that was."""
+def child(argv=()) -> None:
+    """``bpstep ARGV`` itself, stopping at its first frame and saying when that was (and whether
+    torch was imported by then), in a file written whole for a parent that polls for it."""
     sys.path.insert(0, str(ROOT))
     from bpstep import cli
     from bpstep.tui.app import BpstepApp
@@ -36,11 +37,14 @@ def child() -> None:
         display(self, screen, renderable)
         if renderable is not None and not getattr(self, "_bench_done", False):
             self._bench_done = True
-            Path(os.environ[FRAME_FILE]).write_text(f"{time.time()} {'torch' in sys.modules}")
+            stamp = Path(os.environ[FRAME_FILE])
+            partial = stamp.with_suffix(".partial")
+            partial.write_text(f"{time.time()} {'torch' in sys.modules}")
+            partial.rename(stamp)
             self.exit(0)
 
     BpstepApp._display = first_frame
-    cli.main([])
+    sys.exit(cli.main(list(argv)))
 
 
 def first_frame(tmp: Path) -> tuple[float, bool]:
@@ -163,4 +167,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    child() if sys.argv[1:] == ["--child"] else main()
+    child(sys.argv[2:]) if sys.argv[1:2] == ["--child"] else main()
