@@ -32,7 +32,7 @@ COMMANDS = {
     "breaks": ((), "breaks"),
     "watch": (("w",), "watch ID[@n]"),
     "unwatch": ((), "unwatch ID[@n]"),
-    "print": (("p",), "print ID[@n]"),
+    "print": (("p",), "print ID[@n] | print classes"),
     "where": ((), "where"),
     "expect": ((), "expect ID[@n] VALUE [tol T]"),
     "restart": (("r",), "restart"),
@@ -75,7 +75,7 @@ class Command:
     value: float | None = None
     tol: float | None = None
     line: int | None = field(default=None, compare=False)
-    arg: str | None = None  # view's mode, save's file
+    arg: str | None = None  # view's mode, save's file, what print shows that is not a quantity
 
 
 
@@ -159,6 +159,8 @@ def parse(text: str) -> Command:
         if len(args) > 1 or (args and not args[0].isdigit()):
             raise bad(f"expected a breakpoint number, got {rest!r}")
         cmd.number = int(args[0]) if args else None
+    elif name == "print" and args == ["classes"]:
+        cmd.arg = "classes"
     elif name in ("watch", "unwatch", "print"):
         if not args:
             raise bad("expected a quantity id")

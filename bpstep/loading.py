@@ -27,6 +27,6 @@ def load(spec: str) -> scenarios.Scenario:
     return scenarios.load(spec, draw_torch_init=draw_torch_init)
 
 
-def parse(text: str, shown: str, default_name: str = "scenario") -> scenarios.Scenario:
+def parse(text: str, shown: str, default_name: str = "scenario", base=None) -> scenarios.Scenario:
     """:func:`bpstep.scenario.parse` with torch-drawn weights available."""
-    return scenarios.parse(text, shown, default_name, draw_torch_init=draw_torch_init)
+    return scenarios.parse(text, shown, default_name, draw_torch_init=draw_torch_init, base=base)

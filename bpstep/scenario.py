@@ -44,6 +44,8 @@ try:  # its compiled build parses big data arrays about twice as fast as the sta
 except ImportError:  # the same parser, pure Python
     import tomllib as toml
 
+from . import datafile
+from .datafile import describe as _kind
 from .engine import ACTIVATIONS, LOSSES, UPDATE_ORDERS
 
 _PACKAGE_SCENARIOS = Path(__file__).parent / "scenarios"  # inside an installed wheel
@@ -53,11 +55,11 @@ _KEYS = {
     None: {"name", "title", "description", "notation", "network", "init", "data", "training"},
     "network": {"sizes", "activation", "bias"},
     "init": {"weights", "biases", "method", "seed", "scale"},
-    "data": {"inputs", "targets"},
+    "data": {"file", "inputs", "targets"},
     "training": {"loss", "learning_rate", "epochs", "dtype", "update_order", "freeze"},
 }
 _REQUIRED = {None: ("network", "init", "data", "training"), "network": ("sizes",),
-             "data": ("inputs", "targets"), "training": ("learning_rate",)}
+             "data": ("targets",), "training": ("learning_rate",)}
 #: the tape keeps one loss per epoch; a typo such as 1e12 must not try to allocate terabytes
 MAX_EPOCHS = 10_000_000
 _PARAM_ID = re.compile(r"^(W)\[(\d+),(\d+),(\d+)\]$|^(b)\[(\d+),(\d+)\]$")
@@ -109,6 +111,8 @@ class Scenario:
     update_order: str
     freeze: frozenset
     source: str
+    #: the names of the classes by index when the targets were a column of class labels, else ()
+    classes: tuple = ()
 
     @property
     def layers(self) -> int:
@@ -199,7 +203,7 @@ def load(spec: str, draw_torch_init: TorchInitDrawer | None = None) -> Scenario:
         text = read_text(path, shown, "scenario", "a TOML scenario file")
     except UnreadableFile as e:
         raise ScenarioError(str(e)) from None
-    return parse(text, shown, default_name=path.stem, draw_torch_init=draw_torch_init)
+    return parse(text, shown, default_name=path.stem, draw_torch_init=draw_torch_init, base=path.parent)
 
 
 class UnreadableFile(ValueError):
@@ -222,7 +226,8 @@ def read_text(path: Path, shown: str, noun: str, expected: str) -> str:
 
 
 def parse(text: str, shown: str, default_name: str = "scenario",
-          draw_torch_init: TorchInitDrawer | None = None) -> Scenario:
+          draw_torch_init: TorchInitDrawer | None = None, base: Path | None = None) -> Scenario:
+    """``base`` is the folder ``[data] file`` is relative to (the scenario's; default: the current one)."""
     if not text.strip():
         raise ScenarioError(f"{shown}: the file is empty; expected a TOML scenario with [network], "
                             "[init], [data] and [training]")
@@ -230,13 +235,14 @@ def parse(text: str, shown: str, default_name: str = "scenario",
         doc = toml.loads(text)
     except toml.TOMLDecodeError as e:
         raise ScenarioError(f"{shown}: TOML syntax error: {e}") from None
-    return _Validator(doc, text, shown, draw_torch_init).scenario(default_name)
+    return _Validator(doc, text, shown, draw_torch_init, base).scenario(default_name)
 
 
 class _Validator:
-    def __init__(self, doc: dict, text: str, shown: str, draw_torch_init: TorchInitDrawer | None = None):
+    def __init__(self, doc: dict, text: str, shown: str, draw_torch_init: TorchInitDrawer | None = None,
+                 base: Path | None = None):
         self.doc, self.lines, self.shown = doc, text.splitlines(), shown
-        self.draw_torch_init = draw_torch_init
+        self.draw_torch_init, self.base = draw_torch_init, base or Path()
 
     # -- error reporting ------------------------------------------------------------------------
 
@@ -370,17 +376,14 @@ class _Validator:
         if not isinstance(bias, bool):
             self.fail("network", "bias", f"expected true or false, got {_kind(bias)}")
 
-        self.budget(sizes, bias)  # before anything of the network's size is drawn or converted
+        data = self.doc.get("data")
+        table = self.data_file(data["file"]) if isinstance(data, dict) and "file" in data else None
+        self.budget(sizes, bias, table)  # before anything of the network's size is drawn or converted
         weights, biases = self.init(self.table("init"), sizes, bias)
 
         data = self.table("data")
         self.check_keys("data", data)
-        inputs = data["inputs"]
-        if not isinstance(inputs, list) or not inputs:
-            self.fail("data", "inputs", f"expected a list of samples (one row per sample), got {_kind(inputs)}")
-        n = len(inputs)
-        X = self.matrix("data", "inputs", inputs, (n, sizes[0]), "inputs")
-        T = self.matrix("data", "targets", data["targets"], (n, sizes[-1]), "targets")
+        X, T, classes = self.data(data, sizes) if table is None else self.file_data(data, sizes, table)
 
         tr = self.table("training")
         self.check_keys("training", tr)
@@ -404,15 +407,71 @@ class _Validator:
                         sizes=tuple(sizes), activations=tuple(activation), bias=bias,
                         weights=tuple(weights), biases=None if biases is None else tuple(biases),
                         inputs=X, targets=T, loss=loss, learning_rate=lr, epochs=epochs, dtype=dtype,
-                        update_order=order, freeze=frozenset(freeze), source=self.shown)
+                        update_order=order, freeze=frozenset(freeze), source=self.shown, classes=classes)
 
-    def budget(self, sizes, bias):
+    def data(self, data, sizes):
+        """``[data] inputs`` and ``targets`` as numbers in the file → (X, T, no classes)."""
+        if "inputs" not in data:
+            self.fail("data", None, "missing required key 'inputs' (or a data file: file = \"x.csv\")")
+        inputs = data["inputs"]
+        if not isinstance(inputs, list) or not inputs:
+            self.fail("data", "inputs", f"expected a list of samples (one row per sample), got {_kind(inputs)}")
+        n = len(inputs)
+        X = self.matrix("data", "inputs", inputs, (n, sizes[0]), "inputs")
+        T = self.matrix("data", "targets", data["targets"], (n, sizes[-1]), "targets")
+        return X, T, ()
+
+    def data_file(self, name):
+        """``[data] file``, read (its columns are picked and converted by :meth:`file_data`)."""
+        if not isinstance(name, str) or not name:
+            self.fail("data", "file", f"expected the name of a .csv, .npy or .npz file, got {_kind(name)}")
+        try:
+            return datafile.read(self.base / name, name)
+        except datafile.DataFileError as e:
+            self.fail("data", e.field, str(e))
+
+    def file_data(self, data, sizes, table):
+        """``[data] inputs`` and ``targets`` as columns of ``table`` → (X, T, the class names):
+        the inputs default to every column that is not a target; one target column for a
+        network of several outputs holds class labels, which become one-hot rows."""
+        try:
+            targets = table.select("targets", data["targets"])
+            if "inputs" in data:
+                inputs = table.select("inputs", data["inputs"])
+                both = next((k for k in inputs if k in targets), None)
+                if both is not None:
+                    raise datafile.DataFileError("inputs", f"{table.column_names([both])[0]} is a target too; "
+                                                           "expected each column to be an input or a target")
+            else:
+                inputs = [k for k in table.keys if k not in targets]
+            width = table.block(inputs).shape[1] if inputs else 0
+            if width != sizes[0]:
+                what = (f"input column{'s' * (width != 1)}" if "inputs" in data
+                        else f"column{'s' * (width != 1)} that {'are' if width != 1 else 'is'} not a target (the inputs)")
+                raise datafile.DataFileError("inputs" if "inputs" in data else "targets",
+                                             f"{width} {what} in {table.shown} for a network of {sizes[0]} "
+                                             f"inputs; expected {sizes[0]}")
+            X = table.numbers(inputs)
+            outputs, width = sizes[-1], table.block(targets).shape[1]
+            if width == outputs:
+                return X, table.numbers(targets), ()
+            if width == 1:
+                T, classes = table.classes("targets", targets[0], outputs)
+                return X, T, classes
+            raise datafile.DataFileError("targets", f"{width} target columns in {table.shown} for a network of "
+                                                    f"{outputs} outputs; expected {outputs} (one per output) "
+                                                    "or one column of class labels")
+        except datafile.DataFileError as e:
+            self.fail("data", e.field, str(e))
+
+    def budget(self, sizes, bias, table=None):
         """Refuse a network and data too big for :data:`EPOCH_BUDGET_BYTES`, from their sizes
         alone: the number of samples is the length of ``[data] inputs`` (its rows are checked
-        later) and the dtype ``[training] dtype`` (float64 where it is not valid yet)."""
+        later) or the rows of the data file, and the dtype ``[training] dtype`` (float64 where
+        it is not valid yet)."""
         data, training = self.doc.get("data"), self.doc.get("training")
         inputs = data.get("inputs") if isinstance(data, dict) else None
-        samples = len(inputs) if isinstance(inputs, list) and inputs else 1
+        samples = table.rows if table is not None else len(inputs) if isinstance(inputs, list) and inputs else 1
         dtype = training.get("dtype") if isinstance(training, dict) else None
         problem = budget_problem(sizes, samples, dtype if dtype in _ITEMSIZE else "float64", bias)
         if problem:
@@ -489,19 +548,3 @@ def param_id_problem(text, sizes, bias):
     if not (1 <= l <= layers and 1 <= j <= sizes[l]):
         return f"{text} is outside the network (sizes {list(sizes)})"
     return None
-
-
-def _kind(value):
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return f"a boolean ({str(value).lower()})"
-    if isinstance(value, (int, float)):
-        return f"a number ({value})"
-    if isinstance(value, str):
-        return f"a string ({value!r})"
-    if isinstance(value, list):
-        return f"a list of {len(value)}"
-    if isinstance(value, dict):
-        return "a table"
-    return type(value).__name__

@@ -136,6 +136,9 @@ class Session:
             problem = whatif.problem(cmd.ref, cmd.value, self.scenario)
             if problem:
                 raise CommandError(f"{cmd.name}: {problem}")
+        if cmd.name == "print" and cmd.arg == "classes" and not self.scenario.classes:
+            raise CommandError("print classes: the targets of this scenario are numbers, not class labels; "
+                               "expected a scenario whose [data] targets name one column of labels")
         if cmd.name == "goto" and cmd.epoch is not None:
             if cmd.epoch > self.tape.epochs:
                 raise CommandError(f"goto: epoch {cmd.epoch} is outside 0…{self.tape.epochs} "
@@ -292,6 +295,9 @@ class Session:
         return Result(messages=[f"no longer watching {cmd.ref}"])
 
     def _cmd_print(self, cmd, **_):
+        if cmd.arg == "classes":  # class k is output k + 1, whose target is t[k+1]
+            return Result(messages=["classes  " + ", ".join(
+                f"{name} = {k} (t[{k + 1}])" for k, name in enumerate(self.scenario.classes))])
         return Result(messages=[f"{qid}  {text}" for qid, text in self._values(cmd.ref, self.position[0])])
 
     def _cmd_where(self, cmd, **_):
