@@ -48,6 +48,13 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--epochs", type=_positive, metavar="N", help="train N epochs instead of the scenario's")
     c.add_argument("--fd", action="store_true", help="add central finite differences as a third witness")
 
+    w = sub.add_parser("serve", help="serve the TUI to web browsers (one app per visitor)")
+    w.add_argument("scenario", nargs="?", default="worked-222", help="built-in name or path to a .toml file")
+    w.add_argument("--host", default="127.0.0.1", help="the address to listen on (0.0.0.0: every interface)")
+    w.add_argument("--port", type=_port, default=8000, help="the port to listen on (default 8000)")
+    w.add_argument("--public-url", metavar="URL", help="the address browsers reach the server by, behind a proxy")
+    w.add_argument("--device", default="cpu", help="the cross-check's device: cpu, cuda, cuda:N, mps or auto")
+
     sub.add_parser("list", help="list the built-in scenarios")
     return p
 
@@ -55,6 +62,12 @@ def _parser() -> argparse.ArgumentParser:
 def _positive(text):
     if not text.isdigit() or not 1 <= int(text) <= scenarios.MAX_EPOCHS:
         raise argparse.ArgumentTypeError(f"expected a whole number from 1 to {scenarios.MAX_EPOCHS}, got {text!r}")
+    return int(text)
+
+
+def _port(text):
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 1 to 65535, got {text!r}")
     return int(text)
 
 
@@ -148,13 +161,29 @@ def cmd_open(args, out) -> int:
     return run_app(sc, device=getattr(args, "device", "cpu"))
 
 
+def cmd_serve(args, out) -> int:
+    from .tui.serve import serve
+
+    sc = load_scenario(args.scenario)
+    # each visitor's process starts elsewhere than this one's folder may be: a file by its full path
+    path = scenarios.resolve(args.scenario)
+    spec = args.scenario if path.parent == scenarios.builtin_dir() else str(path.resolve())
+    try:
+        serve(spec, sc.name, args.host, args.port, args.device, args.public_url, out)
+    except OSError as e:
+        raise BadInput(f"--host {args.host} --port {args.port}: cannot listen there ({e.strerror or e}); "
+                       "expected a free port on an address of this machine") from None
+    return EXIT_OK
+
+
 def main(argv=None) -> int:
     out = sys.stdout
     try:
         args = _parser().parse_args(argv)
         if args.command is None:
             args.command, args.scenario = "open", "worked-222"
-        handler = {"list": cmd_list, "replay": cmd_replay, "check": cmd_check, "open": cmd_open}[args.command]
+        handler = {"list": cmd_list, "replay": cmd_replay, "check": cmd_check, "open": cmd_open,
+                   "serve": cmd_serve}[args.command]
         code = handler(args, out)
     except BadInput as e:
         out.flush()

@@ -27,13 +27,15 @@ COMMANDS = {
     "rfinish": (("rf",), "rfinish"),
     "rcontinue": (("rc",), "rcontinue"),
     "goto": (("g",), "goto epoch E [phase P] | goto step K | goto ID[@n]"),
-    "break": (("b",), "break ID[@n] [if COND] | break phase P | break nan"),
+    "break": (("b",), "break ID[@n] [if COND] | break phase P | break nan | break dead | break saturated [EPS] "
+                      "| break vanishing [EPS] | break exploding [X]"),
     "delete": ((), "delete [K]"),
     "breaks": ((), "breaks"),
     "watch": (("w",), "watch ID[@n]"),
     "unwatch": ((), "unwatch ID[@n]"),
     "print": (("p",), "print ID[@n] | print classes"),
     "where": ((), "where"),
+    "health": ((), "health"),
     "expect": ((), "expect ID[@n] VALUE [tol T]"),
     "restart": (("r",), "restart"),
     "view": ((), "view layer|scalar"),
@@ -71,6 +73,7 @@ class Command:
     cond: object = None  # parsed condition
     cond_text: str = ""
     nan: bool = False
+    diagnostic: tuple | None = None  # (kind, threshold or None for the default)
     number: int | None = None
     value: float | None = None
     tol: float | None = None
@@ -120,7 +123,7 @@ def parse(text: str) -> Command:
         if len(args) > 1 or (args and not (args[0].isdigit() and int(args[0]) >= 1)):
             raise bad(f"expected a count ≥ 1, got {rest!r}")
         cmd.count = int(args[0]) if args else 1
-    elif name in ("finish", "continue", "rfinish", "rcontinue", "breaks", "where", "restart"):
+    elif name in ("finish", "continue", "rfinish", "rcontinue", "breaks", "where", "restart", "health"):
         if args:
             raise bad(f"takes no arguments, got {rest!r}")
     elif name == "goto":
@@ -147,6 +150,13 @@ def parse(text: str) -> Command:
             cmd.phase = _phase(args[1], bad)
         elif args[0] == "nan" and len(args) == 1:
             cmd.nan = True
+        elif args[0] == "dead" and len(args) == 1:
+            cmd.diagnostic = ("dead", None)
+        elif args[0] in ("saturated", "vanishing", "exploding") and len(args) <= 2:
+            threshold = _number(args[1], bad, f"the {args[0]} threshold") if len(args) == 2 else None
+            if threshold is not None and threshold <= 0:
+                raise bad(f"the {args[0]} threshold must be > 0, got {args[1]!r}")
+            cmd.diagnostic = (args[0], threshold)
         else:
             target, *cond = re.split(r"\s+if(?:\s+|$)", rest, maxsplit=1)
             if cond and not cond[0].strip():

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import commands, ids, layers, motions, whatif
+from . import commands, diagnostics, ids, layers, motions, whatif
 from .commands import Command, CommandError, Ref
 from .notation import fmt
 from .tape import Cancelled, Step, Tape
@@ -27,12 +27,15 @@ class Breakpoint:
     cond_text: str = ""
     phase: str | None = None
     nan: bool = False
+    diagnostic: diagnostics.Diagnostic | None = None
 
     def describe(self) -> str:
         if self.phase:
             return f"#{self.number} phase {self.phase}"
         if self.nan:
             return f"#{self.number} nan"
+        if self.diagnostic:
+            return f"#{self.number} {self.diagnostic.describe()}"
         return f"#{self.number} {self.ref}" + (f" if {self.cond_text}" if self.cond_text else "")
 
 
@@ -212,6 +215,9 @@ class Session:
             result.layer = self.current_layer
         if hit is not None:
             result.messages.insert(0, f"breakpoint {hit.describe()} hit")
+            if hit.diagnostic is not None:
+                result.messages.insert(1, diagnostics.why(hit.diagnostic, self.scenario,
+                                                          self.tape.record(pos[0]).arrays, self.tape.step(*pos)))
         return result
 
     def _motion(self, cmd, on_pass, progress, cancelled):
@@ -257,8 +263,12 @@ class Session:
 
     def _cmd_break(self, cmd, **_):
         self._numbers += 1
+        diagnostic = None
+        if cmd.diagnostic is not None:
+            kind, threshold = cmd.diagnostic
+            diagnostic = diagnostics.Diagnostic(kind, diagnostics.DEFAULTS[kind] if threshold is None else threshold)
         bp = Breakpoint(self._numbers, ref=cmd.ref, cond=cmd.cond, cond_text=cmd.cond_text,
-                        phase=cmd.phase, nan=cmd.nan)
+                        phase=cmd.phase, nan=cmd.nan, diagnostic=diagnostic)
         self.breakpoints.append(bp)
         return Result(messages=[f"breakpoint {bp.describe()}"])
 
@@ -305,6 +315,12 @@ class Session:
             return Result(messages=[layers.describe(self.current_layer, self.layer_tape)])
         return Result(messages=[self.describe(self.current)])
 
+    def _cmd_health(self, cmd, **_):
+        epoch = self.position[0]
+        when = "the evaluate phase" if self.tape.is_evaluate(epoch) else f"epoch {epoch}"
+        head = f"health of {when}, over the batch of {self.scenario.samples} sample(s):"
+        return Result(messages=[head, *diagnostics.health(self.scenario, self.tape.record(epoch).arrays)])
+
     def _cmd_view(self, cmd, **_):
         self.view = cmd.arg
         return self._land(self.position, messages=[f"{cmd.arg} view"])
@@ -341,6 +357,10 @@ class Session:
             return [(grid.locate(r[0])[0], np.array([r[0]])) for r in grid.runs
                     if r[2] == bp.phase and lo <= r[0] <= hi]
         rec = self.tape.record(epoch)
+        if bp.diagnostic is not None:
+            return [(block, pos[(pos >= lo) & (pos <= hi)])
+                    for block, pos in diagnostics.hits(bp.diagnostic, self.scenario, grid, rec.arrays)
+                    if ((pos >= lo) & (pos <= hi)).any()]
         if bp.nan:
             if not self.tape.nonfinite(epoch):
                 return []

@@ -196,6 +196,11 @@ class BpstepApp(App):
         if self._long(cmd):
             self._start_long(cmd)
             return
+        if cmd.name == "health":
+            from .health import HealthScreen
+
+            self.push_screen(HealthScreen(self.session.execute(cmd).messages))
+            return
         try:
             result = self.session.execute(cmd)
         except CommandError as e:

@@ -25,13 +25,16 @@ _MEANING = {
     "rfinish": "to the start of the phase",
     "rcontinue": "back to the previous breakpoint, or the start",
     "goto": "jump; step K and ID within the current epoch",
-    "break": "a breakpoint; COND may use value, ids, + - * /, abs(), comparisons, and, or, not",
+    "break": "a breakpoint; COND may use value, ids, + - * /, abs(), comparisons, and, or, not; dead: a relu unit "
+             "with z ≤ 0 for every sample; saturated: σ′ or tanh′ < EPS (1e-3); vanishing / exploding: a layer's "
+             "gradient norm < EPS (1e-6) / > X (1e3)",
     "delete": "delete breakpoint K, or all",
     "breaks": "list the breakpoints",
     "watch": "keep a value in view (pinned on top of the values)",
     "unwatch": "stop watching it",
     "print": "show a value",
     "where": "show the current step",
+    "health": "per layer: dead and saturated units, gradient norm, in this epoch",
     "expect": "check a value (for scripts)",
     "restart": "back to epoch 0, step 0",
     "view": "layer steps (a matrix operation of a layer) or scalar steps, keeping the place",
