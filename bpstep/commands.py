@@ -9,10 +9,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .ids import EVERY
+
 _IDX = r"\[\s*\d+(?:\s*,\s*\d+)*\s*\]"
 QID = re.compile(
     rf"(?:d(?:E|a|z)(?:{_IDX})?\s*/\s*d(?:a|z|W|b){_IDX}|(?:W\+|b\+|W|b|z|a|x|t){_IDX}|E(?:{_IDX})?|lr)"
-    r"(?:\s*@\s*\d+)?")
+    r"(?:\s*@\s*(?:\d+|\*))?")
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
 PHASES = ("forward", "loss", "backward", "update", "evaluate")
 
@@ -52,10 +54,11 @@ class CommandError(ValueError):
 
 @dataclass(frozen=True)
 class Ref:
-    """A quantity named in a command: its id and, with ``@n``, one sample."""
+    """A quantity named in a command: its id and, with ``@n``, one sample (``@*``: every
+    sample, :data:`bpstep.ids.EVERY`); see :mod:`bpstep.ids` for what no sample means."""
 
     id: str
-    sample: int | None = None
+    sample: int | str | None = None
 
     def __str__(self):
         return self.id if self.sample is None else f"{self.id}@{self.sample}"
@@ -91,7 +94,7 @@ def parse_ref(text: str) -> Ref:
                            "dE/dW[2,1,1], W+[2,1,1], E")
     clean = re.sub(r"\s+", "", text)
     qid, _, sample = clean.partition("@")
-    return Ref(qid, int(sample) if sample else None)
+    return Ref(qid, None if not sample else sample if sample == EVERY else int(sample))
 
 
 def split_script(text: str):

@@ -18,12 +18,33 @@ id                         family    id                   family
 =========================  ========  ===================  =========================
 
 The *given* quantities (x, t, W, b, lr) are read by steps but computed by none.
+
+The sample, the one rule every command follows (``break``, ``goto``, ``print``, ``watch``,
+``expect``, ``set``, conditions, the palette):
+
+- ``id@n`` is sample n's value;
+- ``id`` alone is the batch's value where there is one (``E``: the batch loss, ``dE/dW[…]``,
+  ``dE/db[…]``: the batch mean), the network's for what every sample shares (W, b, lr, W+, b+);
+  a quantity that exists only per sample (x, t, z, a, E[k], ∂E/∂a, δ, the factors) has no batch
+  value, so there ``id`` alone is every sample, as ``id@*``; where one value is read (a
+  condition, ``expect``) it is the sample of the step in question;
+- ``id@*`` is every sample's value (and never the batch's): ``break E@* if value < 0.5`` stops
+  at the first sample's loss below 0.5.
+
+With one sample the batch value is that sample's, so ``E`` and ``E@1`` are the same step.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+#: ``id@*``: every sample's value
+EVERY = "*"
+#: families whose id without a sample names a value of the batch (the loss, its mean gradients)
+BATCH = frozenset({"E", "dEdW", "dEdb"})
+#: families with no per-sample values: ``@n`` on them names nothing
+SHARED = frozenset({"W", "b", "lr", "W+", "b+"})
 
 #: given quantities → how many indices their id has
 GIVEN = {"x": 1, "t": 1, "W": 3, "b": 2, "lr": 0}

@@ -14,8 +14,8 @@ Step ids (1-based; a step of one sample is also written ``id@n``; see :mod:`bpst
 
 =============================  ==========================================================
 ``z[l,j]``, ``a[l,j]``         pre-activation and activation (``a[L,k]`` is output k)
-``E[k]``, ``E``                loss term of output k; the sample's loss (``E`` without a
-                               sample: the batch mean, when there is more than one sample)
+``E[k]``, ``E``                loss term of output k; the loss (``E@n`` sample n's, ``E`` the
+                               batch mean, when there is more than one sample)
 ``dE/da[l,j]``                 ∂E/∂a: for the output from the loss, for a hidden unit the
                                sum of its parts below
 ``dE[l+1,j]/da[l,i]``          the part of ∂E/∂a[l,i] that flows through unit j of the next
@@ -413,20 +413,21 @@ class Layout:
         per_sample, batch = (None if kind is None else grid.by_kind.get((kind, layer)) for kind in _KINDS[q.family])
         return per_sample, batch, _env(q)
 
-    def blocks_of(self, evaluate: bool, qid: str, sample: int | None) -> list:
-        """``(block, env)`` of the steps with this id: of exactly this sample, or (``sample``
-        None) every sample and the batch; an env's sample axis is an array for every sample."""
+    def blocks_of(self, evaluate: bool, qid: str, sample) -> list:
+        """``(block, env)`` of the steps with this id: of exactly this sample, of every sample
+        (``ids.EVERY``), or (``sample`` None) the batch's step where the epoch has one and every
+        sample's where it has not (the rule of :mod:`bpstep.ids`); an env's sample axis is an
+        array for every sample."""
         found = self._blocks(evaluate, qid)
         if found is None:
             return []
         per_sample, batch, env = found
-        out = []
-        if per_sample is not None:
-            n = np.arange(self.scenario.samples) if sample is None else sample - 1
-            out.append((per_sample, self._complete(per_sample, dict(env, n=n))))
         if batch is not None and sample is None:
-            out.append((batch, self._complete(batch, env)))
-        return out
+            return [(batch, self._complete(batch, env))]
+        if per_sample is None:
+            return []
+        n = sample - 1 if isinstance(sample, int) else np.arange(self.scenario.samples)
+        return [(per_sample, self._complete(per_sample, dict(env, n=n)))]
 
     def _complete(self, block, env):
         """``env`` with the flat parameter axis p = j·I + i where the block has one."""
@@ -434,7 +435,7 @@ class Layout:
             env = dict(env, p=env["j"] * self.scenario.sizes[block.layer - 1] + env["i"])
         return env
 
-    def cells(self, evaluate: bool, qid: str, sample: int | None) -> list:
+    def cells(self, evaluate: bool, qid: str, sample) -> list:
         """``(block, positions, samples, key)`` of the steps with this id, block by block: their
         indices, their samples (0 for a batch step) and where their values live (a key of
         :mod:`bpstep.tape` with index arrays), all in the same order."""
@@ -449,9 +450,8 @@ class Layout:
             out.append((block, pos[keep], _samples(env, pos[keep]), block_key(block, env, self.scenario.sizes)))
         return out
 
-    def find(self, evaluate: bool, qid: str, sample: int | None) -> np.ndarray:
-        """Indices of the steps with this id, ascending; ``sample`` None: of every sample (and
-        the batch)."""
+    def find(self, evaluate: bool, qid: str, sample) -> np.ndarray:
+        """Indices of the steps with this id and sample (see :meth:`blocks_of`), ascending."""
         found = [pos for _, pos, _, _ in self.cells(evaluate, qid, sample)]
         return np.sort(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
 

@@ -111,11 +111,13 @@ class Session:
     def check_ref(self, ref: Ref) -> None:
         """Raise CommandError unless ``ref`` names a quantity of this network."""
         sc = self.scenario
-        if ref.sample is not None and not 1 <= ref.sample <= sc.samples:
+        if isinstance(ref.sample, int) and not 1 <= ref.sample <= sc.samples:
             raise CommandError(f"{ref}: sample {ref.sample} is outside 1…{sc.samples}")
+        q = ids.parse(ref.id)
+        if ref.sample is not None and q is not None and q.family in ids.SHARED:
+            raise CommandError(f"{ref}: {ref.id} is one value shared by every sample; write it without @")
         if self.layout.has(ref.id) or ref.id == "lr":
             return
-        q = ids.parse(ref.id)
         if q is not None and q.given and ids.in_range(q, sc.sizes, sc.bias):
             return
         head = ids.head(ref.id)
@@ -135,6 +137,11 @@ class Session:
         if cmd.cond is not None:
             for ref in commands.condition_refs(cmd.cond):
                 self.check_ref(ref)
+                if ref.sample == ids.EVERY:
+                    raise CommandError(f"{cmd.name}: a condition reads one value, not {ref}; "
+                                       "expected the batch's (no @), sample n's (@n) or the step's own sample (no @)")
+        if cmd.name == "expect" and cmd.ref.sample == ids.EVERY:
+            raise CommandError(f"expect: compares one value, not {cmd.ref}; expected an id with @n or without @")
         if cmd.name in ("set", "reset") and cmd.ref is not None:
             problem = whatif.problem(cmd.ref, cmd.value, self.scenario)
             if problem:
@@ -156,7 +163,8 @@ class Session:
     # -- values ----------------------------------------------------------------------------------
 
     def lookup(self, ref: Ref, epoch: int, default_sample: int | None = None) -> float:
-        """The value of ``ref`` in ``epoch``; without ``@n`` the sample of the step in question.
+        """The value of ``ref`` (one sample or none) in ``epoch``; without ``@n`` the batch's
+        where there is one, else the sample of the step in question (``default_sample``, or 1).
         NaN when the epoch does not compute it (no gradients in the evaluate phase)."""
         rec = self.tape.record(epoch)
         head = ids.head(ref.id)
@@ -168,7 +176,13 @@ class Session:
             key = (head, sample - 1, idx[0]) if head in ("x", "t") else (head, *idx)
             return rec.value(key)
         evaluate = self.tape.is_evaluate(epoch)
-        for s in (ref.sample,) if ref.sample is not None else (default_sample, None, 1):
+        if ref.sample is not None:
+            candidates = (ref.sample,)
+        elif ids.parse(ref.id).family in ids.BATCH | ids.SHARED:
+            candidates = (None, 1)  # with one sample there is no batch step: sample 1's is the batch's
+        else:
+            candidates = (sample,)
+        for s in candidates:
             index = self.layout.at(evaluate, ref.id, s)
             if index is not None:
                 return rec.value(self.layout.specs(evaluate)[index].key)
@@ -179,7 +193,7 @@ class Session:
         head = ids.head(ref.id)
         evaluate = self.tape.is_evaluate(epoch)
         if ids.is_given(ref.id):
-            samples = [ref.sample or 1] if head in ("x", "t") and ref.sample else (
+            samples = [ref.sample] if head in ("x", "t") and isinstance(ref.sample, int) else (
                 range(1, self.scenario.samples + 1) if head in ("x", "t") else [None])
             out = []
             for n in samples:
@@ -326,17 +340,18 @@ class Session:
         return self._land(self.position, messages=[f"{cmd.arg} view"])
 
     def _cmd_set(self, cmd, **_):
-        return self._land(self.position, messages=[whatif.set_value(self.tape, self.position[0], cmd.ref, cmd.value)])
+        ref = _data_ref(cmd.ref)
+        return self._land(self.position, messages=[whatif.set_value(self.tape, self.position[0], ref, cmd.value)])
 
     def _cmd_reset(self, cmd, **_):
-        return self._land(self.position, messages=[whatif.reset(self.tape, cmd.ref)])
+        return self._land(self.position, messages=[whatif.reset(self.tape, cmd.ref and _data_ref(cmd.ref))])
 
     def _cmd_save(self, cmd, **_):
         return Result(messages=[whatif.save(self.tape, cmd.arg)])
 
     def _cmd_expect(self, cmd, **_):
         step = self.current
-        sample = step.sample if cmd.ref.sample is None else None
+        sample = step.sample if cmd.ref.sample is None else None  # used only where there is no batch value
         got = self.lookup(cmd.ref, step.epoch, sample)
         ok = abs(got - cmd.value) <= cmd.tol
         verdict = "ok" if ok else "FAILED"
@@ -419,3 +434,8 @@ class Session:
             if best is not None:
                 return (e, best[0]), best[1]
         return None, None
+
+
+def _data_ref(ref: Ref) -> Ref:
+    """An input or target of every sample: ``x[i]@*`` is ``x[i]`` (an edit of each sample)."""
+    return Ref(ref.id) if ref.sample == ids.EVERY else ref

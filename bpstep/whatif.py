@@ -38,8 +38,6 @@ def problem(ref: Ref, value: float | None, scenario) -> str | None:
     if head not in PARAMETERS + DATA:
         return (f"{ref} is computed, not given; expected a parameter W[l,j,i] or b[l,j], an input "
                 "x[i][@n], a target t[k][@n] or lr")
-    if head in PARAMETERS and ref.sample is not None:
-        return f"{ref}: a parameter is shared by every sample; write it without @n"
     if value is None:
         return None
     if not math.isfinite(value):

@@ -6,7 +6,7 @@ import math
 import pytest
 
 from bpstep import scenario
-from bpstep.commands import CommandError
+from bpstep.commands import CommandError, Ref
 from bpstep.session import Session
 from bpstep.tape import Cancelled
 
@@ -301,13 +301,50 @@ def test_watch_unwatch_and_print(w3):
     assert w3.execute("print W+[1,1,1]").messages == ["W+[1,1,1]  not computed in epoch 3 (evaluate)"]
 
 
-def test_print_without_sample_shows_every_sample():
+def test_print_without_sample_shows_the_batch_or_every_sample():
     s = Session(scenario.load("xor").with_epochs(1))
-    lines = s.execute("print a[4,1]").messages
+    lines = s.execute("print a[4,1]").messages  # no batch value: every sample's
     assert [line.split("  ")[0] for line in lines] == ["a[4,1]@1", "a[4,1]@2", "a[4,1]@3", "a[4,1]@4"]
-    lines = s.execute("print dE/dW[4,1,1]").messages
-    assert [line.split("  ")[0] for line in lines] == [f"dE/dW[4,1,1]@{n}" for n in (1, 2, 3, 4)] + \
-        ["dE/dW[4,1,1]"]
+    lines = s.execute("print dE/dW[4,1,1]").messages  # the batch mean, only
+    assert [line.split("  ")[0] for line in lines] == ["dE/dW[4,1,1]"]
+    lines = s.execute("print dE/dW[4,1,1]@*").messages
+    assert [line.split("  ")[0] for line in lines] == [f"dE/dW[4,1,1]@{n}" for n in (1, 2, 3, 4)]
+    assert [line.split("  ")[0] for line in s.execute("print E").messages] == ["E"]
+    assert [line.split("  ")[0] for line in s.execute("print E@*").messages] == [f"E@{n}" for n in (1, 2, 3, 4)]
+
+
+def _batch_loss(session, epoch):
+    return session.lookup(Ref("E"), epoch)
+
+
+def test_E_is_the_batch_loss_for_every_command():
+    """XOR: a sample's loss drops below 0.5 epochs before the batch loss does; ``E`` is the batch's
+    for break, goto, watch, expect and conditions, ``E@*`` any sample's."""
+    s = Session(scenario.load("xor"))
+    s.execute("break E if value < 0.5")
+    hit = s.execute("continue")
+    assert hit.step.qid == "E" and hit.step.value < 0.5
+    epoch = hit.step.epoch
+    assert _batch_loss(s, epoch - 1) >= 0.5  # the first epoch whose batch loss is below 0.5
+    s.execute("delete")
+    s.execute("goto epoch 0")
+    s.execute("break E@* if value < 0.5")
+    any_sample = s.execute("continue").step
+    assert any_sample.sample is not None and any_sample.epoch < epoch
+    s.execute("delete")
+    assert s.execute("goto E").step.qid == "E"
+    assert s.execute("goto E@*").step.qid == "E@1"
+    s.execute("goto epoch 3 phase forward")  # a step of sample 1: E is still the batch's
+    assert s.execute(f"expect E {_batch_loss(s, 3)!r} tol 0").failed is False
+    s.execute("watch E")
+    assert [line.split("  ")[0] for line in s.watch_lines()] == ["E"]
+    s.execute("break z[1,1] if E < 0.5")  # the condition reads the batch loss too
+    assert s.execute("continue").step.epoch == epoch
+    # the sample is taken only where the quantity has one
+    for bad in ("print W[1,1,1]@1", "goto W+[1,1,1]@*", "print lr@2", "break z[1,1] if E@* < 1",
+                "expect E@* 0.5"):
+        with pytest.raises(CommandError):
+            s.execute(bad)
 
 
 def test_where_describes_the_current_step(w3):

@@ -50,8 +50,11 @@ def test_positions_ids_and_quantities_agree_with_the_walk(sc):
             assert layout.at(evaluate, s.id, s.sample) == s.index
             assert layout.has(s.id)
         for qid, samples in by_id.items():
-            every = sorted(i for found in samples.values() for i in found)
-            assert layout.find(evaluate, qid, None).tolist() == every
+            every = sorted(i for n, found in samples.items() if n is not None for i in found)
+            # no sample: the batch's step where there is one, else every sample's (ids' rule)
+            assert layout.find(evaluate, qid, None).tolist() == samples.get(None, every)
+            if every:
+                assert layout.find(evaluate, qid, ids.EVERY).tolist() == every
             for n in range(1, sc.samples + 1):
                 assert layout.find(evaluate, qid, n).tolist() == samples.get(n, [])
         quantities = [s.index for s in specs if not s.factor]
@@ -90,6 +93,8 @@ class Brute:
     def __init__(self, session, layered):
         self.s, self.tape = session, session.tape
         self.steps = [step for e in range(self.tape.epochs + 1) for step in self.tape.steps(e)]
+        #: (evaluate, id) of the ids with a batch step
+        self.batch = {(s.epoch == self.tape.epochs, s.id) for s in self.steps if s.sample is None}
         L = session.scenario.layers
         self.layer = {}  # position → (epoch, layer step)
         for e in range(self.tape.epochs + 1):
@@ -149,12 +154,21 @@ class Brute:
                                                or before.epoch != step.epoch)
         if bp.nan:
             return not math.isfinite(step.value)
-        if step.id != bp.ref.id or (bp.ref.sample is not None and step.sample != bp.ref.sample):
+        if step.id != bp.ref.id or not self.names(bp.ref, step):
             return False
         if bp.cond is None:
             return True
         lookup = lambda r: self.s.lookup(r, step.epoch, step.sample)  # noqa: E731
         return bool(commands.evaluate(bp.cond, step.value, lookup))
+
+    def names(self, ref, step) -> bool:
+        """Whether ``ref`` (of the step's id) names the step: ``@n`` its sample, ``@*`` every
+        sample, no sample the batch's step where its epoch has one, else every sample."""
+        if ref.sample == ids.EVERY:
+            return step.sample is not None
+        if ref.sample is not None:
+            return step.sample == ref.sample
+        return step.sample is None or (step.epoch == self.tape.epochs, step.id) not in self.batch
 
     def motion(self, start_pos, name, count):
         forward = not name.startswith("r")
@@ -201,7 +215,8 @@ def breakpoints(draw, sc):
             other = draw(st.sampled_from(specs)).id
             out.append(f"break {ref} if value > {value} or abs({other}) < {abs(value)}")
         else:
-            out.append(f"break {spec.qid if kind == 'id@n' else spec.id}")
+            every = f"{spec.id}@*" if spec.sample is not None and draw(st.booleans()) else spec.id
+            out.append(f"break {spec.qid if kind == 'id@n' else every}")
     return out
 
 
@@ -238,7 +253,8 @@ def test_a_network_of_mnist_size_is_arithmetic():
     spec = lay.spec(False, i)
     assert (spec.qid, spec.phase, spec.factor) == ("dE/dW[1,128,784]@64", "backward", False)
     assert lay.select(False, lay.rank(False, i)) == i
-    assert lay.find(False, "dE/dW[1,128,784]", None).size == 129
+    assert lay.find(False, "dE/dW[1,128,784]", None).size == 1  # the batch mean
+    assert lay.find(False, "dE/dW[1,128,784]", ids.EVERY).size == 128
 
 
 def _sized(sizes, samples):

@@ -194,7 +194,7 @@ def test_saved_text_round_trips_strings_and_floats(tmp_path, write_scenario):
 
 @pytest.mark.parametrize("text, message", [
     ("set z[1,1] 1", "z[1,1] is computed, not given"),
-    ("set W[2,1,1]@1 1", "a parameter is shared by every sample"),
+    ("set W[2,1,1]@1 1", "is one value shared by every sample"),
     ("set W[2,1,1] abc", "the value 'abc' is not a number"),
     ("set W[2,1,1]", "expected an id and a value"),
     ("set W[3,1,1] 1", "unknown id 'W[3,1,1]'"),

@@ -106,7 +106,8 @@ class Frame:
             if found:
                 rows += [(self.at(i).qid, self.at(i), fmt(self.at(i).value)) for i in found]
             elif ids.is_given(ref.id):
-                samples = [ref.sample] if ref.sample or ref.id[0] not in "xt" else range(1, self.scenario.samples + 1)
+                one = isinstance(ref.sample, int) or ref.id[0] not in "xt"
+                samples = [ref.sample] if one else range(1, self.scenario.samples + 1)
                 for n in samples:
                     r = Ref(ref.id, n if ref.id[0] in "xt" else None)
                     rows.append((str(r), None, fmt(session.lookup(r, self.epoch))))
