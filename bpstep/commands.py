@@ -15,6 +15,12 @@ _IDX = r"\[\s*\d+(?:\s*,\s*\d+)*\s*\]"
 QID = re.compile(
     rf"(?:d(?:E|a|z)(?:{_IDX})?\s*/\s*d(?:a|z|W|b){_IDX}|(?:W\+|b\+|W|b|z|a|x|t){_IDX}|E(?:{_IDX})?|lr)"
     r"(?:\s*@\s*(?:\d+|\*))?")
+_ATOM = (r"[A-Za-zαδ](?:[A-Za-z0-9_,^⁰¹²³⁴⁵⁶⁷⁸⁹₀₁₂₃₄₅₆₇₈₉⁽⁾]|\^\(\d+\))*"
+         r"(?:⁺|\+(?=$|[\s@)<>=!]))?")
+#: a name as bpstep shows it (W5, h1, ∂E/∂W5, E_total, z¹₁, dE/dW^1_12): the session reads it
+#: back to an id with the scenario's sizes (bpstep.notation.parse_name)
+NAME = re.compile(rf"(?:[d∂]{_ATOM}/[d∂]{_ATOM}|{_ATOM})(?:\s*@\s*(?:\d+|\*))?")
+_KEYWORDS = frozenset({"value", "abs", "and", "or", "not"})
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
 PHASES = ("forward", "loss", "backward", "update", "evaluate")
 
@@ -82,16 +88,17 @@ class Command:
     tol: float | None = None
     line: int | None = field(default=None, compare=False)
     arg: str | None = None  # view's mode, save's file, what print shows that is not a quantity
+    names: tuple = ()  # "W5 = W[2,1,1]" for each name typed, read back by the session
 
 
 
 
 def parse_ref(text: str) -> Ref:
+    """An id or a name as shown, with its sample; a name's id is left to the session to read."""
     text = text.strip()
-    m = QID.fullmatch(text)
-    if not m:
+    if not (QID.fullmatch(text) or NAME.fullmatch(text)):
         raise CommandError(f"{text!r} is not a quantity id; expected e.g. z[1,1], a[2,1]@1, W[2,1,1], "
-                           "dE/dW[2,1,1], W+[2,1,1], E")
+                           "dE/dW[2,1,1], W+[2,1,1], E, or a name as shown: W5, h1, ∂E/∂W5, dE/dW5, z¹₁")
     clean = re.sub(r"\s+", "", text)
     qid, _, sample = clean.partition("@")
     return Ref(qid, None if not sample else sample if sample == EVERY else int(sample))
@@ -260,8 +267,11 @@ def _tokens(text):
             pos += 1
             continue
         m = QID.match(text, pos)
+        if not (m and _whole(text, m)):
+            m = NAME.match(text, pos)
+            m = m if m and m.group(0) not in _KEYWORDS else None
         # an id wins over a word only where it is a whole id (``value`` is not ``v`` + ``alue``)
-        if m and not re.match(r"[A-Za-z_0-9]", text[m.end():m.end() + 1] or " "):
+        if m and _whole(text, m):
             out.append(("id", parse_ref(m.group(0))))
             pos = m.end()
             continue
@@ -272,6 +282,17 @@ def _tokens(text):
         out.append((kind, float(m.group(kind)) if kind == "num" else m.group(kind)))
         pos = m.end()
     return out
+
+
+def _whole(text, m) -> bool:
+    return not re.match(r"[A-Za-z_0-9]", text[m.end():m.end() + 1] or " ")
+
+
+def map_refs(tree, fn):
+    """The condition with each id's Ref replaced by ``fn(ref)``."""
+    if tree[0] == "id":
+        return ("id", fn(tree[1]))
+    return tuple(map_refs(part, fn) if isinstance(part, tuple) else part for part in tree)
 
 
 def parse_condition(text: str):

@@ -9,6 +9,7 @@ example.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from functools import cache
 
@@ -123,6 +124,22 @@ class Namer:
         return Name(f"E_{a.uni}", "E_{" + a.tex + "}")
 
     lr = Name("α", r"\alpha")
+
+    def mapping(self, bias: bool):
+        """``(name, id)`` of the inputs, the units (z, a) and the parameters, layer by layer, as
+        a generator: a big network's are many, and the help shows the first few."""
+        yield from ((self.x(i).uni, f"x[{i}]") for i in range(1, self.sizes[0] + 1))
+        for l in range(1, self.L + 1):
+            for j in range(1, self.sizes[l] + 1):
+                yield from ((self.z(l, j).uni, f"z[{l},{j}]"), (self.a(l, j).uni, f"a[{l},{j}]"))
+            for j in range(1, self.sizes[l] + 1):
+                yield from ((self.W(l, j, i).uni, f"W[{l},{j},{i}]") for i in range(1, self.sizes[l - 1] + 1))
+                if bias:
+                    yield self.b(l, j).uni, f"b[{l},{j}]"
+
+    def given(self, family: str, idx: tuple) -> Name:
+        """The name of a given quantity (x, t, W, b, lr) from its id's family and indices."""
+        return self.lr if family == "lr" else getattr(self, family)(*idx)
 
 
 # --- formula trees ------------------------------------------------------------------------------
@@ -267,3 +284,125 @@ def _wrap(node, r):
     text = r(node)
     simple = isinstance(node, (Ref, Const, Call, Power, Neg, Indicator))
     return text if simple else f"({text})"
+
+
+# --- names read back: the names on screen as input ----------------------------------------------
+
+_SUP_DIGITS, _SUB_DIGITS = "⁰¹²³⁴⁵⁶⁷⁸⁹", "₀₁₂₃₄₅₆₇₈₉"
+_SAMPLE = re.compile(r"⁽([⁰¹²³⁴⁵⁶⁷⁸⁹]+)⁾|\^\((\d+)\)")
+_ATOM = re.compile(r"(?P<base>[A-Za-zδ]+?)(?:\^(?P<sup>\d+))?(?:_(?P<sub>\d+(?:,\d+)*)|(?P<num>\d+))(?P<plus>\+)?")
+
+
+def _ascii(text: str) -> str:
+    """A name in the ASCII spelling: z¹₁ → z^1_1, ∂ → d, ⁺ → +, α → lr."""
+    out, prev = [], ""
+    for ch in text:
+        if ch in _SUP_DIGITS:
+            out.append(("" if prev == "sup" else "^") + str(_SUP_DIGITS.index(ch)))
+            prev = "sup"
+            continue
+        if ch in _SUB_DIGITS or (ch == "," and prev == "sub"):
+            out.append(("" if prev == "sub" else "_") + (ch if ch == "," else str(_SUB_DIGITS.index(ch))))
+            prev = "sub"
+            continue
+        out.append({"∂": "d", "⁺": "+", "α": "lr"}.get(ch, ch))
+        prev = ""
+    return "".join(out)
+
+
+def parse_name(text: str, sizes) -> tuple | None:
+    """``(id, sample or None)`` of a name bpstep shows, in either notation, Unicode or ASCII:
+    ``W5`` → ``W[2,1,1]``, ``∂E/∂W5`` and ``dE/dW5`` → ``dE/dW[2,1,1]``, ``z¹₁`` and ``z^1_1``
+    → ``z[1,1]``, ``∂E_o1/∂h1`` → ``dE[2,1]/da[1,1]``, ``E_total`` → ``E``, ``E⁽²⁾`` → ``E``
+    of sample 2; None when it names nothing of a network of ``sizes``."""
+    found = _SAMPLE.search(text)
+    sample = None
+    if found:
+        digits = found.group(1)
+        sample = int("".join(str(_SUP_DIGITS.index(c)) for c in digits)) if digits else int(found.group(2))
+        text = text[:found.start()] + text[found.end():]
+    text = _ascii(text.strip())
+    if text in ("lr", "alpha"):
+        return "lr", sample
+    num, slash, den = text.partition("/")
+    if slash:
+        if not (num.startswith("d") and den.startswith("d")):
+            return None
+        qid = _derivative(_atom(num[1:], sizes, numerator=True), _atom(den[1:], sizes))
+    else:
+        atom = _atom(text, sizes)
+        qid = None if atom is None or atom[0] == "Eth" else _atom_id(*atom)
+    return None if qid is None else (qid, sample)
+
+
+def _atom(text: str, sizes, numerator: bool = False):
+    """``(kind, indices, plus)`` of one name: kind x, t, W, b, z, a, Ek, E, δ, or Eth (the
+    part of the loss through unit (l, j), read only as a derivative's numerator)."""
+    L = len(sizes) - 1
+    if text in ("E", "E_total"):
+        return "E", (), False
+    for prefix, kind in (("target_", "t"), ("E_", "Eth" if numerator else "Ek")):
+        if text.startswith(prefix) and text != "E_total":
+            unit = _atom(text[len(prefix):], sizes)
+            if unit is None or unit[0] != "a" or unit[2]:
+                continue  # E₁ is E_1: a loss term in the layered notation
+            if kind == "Eth":
+                return "Eth", unit[1], False
+            return (kind, (unit[1][1],), False) if unit[1][0] == L else None
+    m = _ATOM.fullmatch(text)
+    if not m:
+        return None
+    base, plus = m.group("base"), bool(m.group("plus"))
+    if m.group("num") is not None:  # flat: numbered across the network
+        return _flat(base, int(m.group("num")), sizes, plus)
+    sub = m.group("sub")
+    units = tuple(int(v) for v in sub.split(",")) if "," in sub else tuple(int(c) for c in sub)
+    layer = m.group("sup")
+    if layer is None:  # x₁, t₁, o₁, E₁: no layer
+        kinds = {"x": ("x", units), "t": ("t", units), "o": ("a", (L,) + units), "E": ("Ek", units)}
+        return (*kinds[base], plus) if base in kinds and len(units) == 1 else None
+    kind = {"z": "z", "a": "a", "W": "W", "b": "b", "δ": "δ"}.get(base)
+    return None if kind is None else (kind, (int(layer),) + units, plus)
+
+
+def _flat(base, n, sizes, plus):
+    """The flat numbering of :class:`Namer` read back: W5 → W[2,1,1], h1 → a[1,1], z3 → z[2,1]."""
+    L = len(sizes) - 1
+    if base in ("x", "o"):
+        return ("x", (n,), plus) if base == "x" else ("a", (L, n), plus)
+    if base == "W":
+        for l in range(1, L + 1):
+            count = sizes[l] * sizes[l - 1]
+            if 1 <= n <= count:
+                return "W", (l, (n - 1) // sizes[l - 1] + 1, (n - 1) % sizes[l - 1] + 1), plus
+            n -= count
+        return None
+    last = L if base in ("z", "b") else L - 1 if base == "h" else 0
+    for l in range(1, last + 1):
+        if 1 <= n <= sizes[l]:
+            return ("a" if base == "h" else base), (l, n), plus
+        n -= sizes[l]
+    return None
+
+
+def _atom_id(kind, idx, plus):
+    if plus and kind not in ("W", "b"):
+        return None
+    family = {"Ek": "E", "δ": "dE/dz"}.get(kind, kind) + ("+" if plus else "")
+    return family if not idx else f"{family}[{','.join(map(str, idx))}]"
+
+
+def _derivative(num, den):
+    """The id of ∂num/∂den, the derivatives an epoch computes, or None."""
+    if num is None or den is None or num[2] or den[2]:
+        return None
+    (nk, ni, _), (dk, di, _) = num, den
+    if nk == "E" and dk in ("a", "z", "W", "b"):
+        return f"dE/d{dk}[{','.join(map(str, di))}]"
+    if nk == "a" and dk == "z" and ni == di:
+        return f"da[{ni[0]},{ni[1]}]/dz[{di[0]},{di[1]}]"
+    if nk == "z" and dk in ("W", "b") and di[:2] == ni:
+        return f"dz[{ni[0]},{ni[1]}]/d{dk}[{','.join(map(str, di))}]"
+    if nk in ("z", "Eth") and dk == "a" and ni[0] == di[0] + 1:
+        return f"d{'z' if nk == 'z' else 'E'}[{ni[0]},{ni[1]}]/da[{di[0]},{di[1]}]"
+    return None

@@ -8,12 +8,13 @@ once the whole motion is known, so a cancelled motion leaves it where it was.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import commands, diagnostics, ids, layers, motions, whatif
+from . import commands, diagnostics, ids, layers, motions, notation, whatif
 from .commands import Command, CommandError, Ref
 from .notation import fmt
 from .tape import Cancelled, Step, Tape
@@ -126,11 +127,43 @@ class Session:
             hint = f" ({head[0] + ref.id[2:]} is frozen: it has no update step)"
         raise CommandError(f"unknown id {ref.id!r} for a {'-'.join(map(str, sc.sizes))} network{hint}")
 
+    def read_name(self, ref: Ref) -> Ref:
+        """``ref`` with a name as shown (W5, ∂E/∂W5, z¹₁, dE/dW^1_12) read back to its id."""
+        if ids.parse(ref.id) is not None:
+            return ref
+        found = notation.parse_name(ref.id, self.scenario.sizes)
+        if found is None:
+            raise CommandError(f"{ref.id!r} is neither a quantity id nor a name of this "
+                               f"{'-'.join(map(str, self.scenario.sizes))} network; expected e.g. z[1,1], "
+                               "W[2,1,1], dE/dW[2,1,1], E, or a name as shown (W5, h1, ∂E/∂W5, z¹₁)")
+        qid, sample = found
+        if sample is not None and ref.sample is not None and sample != ref.sample:
+            raise CommandError(f"{ref}: the name says sample {sample}, @ says {ref.sample}")
+        return Ref(qid, ref.sample if ref.sample is not None else sample)
+
+    def read_names(self, cmd: Command) -> Command:
+        """The command with every name in it read back to its id (:meth:`read_name`); its
+        ``names`` say which name is which id."""
+        names = []
+
+        def read(ref):
+            out = self.read_name(ref)
+            if out.id != ref.id:
+                names.append(f"{ref} = {out}")
+            return out
+
+        ref = None if cmd.ref is None else read(cmd.ref)
+        cond = None if cmd.cond is None else commands.map_refs(cmd.cond, read)
+        if not names:
+            return cmd
+        return dataclasses.replace(cmd, ref=ref, cond=cond, names=tuple(dict.fromkeys(names)))
+
     def validate(self, cmd: Command) -> None:
         """Check a parsed command against this scenario (ids, epochs) without running it."""
+        cmd = self.read_names(cmd)
         if cmd.ref is not None:
             self.check_ref(cmd.ref)
-            if cmd.name in ("break", "goto") and not self.layout.has(cmd.ref.id):
+            if cmd.name == "break" and not self.layout.has(cmd.ref.id):
                 # a given value (x, t, W, b, lr) is read by steps but no step computes it
                 raise CommandError(f"{cmd.name}: {cmd.ref.id} is given, not computed, so no step stops on it; "
                                    "expected the id of a step such as z[1,1], W+[1,1,1] or dE/dW[1,1,1]")
@@ -195,11 +228,9 @@ class Session:
         if ids.is_given(ref.id):
             samples = [ref.sample] if head in ("x", "t") and isinstance(ref.sample, int) else (
                 range(1, self.scenario.samples + 1) if head in ("x", "t") else [None])
-            out = []
-            for n in samples:
-                r = Ref(ref.id, n)
-                out.append((str(r), fmt(self.lookup(r, epoch))))
-            return out
+            q = ids.parse(ref.id)
+            name = self.layout.names.given(q.family, q.idx).uni
+            return [(str(Ref(ref.id, n)), f"{name} = {fmt(self.lookup(Ref(ref.id, n), epoch))}") for n in samples]
         indices = self.layout.find(evaluate, ref.id, ref.sample)
         if not len(indices):
             return [(str(ref), f"not computed in epoch {epoch} ({'evaluate' if evaluate else 'training'})")]
@@ -216,6 +247,7 @@ class Session:
         ``progress(done, total)`` and ``cancelled()`` serve long motions (see :class:`Cancelled`)."""
         if isinstance(cmd, str):
             cmd = commands.parse(cmd)
+        cmd = self.read_names(cmd)
         self.validate(cmd)
         self.history.append(cmd.text)
         handler = getattr(self, f"_cmd_{cmd.name}")
@@ -268,12 +300,30 @@ class Session:
                 raise CommandError(f"goto: {'layer step' if layered else 'step'} {cmd.step} is outside 0…{n - 1} "
                                    f"of epoch {epoch}")
             return self._land(self.layer_tape.first((epoch, cmd.step)) if layered else (epoch, cmd.step))
+        if not self.layout.has(cmd.ref.id):
+            return self._goto_given(cmd.ref, list(cmd.names))
         found = self.layout.find(self.tape.is_evaluate(epoch), cmd.ref.id, cmd.ref.sample)
         if not len(found):
             raise CommandError(f"goto: {cmd.ref} is not a step of epoch {epoch}"
                                + (" (the evaluate phase has only forward and loss)"
                                   if self.tape.is_evaluate(epoch) else ""))
-        return self._land((epoch, int(found[0])))
+        return self._land((epoch, int(found[0])), messages=cmd.names)
+
+    def _goto_given(self, ref: Ref, messages: list) -> Result:
+        """A given quantity no step computes: at a later epoch a parameter's value was made by the
+        previous epoch's update; otherwise go to the first step of the epoch that reads it."""
+        epoch = self.position[0]
+        q = ids.parse(ref.id)
+        made_by = ids.param_id(q.family + "+", q.idx) if q.family in ("W", "b") else None
+        if epoch > 0 and made_by is not None and self.layout.has(made_by):
+            messages.append(f"{ref.id} of epoch {epoch} is {made_by} of epoch {epoch - 1}: the update that made it")
+            return self._land((epoch - 1, self.layout.at(False, made_by, None)), messages=messages)
+        evaluate = self.tape.is_evaluate(epoch)
+        readers = self.layout.users(evaluate, ref.id, ref.sample if isinstance(ref.sample, int) else None)
+        if not len(readers):
+            raise CommandError(f"goto: no step of epoch {epoch} reads {ref}")
+        messages.append(f"{ref} is given, not computed: the first step of epoch {epoch} that reads it")
+        return self._land((epoch, int(readers[0])), messages=messages)
 
     def _cmd_break(self, cmd, **_):
         self._numbers += 1
@@ -284,7 +334,7 @@ class Session:
         bp = Breakpoint(self._numbers, ref=cmd.ref, cond=cmd.cond, cond_text=cmd.cond_text,
                         phase=cmd.phase, nan=cmd.nan, diagnostic=diagnostic)
         self.breakpoints.append(bp)
-        return Result(messages=[f"breakpoint {bp.describe()}"])
+        return Result(messages=[*cmd.names, f"breakpoint {bp.describe()}"])
 
     def toggle_break(self, ref: Ref) -> Result:
         """The TUI's ``b``: remove the plain breakpoints on ``ref``, or add one."""
@@ -310,7 +360,7 @@ class Session:
     def _cmd_watch(self, cmd, **_):
         if cmd.ref not in self.watches:
             self.watches.append(cmd.ref)
-        return Result(messages=[f"watching {cmd.ref}"])
+        return Result(messages=[*cmd.names, f"watching {cmd.ref}"])
 
     def _cmd_unwatch(self, cmd, **_):
         if cmd.ref not in self.watches:
@@ -322,7 +372,8 @@ class Session:
         if cmd.arg == "classes":  # class k is output k + 1, whose target is t[k+1]
             return Result(messages=["classes  " + ", ".join(
                 f"{name} = {k} (t[{k + 1}])" for k, name in enumerate(self.scenario.classes))])
-        return Result(messages=[f"{qid}  {text}" for qid, text in self._values(cmd.ref, self.position[0])])
+        values = [f"{qid}  {text}" for qid, text in self._values(cmd.ref, self.position[0])]
+        return Result(messages=[*cmd.names, *values])
 
     def _cmd_where(self, cmd, **_):
         if self.view == "layer":

@@ -66,7 +66,7 @@ def test_script_file_gives_the_same_output_as_c(run_cli, tmp_path):
         "# breakpoint #1 W+[2,1,1]",
         "# breakpoint #1 W+[2,1,1] hit",
         "e0 update #47 W+[2,1,1]  W5⁺ = W5 − α × ∂E/∂W5 = 0.45 − 0.5 × 0.02592286 = 0.43703857",
-        "# lr  0.50000000",
+        "# lr  α = 0.50000000",
         "e0 backward #44 dE/dW[1,2,1]@1  ∂E/∂W3 = ∂E/∂h2 × ∂h2/∂z2 × ∂z2/∂W3 = 0.02848945 × 0.24924527 × 0.1"
         " = 0.00071009",
         "# watching E@1",
@@ -126,7 +126,7 @@ def test_jsonl_messages_go_to_stderr(run_cli):
     assert code == 0
     assert [strict_json(line)["id"] for line in out.splitlines()] == ["W+[1,1,1]"]
     assert err.splitlines() == [
-        "breakpoint #1 W+[1,1,1]", "breakpoint #1 W+[1,1,1] hit", "lr  0.50000000",
+        "breakpoint #1 W+[1,1,1]", "breakpoint #1 W+[1,1,1] hit", "lr  α = 0.50000000",
         "epoch 0 · update · step 51 of 55: W+[1,1,1]  W1⁺ = W1 − α × ∂E/∂W1 = 0.3 − 0.5 × 0.00080888 = 0.29959556",
         "expect E@1 0.0239719 ± 5e-09: ok, got 0.02397190"]
 

@@ -286,7 +286,7 @@ def test_watch_unwatch_and_print(w3):
     w3.execute("watch W[1,1,1]")
     w3.execute("watch E@1")
     w3.execute("watch W[1,1,1]")  # twice is once
-    assert w3.watch_lines() == ["W[1,1,1]  0.29959556",
+    assert w3.watch_lines() == ["W[1,1,1]  W1 = 0.29959556",
                                 "E@1  E_total = E_o1 + E_o2 = 0.02125445 + 0.00198189 = 0.02323634"]
     w3.execute("unwatch W[1,1,1]")
     assert len(w3.watch_lines()) == 1
@@ -294,9 +294,9 @@ def test_watch_unwatch_and_print(w3):
         w3.execute("unwatch W[1,1,1]")
     assert w3.execute("print W+[1,1,1]").messages == [
         "W+[1,1,1]  W1⁺ = W1 − α × ∂E/∂W1 = 0.29959556 − 0.5 × 0.00078141 = 0.29920486"]
-    assert w3.execute("print lr").messages == ["lr  0.50000000"]
-    assert w3.execute("print x[2]").messages == ["x[2]@1  0.20000000"]
-    assert w3.execute("print t[1]@1").messages == ["t[1]@1  0.40000000"]
+    assert w3.execute("print lr").messages == ["lr  α = 0.50000000"]
+    assert w3.execute("print x[2]").messages == ["x[2]@1  x2 = 0.20000000"]
+    assert w3.execute("print t[1]@1").messages == ["t[1]@1  target_o1 = 0.40000000"]
     w3.execute("goto epoch 3")
     assert w3.execute("print W+[1,1,1]").messages == ["W+[1,1,1]  not computed in epoch 3 (evaluate)"]
 
@@ -399,7 +399,6 @@ def test_restart_and_goto(w3):
     ("frobnicate", "unknown command"),
     ("break W[1,1,1]", "is given, not computed"),  # would never stop
     ("break x[1]@1", "is given, not computed"),
-    ("goto lr", "is given, not computed"),
 ])
 def test_bad_commands_raise_and_change_nothing(w3, text, message):
     with pytest.raises(CommandError, match=message):
@@ -457,3 +456,43 @@ def test_walking_back_over_many_epochs_costs_about_one_epoch_each(monkeypatch):
     # recent start parameters, every step back cost ~CHECKPOINT_EVERY / 2 epochs)
     assert calls.count(True) <= 300 and len(calls) <= 2 * 300 + 10
     assert len(s.tape._recent) <= tape_module.CHECKPOINT_EVERY
+
+
+@pytest.mark.parametrize("name, qid", [
+    ("W5", "W[2,1,1]"), ("h1", "a[1,1]"), ("o1", "a[2,1]"), ("∂E/∂W5", "dE/dW[2,1,1]"), ("dE/dW5", "dE/dW[2,1,1]"),
+    ("dE/dW1", "dE/dW[1,1,1]"), ("E_total", "E"), ("∂E_o1/∂h1", "dE[2,1]/da[1,1]"), ("dE_o1/dh1", "dE[2,1]/da[1,1]"),
+    ("z¹₁", "z[1,1]"), ("z^1_1", "z[1,1]"), ("∂E/∂W¹₁₂", "dE/dW[1,1,2]"), ("dE/dW^1_12", "dE/dW[1,1,2]"),
+    ("W5⁺", "W+[2,1,1]"), ("W5+", "W+[2,1,1]"), ("E_o2", "E[2]"), ("target_o1", "t[1]"), ("∂o1/∂z3", "da[2,1]/dz[2,1]"),
+    ("∂z3/∂h1", "dz[2,1]/da[1,1]"), ("∂E/∂z3", "dE/dz[2,1]"), ("δ²₁", "dE/dz[2,1]"), ("α", "lr"), ("o₁", "a[2,1]"),
+    ("E₁", "E[1]"), ("x2", "x[2]"), ("b³₁", "b[3,1]"),
+])
+def test_the_names_on_screen_are_ids(w3, name, qid):
+    assert w3.read_name(Ref(name)) == Ref(qid)
+
+
+def test_names_are_taken_wherever_an_id_is(w3):
+    assert w3.execute("print W5").messages == ["W5 = W[2,1,1]", "W[2,1,1]  W5 = 0.45000000"]
+    assert w3.execute("goto ∂E/∂W5").step.qid == "dE/dW[2,1,1]@1"
+    assert w3.execute("goto dE/dW1").step.qid == "dE/dW[1,1,1]@1"
+    assert w3.execute("print E⁽¹⁾").messages[0] == "E⁽¹⁾ = E@1"
+    w3.execute("break h1 if E_total < 1 and W5 > 0.1")
+    assert w3.breakpoints[-1].ref == Ref("a[1,1]")
+    w3.execute("watch dE_o1/dh1")
+    assert w3.watches == [Ref("dE[2,1]/da[1,1]")]
+    assert not w3.execute("expect o1 0.60944600").failed
+    w3.execute("set W5 0.6")
+    assert w3.lookup(Ref("W[2,1,1]"), 0) == 0.6
+    with pytest.raises(CommandError, match="neither a quantity id nor a name"):
+        w3.execute("print W9")
+
+
+def test_goto_a_given_quantity_goes_to_its_first_reader_or_the_update_that_made_it(w3):
+    assert w3.execute("goto W5").step.qid == "z[2,1]@1"  # epoch 0: the first step that reads it
+    assert w3.execute("goto x1").step.qid == "z[1,1]@1"
+    assert w3.execute("goto lr").step.qid == "W+[2,1,1]"
+    w3.execute("goto epoch 2")
+    landed = w3.execute("goto W5")
+    assert landed.step.position[0] == 1 and landed.step.qid == "W+[2,1,1]"
+    assert landed.step.value == w3.lookup(Ref("W[2,1,1]"), 2)
+    with pytest.raises(CommandError, match="given, not computed"):
+        w3.execute("break W5")

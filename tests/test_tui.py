@@ -51,6 +51,15 @@ async def enter(pilot, command):
     await pilot.press("enter")
 
 
+async def pick(pilot, text):
+    """The palette's first hit for ``text``."""
+    await pilot.press("ctrl+p")
+    await pilot.press(*text)
+    await pilot.pause(0.5)
+    await pilot.press("enter")
+    await pilot.pause()
+
+
 def text(app, widget_type) -> str:
     return app.query_one(widget_type).plain()
 
@@ -315,11 +324,7 @@ async def test_open_a_file_scenario_from_the_command_line(tmp_path):
 async def test_palette_opens_xor():
     app = app_for()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("ctrl+p")
-        await pilot.press(*"open xor")
-        await pilot.pause(0.5)
-        await pilot.press("enter")
-        await pilot.pause()
+        await pick(pilot, "open xor")
         assert app.session.scenario.name == "xor"
         assert "network 2-10-10-10-1" == app.query_one("#network").border_title
 
@@ -328,11 +333,7 @@ async def test_palette_with_a_bad_scenario_file_is_a_notification():
     app = app_for()
     async with app.run_test(size=SIZE) as pilot:
         session = app.session
-        await pilot.press("ctrl+p")
-        await pilot.press(*"nope.toml")
-        await pilot.pause(0.5)
-        await pilot.press("enter")
-        await pilot.pause()
+        await pick(pilot, "nope.toml")
         assert app.session is session
         assert notes(app)[-1][1] == "error" and notes(app)[-1][0].startswith("nope.toml: no such file")
 
@@ -340,11 +341,7 @@ async def test_palette_with_a_bad_scenario_file_is_a_notification():
 async def test_palette_runs_a_typed_command():
     app = app_for()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("ctrl+p")
-        await pilot.press(*"goto step 12")
-        await pilot.pause(0.5)
-        await pilot.press("enter")
-        await pilot.pause()
+        await pick(pilot, "goto step 12")
         assert app.session.position == (0, 12)
 
 
@@ -923,11 +920,7 @@ async def test_export_from_the_palette_writes_the_worked_example(tmp_path, monke
     monkeypatch.chdir(tmp_path)
     app = app_for()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("ctrl+p")
-        await pilot.press(*"export worked")
-        await pilot.pause(0.5)
-        await pilot.press("enter")
-        await pilot.pause()
+        await pick(pilot, "export worked")
         line = app.query_one("#cmdline")
         assert line.display and line.value == "export worked-222-epoch0.md"
         await pilot.press("enter")
@@ -980,3 +973,11 @@ def test_open_takes_a_device(monkeypatch):
     assert cli.main(["open", "xor", "--device", "cuda"]) == 0
     assert cli.main([]) == 0
     assert seen == [("xor", "cuda"), ("worked-222", "cpu")]
+
+
+async def test_the_palette_finds_a_name_on_screen():
+    """Typing W5 (as the worked example shows it) offers goto and print of W[2,1,1]."""
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        await pick(pilot, "dE/dW5")
+        assert app.session.current.qid == "dE/dW[2,1,1]@1"

@@ -12,7 +12,7 @@ from functools import partial
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from bpstep import scenario as scenarios
-from bpstep.commands import COMMANDS, CommandError, parse
+from bpstep.commands import COMMANDS, CommandError, parse, parse_ref
 
 
 class BpstepCommands(Provider):
@@ -44,6 +44,18 @@ class BpstepCommands(Provider):
         for text, callback, why in self._entries():
             yield DiscoveryHit(text, callback, help=why)
 
+    def _quantity(self, query: str) -> list:
+        """``goto`` and ``print`` of a quantity typed as an id or as a name shown on screen
+        (W5, ∂E/∂W5, dE/dW5, z¹₁), saying which id the name is."""
+        session = self.app.session
+        try:
+            ref = session.read_name(parse_ref(query))
+            session.check_ref(ref)
+        except CommandError:
+            return []
+        same = "" if str(ref) == query else f"{query} = {ref}: "
+        return [(f"goto {query}", f"{same}go to its step"), (f"print {query}", f"{same}show its value")]
+
     async def search(self, query: str) -> Hits:
         query = query.strip()
         if query.endswith(".toml"):
@@ -55,6 +67,8 @@ class BpstepCommands(Provider):
                 pass
             else:
                 yield Hit(1.0, f"run: {query}", partial(self.app.run_command, query), help="run this command")
+            for text, why in self._quantity(query):
+                yield Hit(1.0, text, partial(self.app.run_command, text), help=why)
         matcher = self.matcher(query)
         for text, callback, why in self._entries():
             score = matcher.match(text)
