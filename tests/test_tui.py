@@ -2,12 +2,15 @@
 breakpoints with conditions, goto in XOR, the command line's errors, cancelling a long run,
 the mouse, the palette, and a torch that takes seconds to load."""
 
+import io
 import sys
 import threading
 import time
 
 import numpy as np
 import pytest
+from rich.console import Console
+from textual.widgets import Static
 
 from bpstep import engine, scenario
 from bpstep.notation import fmt
@@ -196,6 +199,37 @@ async def test_question_mark_shows_help_and_escape_closes_it():
         assert app.session.position == (0, 0)
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
+
+
+def _plain(renderable) -> str:
+    console = Console(width=76, record=True, file=io.StringIO())
+    console.print(renderable)
+    return console.export_text()
+
+
+async def test_help_scrolls_by_keyboard_at_once_and_has_tabs():
+    app = app_for()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        help_screen = app.screen
+        shown = help_screen.shown()
+        assert shown.max_scroll_y > 0 and shown.scroll_y == 0
+        for key in ("pagedown", "home", "down", "home", "j", "home", "space", "home", "end"):
+            before = shown.scroll_y
+            await pilot.press(key)
+            await pilot.pause()
+            assert (shown.scroll_y > before) if key != "home" else shown.scroll_y == 0, key
+        assert shown.scroll_y == shown.max_scroll_y
+        await pilot.press("right")
+        await pilot.pause()
+        commands = _plain(help_screen.shown().query_one(Static).content)
+        for usage in ("break ID", "watch ID", "set ID", "reset", "save FILE", "export [FILE]"):
+            assert usage in commands
+        await pilot.press("right")
+        await pilot.pause()
+        ids = _plain(help_screen.shown().query_one(Static).content)
+        assert "W5 = W[2,1,1]" in ids and "h1 = a[1,1]" in ids
 
 
 async def test_q_quits():

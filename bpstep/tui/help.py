@@ -1,15 +1,18 @@
-"""The help screen (``?``): every key, every command of the command line, the mouse."""
+"""The help screen (``?``): every key, every command of the command line, the ids and the
+network's names, the mouse, one tab each."""
 
 from __future__ import annotations
+
+from itertools import islice
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Static, TabbedContent, TabPane
 
 from bpstep.commands import COMMANDS
 
@@ -55,7 +58,8 @@ def _table(title: str, rows) -> Group:
     return Group(Text(title, "bold underline"), grid, Text(""))
 
 
-def help_text(bindings) -> Group:
+def help_sections(bindings, session) -> list:
+    """``(tab title, body)`` of the help's tabs."""
     keys = key_items(bindings) + [("ctrl+p", "the palette: scenarios, export, views, goto, commands"),
                                   ("Tab", "on the command line after e: the next quantity to set"),
                                   ("Esc", "cancel a long command (a far goto, continue); close the command line")]
@@ -66,16 +70,57 @@ def help_text(bindings) -> Group:
             commands.append((form, "" if k else meaning))
     commands.append(("open SCENARIO", "open a built-in scenario or a .toml file; a bad one leaves the session"))
     commands.append(("export [FILE]", "the worked example of this epoch as Markdown (default SCENARIO-epochE.md)"))
-    ids = [("ids", "z[1,1]  a[2,1]@1  W[2,1,1]  dE/dW[2,1,1]  W+[2,1,1]  E  …  @n: one sample"),
+    ids = [("ids", "z[1,1]  a[2,1]@1  W[2,1,1]  dE/dW[2,1,1]  W+[2,1,1]  E  lr"),
+           ("@n, @*", "sample n; every sample. Without @: the batch's value (E: the batch loss, dE/dW: "
+                      "the mean), a parameter's, or every sample's where there is no batch value"),
+           ("names", "the names on screen are ids too: W5  h1  ∂E/∂W5 (dE/dW5)  E_total  ∂E_o1/∂h1 "
+                     "(dE_o1/dh1)  W5⁺ (W5+)  z¹₁ (z^1_1)  δ²₁  α"),
            ("COND", "numbers, ids, value, + - * /, abs(), < <= > >= == !=, and, or, not")]
-    return Group(_table("Keys", keys), _table("Commands (type : first)", commands), _table("Ids", ids),
-                 Text("Mouse", "bold underline"), Text(_MOUSE))
+    sc = session.scenario
+    names = list(islice(session.layout.names.mapping(sc.bias), _NAMES + 1))
+    cells = [f"{name} = {qid}" for name, qid in names[:_NAMES]] + (["…"] if len(names) > _NAMES else [])
+    grid = Table.grid(padding=(0, 3))
+    for row in range(0, len(cells), 3):
+        grid.add_row(*cells[row:row + 3])
+    network = Group(Text(f"Names of this {'-'.join(map(str, sc.sizes))} network", "bold underline"), grid)
+    return [("Keys", _table("Keys", keys)), ("Commands", _table("Commands (type : first)", commands)),
+            ("Ids", Group(_table("Ids", ids), network)),
+            ("Mouse", Group(Text("Mouse", "bold underline"), Text(_MOUSE)))]
+
+
+#: the names listed in the help (a big network's go on for a long time)
+_NAMES = 40
 
 
 class HelpScreen(ModalScreen):
-    BINDINGS = [Binding("escape,question_mark,q", "app.pop_screen", "close", show=False)]
+    """Tabs (← → or Tab) of keys, commands, ids and names, the mouse; the keys scroll the
+    shown tab at once: ↓ ↑ j k, PageDown PageUp Space, End Home."""
+
+    BINDINGS = [Binding("escape,question_mark,q", "app.pop_screen", "close", show=False),
+                Binding("down,j", "scroll('down')", show=False), Binding("up,k", "scroll('up')", show=False),
+                Binding("pagedown,space", "scroll('page_down')", show=False),
+                Binding("pageup,b", "scroll('page_up')", show=False),
+                Binding("end,G", "scroll('end')", show=False), Binding("home,g", "scroll('home')", show=False),
+                Binding("right,l,tab", "tab(1)", show=False), Binding("left,h,shift+tab", "tab(-1)", show=False)]
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="help") as box:
-            box.border_title = "help · Esc closes"
-            yield Static(help_text(self.app.BINDINGS))
+        with Vertical(id="help") as box:
+            box.border_title = "help · ← → tabs · ↓ ↑ PgDn Space End scroll · Esc closes"
+            with TabbedContent():
+                for title, body in help_sections(self.app.BINDINGS, self.app.session):
+                    with TabPane(title, id=f"help-{title.lower()}"):
+                        scroll = VerticalScroll()
+                        scroll.can_focus = False  # the screen's keys scroll it, from the first key on
+                        with scroll:
+                            yield Static(body)
+
+    def shown(self) -> VerticalScroll:
+        return self.query_one(TabbedContent).active_pane.query_one(VerticalScroll)
+
+    def action_scroll(self, how: str) -> None:
+        getattr(self.shown(), f"scroll_{how}")(animate=False)
+
+    def action_tab(self, by: int) -> None:
+        tabs = self.query_one(TabbedContent)
+        panes = [pane.id for pane in tabs.query(TabPane)]
+        tabs.active = panes[(panes.index(tabs.active) + by) % len(panes)]
