@@ -29,14 +29,17 @@ class Edits:
     def __init__(self, base_net):
         self.base = base_net
         self.items: dict = {}
+        #: the value each edit replaced, when it was first made (what the what-if labels say)
+        self.was: dict = {}
         self._nets: dict = {}
 
     def __bool__(self):
         return bool(self.items)
 
-    def set(self, epoch: int, qid: str, sample: int | None, value: float) -> None:
+    def set(self, epoch: int, qid: str, sample: int | None, value: float, was: float) -> None:
         self.items.pop((epoch, qid, sample), None)
         self.items[(epoch, qid, sample)] = value
+        self.was.setdefault((epoch, qid, sample), was)
         self._nets.clear()
 
     def remove(self, ref) -> list:
@@ -46,6 +49,7 @@ class Edits:
                 if ref is None or (k[1] == ref.id and (ref.sample is None or k[2] == ref.sample))]
         for k in gone:
             del self.items[k]
+            del self.was[k]
         self._nets.clear()
         return [k[0] for k in gone]
 

@@ -15,6 +15,7 @@ from itertools import groupby
 
 import numpy as np
 
+from . import whatif
 from .layers import family_layer, matrix_lines, text_lines, verdict_text
 from .notation import Const, Ref, bracketed, fmt, fmt_short, render, sup
 
@@ -90,7 +91,7 @@ def markdown(session, check=None) -> str:
         raise TooBig(f"export: the worked example of epoch {epoch} would write {count:,} formulas (at most "
                      f"{MAX_FORMULAS:,}); 'view layer' first, and export writes one formula per matrix "
                      f"operation ({layered})")
-    out = _intro(sc, epoch, tape.epochs, float(tape.network(epoch).lr)) + _given(tape, epoch)
+    out = _intro(sc, epoch, tape.epochs, float(tape.network(epoch).lr)) + _edits(tape) + _given(tape, epoch)
     for phase, steps in groupby(tape.steps(epoch), key=lambda s: s.phase):
         title, lead = _PHASES[phase]
         # sequential updates interleave backward and update phases: say which layer each is
@@ -116,6 +117,7 @@ def layer_markdown(session, epoch: int, check=None) -> str:
     tape, sc, grid = session.tape, session.scenario, session.layer_tape
     out = _intro(sc, epoch, tape.epochs, float(tape.network(epoch).lr))
     out[-2] += " Written one matrix operation at a time (the layer view)."
+    out += _edits(tape)
     rec = tape.record(epoch)
     given = [("X", ("x", np.arange(sc.samples)[:, None], np.arange(sc.sizes[0])[None, :])),
              ("T", ("t", np.arange(sc.samples)[:, None], np.arange(sc.sizes[-1])[None, :]))]
@@ -162,6 +164,14 @@ def _intro(sc, epoch, epochs, lr):
             f"$\\alpha = {tex_number(lr, short=True)}$, {sc.dtype} arithmetic. "
             f"This is epoch {epoch} of {epochs}: one forward pass, one backward pass, one update."
             + order, ""]
+
+
+def _edits(tape) -> list:
+    """What the what-if edits changed, from what to what: the numbers below are not the scenario's."""
+    edits = whatif.described(tape)
+    if not edits:
+        return []
+    return ["**What-if.** These are not the scenario's numbers: " + "; ".join(long for long, _ in edits) + ".", ""]
 
 
 def _given(tape, epoch):

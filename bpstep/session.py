@@ -133,7 +133,7 @@ class Session:
             return ref
         found = notation.parse_name(ref.id, self.scenario.sizes)
         if found is None:
-            raise CommandError(f"{ref.id!r} is neither a quantity id nor a name of this "
+            raise CommandError(f"{ref.id!r} is not a quantity id or a name of this "
                                f"{'-'.join(map(str, self.scenario.sizes))} network; expected e.g. z[1,1], "
                                "W[2,1,1], dE/dW[2,1,1], E, or a name as shown (W5, h1, ∂E/∂W5, z¹₁)")
         qid, sample = found
@@ -376,9 +376,8 @@ class Session:
         return Result(messages=[*cmd.names, *values])
 
     def _cmd_where(self, cmd, **_):
-        if self.view == "layer":
-            return Result(messages=[layers.describe(self.current_layer, self.layer_tape)])
-        return Result(messages=[self.describe(self.current)])
+        here = layers.describe(self.current_layer, self.layer_tape) if self.view == "layer" else self.describe(self.current)
+        return Result(messages=[here] + [f"what-if: {long}" for long, _ in whatif.described(self.tape)])
 
     def _cmd_health(self, cmd, **_):
         epoch = self.position[0]

@@ -164,6 +164,8 @@ class Tape:
         self._records: OrderedDict[int, Record] = OrderedDict()
         #: loss of each epoch's forward pass (epoch E: the evaluate phase); NaN until computed
         self.losses = np.full(self.epochs + 1, np.nan)
+        #: while what-if edits are in force: the scenario's own run's losses, as far as known
+        self.original_losses = None
 
     # -- positions -------------------------------------------------------------------------------
 

@@ -29,7 +29,8 @@ import numpy as np
 
 from .commands import CommandError, Ref
 from .edits import DATA, PARAMETERS, param_indices as _indices
-from .ids import head as _head
+from .ids import head as _head, parse
+from .notation import fmt_short
 
 def problem(ref: Ref, value: float | None, scenario) -> str | None:
     """None when ``set ref value`` can be done (``value`` None: only the id is checked), else
@@ -54,7 +55,9 @@ def problem(ref: Ref, value: float | None, scenario) -> str | None:
 
 def set_value(tape, epoch: int, ref: Ref, value: float) -> str:
     old = _given(tape, epoch, ref)
-    tape.edits.set(epoch, ref.id, ref.sample, value)
+    if not tape.edits:  # the scenario's own run: keep its losses to show beside the edited run's
+        tape.original_losses = tape.losses.copy()
+    tape.edits.set(epoch, ref.id, ref.sample, value, old)
     tape.invalidate(epoch)
     when = f"at the start of epoch {epoch}" if _head(ref.id) in PARAMETERS else f"from epoch {epoch} on"
     return f"set {ref} = {value!r} {when} (was {old!r}); recomputed from epoch {epoch}"
@@ -72,6 +75,21 @@ def _given(tape, epoch, ref):
     return float((net.X if head == "x" else net.T)[n, _indices(ref.id)[0]])
 
 
+def described(tape) -> list[tuple[str, str]]:
+    """``(long, short)`` of each edit in force, named as on screen: ``α = 1 from epoch 0 on
+    (was 0.5 in the scenario)`` and ``α 0.5→1``."""
+    out = []
+    for (epoch, qid, n), value in tape.edits.items.items():
+        q, was = parse(qid), tape.edits.was[(epoch, qid, n)]
+        name = tape.layout.names.given(q.family, q.idx)
+        name = (name if n is None else name.sample(n)).uni
+        where = "in the scenario" if epoch == 0 or q.family in DATA else f"at epoch {epoch} of the original run"
+        when = f"at the start of epoch {epoch}" if q.family in PARAMETERS else f"from epoch {epoch} on"
+        out.append((f"{name} = {fmt_short(value)} {when} (was {fmt_short(was)} {where})",
+                    f"{name} {fmt_short(was)}→{fmt_short(value)}"))
+    return out
+
+
 def reset(tape, ref: Ref | None) -> str:
     epochs = tape.edits.remove(ref)
     if not epochs:
@@ -79,6 +97,9 @@ def reset(tape, ref: Ref | None) -> str:
             return "no edits to reset"
         raise CommandError(f"reset: {ref} has no edits")
     tape.invalidate(min(epochs))
+    if not tape.edits:  # the scenario's run again: what was known of it is known again
+        np.copyto(tape.losses, tape.original_losses, where=np.isnan(tape.losses))
+        tape.original_losses = None
     return f"reset {len(epochs)} edit(s){'' if ref is None else f' of {ref}'}; recomputed from epoch {min(epochs)}"
 
 

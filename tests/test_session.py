@@ -482,7 +482,7 @@ def test_names_are_taken_wherever_an_id_is(w3):
     assert not w3.execute("expect o1 0.60944600").failed
     w3.execute("set W5 0.6")
     assert w3.lookup(Ref("W[2,1,1]"), 0) == 0.6
-    with pytest.raises(CommandError, match="neither a quantity id nor a name"):
+    with pytest.raises(CommandError, match="not a quantity id or a name"):
         w3.execute("print W9")
 
 

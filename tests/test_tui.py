@@ -872,6 +872,25 @@ async def test_an_edit_recomputes_everything_and_reset_gives_the_numbers_back():
         assert (text(app, FormulaPanel), text(app, ValuesPanel), app.query_one("#loss").plain()) == before
 
 
+async def test_a_what_if_says_what_was_edited_and_keeps_the_original_loss():
+    app = app_for("xor")
+    async with app.run_test(size=SIZE) as pilot:
+        app.run_command("goto epoch 300")
+        await app.workers.wait_for_complete()
+        original = app.session.tape.losses[300]
+        await enter(pilot, "set lr 0.1")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "what-if: 1 edit (α 1→0.1)" in app.query_one("#status").plain()
+        loss = app.query_one("#loss").plain()
+        assert f"original run {fmt(original)}" in loss and "─" in loss
+        assert app.session.execute("where").messages[-1] == "what-if: α = 0.1 from epoch 300 on (was 1 in the scenario)"
+        await enter(pilot, "reset")
+        await pilot.pause()
+        assert "what-if" not in app.query_one("#status").plain() and "original run" not in app.query_one("#loss").plain()
+        assert app.session.tape.losses[300] == original
+
+
 async def test_save_from_the_command_line_writes_a_scenario_that_loads(tmp_path):
     app = app_for()
     async with app.run_test(size=SIZE) as pilot:

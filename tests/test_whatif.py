@@ -223,3 +223,16 @@ def test_settable_lists_the_given_quantities_a_step_reads():
     assert [str(r) for r in session.settable(session.current)] == ["W[2,1,1]", "lr"]
     session.set_value(session.settable(session.current)[1], 0.25)
     assert session.current.value == pytest.approx(0.45 - 0.25 * 0.02592286, abs=1e-8)
+
+
+def test_the_export_and_where_say_what_was_edited_from_what():
+    from bpstep import export
+
+    s = Session(scenario.load("worked-222"))
+    s.execute("set lr 1")
+    s.execute("set W5 0.6")
+    said = "α = 1 from epoch 0 on (was 0.5 in the scenario); W5 = 0.6 at the start of epoch 0 (was 0.45 in the scenario)"
+    assert f"**What-if.** These are not the scenario's numbers: {said}." in export.markdown(s)
+    assert s.execute("where").messages[1:] == [f"what-if: {part}" for part in said.split("; ")]
+    s.execute("reset")
+    assert "What-if" not in export.markdown(s) and len(s.execute("where").messages) == 1

@@ -11,7 +11,7 @@ layer step that holds it has been reached (:meth:`Frame.done`).
 
 from __future__ import annotations
 
-from bpstep import ids
+from bpstep import ids, whatif
 from bpstep.commands import Ref
 from bpstep.layers import LayerStep
 from bpstep.notation import fmt
@@ -32,7 +32,8 @@ class Frame:
         self.length = len(self.specs)
         self.epochs = tape.epochs
         self.losses = tape.losses
-        self.edits = len(tape.edits.items)  # what-if edits in force
+        self.edits = whatif.described(tape)  # what-if edits in force: (long, short) texts
+        self.original_losses = tape.original_losses  # the scenario's own run's, while edits are in force
         self.marks = self._marks(session)
         self.watches = self._watches(session)
         self.layered = session.view == "layer"

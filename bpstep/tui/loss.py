@@ -38,18 +38,25 @@ class LossPanel(LinesPanel):
         losses = frame.losses
         chart_rows = max(0, height - 3)
         cols = columns(losses, width)
-        finite = [v for v, _ in cols if math.isfinite(v)]
+        # while what-if edits are in force, the scenario's own run as a line (─) over the bars
+        original = frame.original_losses
+        was = [v for v, _ in columns(original, width)] if original is not None else [math.nan] * width
+        finite = [v for v, _ in cols if math.isfinite(v)] + [v for v in was if math.isfinite(v)]
         lo, hi = (min(0.0, *finite), max(finite)) if finite else (0.0, 1.0)
         out = []
         for r in range(chart_rows, 0, -1):  # r: the row counted from the bottom, 1-based
             line = Text(no_wrap=True)
-            for v, _ in cols:
-                if not math.isfinite(v):
+            for (v, _), w in zip(cols, was):
+                fill = 0
+                if math.isfinite(v):
+                    eighths = 8 * chart_rows * ((v - lo) / (hi - lo) if hi > lo else 0.5)
+                    fill = int(min(8, max(0, eighths - 8 * (r - 1))))
+                if math.isfinite(w) and fill < 8 and r == min(chart_rows, 1 + int(chart_rows * (w - lo) / (hi - lo or 1))):
+                    line.append("─", "magenta")
+                elif not math.isfinite(v):
                     line.append("·" if r == 1 else " ", "grey30")
-                    continue
-                eighths = 8 * chart_rows * ((v - lo) / (hi - lo) if hi > lo else 0.5)
-                fill = int(min(8, max(0, eighths - 8 * (r - 1))))
-                line.append(_BLOCKS[max(fill, 1) if r == 1 else fill], "steel_blue")
+                else:
+                    line.append(_BLOCKS[max(fill, 1) if r == 1 else fill], "steel_blue")
             out.append(line)
         here = [c for c, (_, epochs) in enumerate(cols) if frame.epoch in epochs]
         at = here[len(here) // 2]
@@ -58,8 +65,12 @@ class LossPanel(LinesPanel):
         marker = Text(" " * start + (label if start == at else label[2:] + " ▲"), "bold yellow", no_wrap=True)
         out.append(marker)
         now = losses[frame.epoch]
-        out.append(Text(f"E {fmt(now) if math.isfinite(now) else '…'} at epoch {frame.epoch}",
-                        no_wrap=True, overflow="ellipsis"))
+        line = Text(f"E {fmt(now) if math.isfinite(now) else '…'} at epoch {frame.epoch}", no_wrap=True,
+                    overflow="ellipsis")
+        if original is not None:
+            before = original[frame.epoch]
+            line.append(f" · ─ original run {fmt(before) if math.isfinite(before) else '…'}", "magenta")
+        out.append(line)
         first, last = losses[0], losses[-1]
         ends = f"e0 {fmt(first) if math.isfinite(first) else '…'} · evaluate "
         ends += f"{fmt(last) if math.isfinite(last) else '…'}"

@@ -29,7 +29,8 @@ class StatusLine(LinesPanel):
             where = (f"step {frame.index} of {frame.length}", f"#{frame.index}/{frame.length}", "")
         parts = {"name": (frame.scenario.name, frame.scenario.name, "bold")}
         if frame.edits:  # the numbers are not the scenario's: say so until reset
-            parts["edits"] = (f"what-if: {frame.edits} edit{'s' if frame.edits > 1 else ''}", "what-if", "bold magenta")
+            count = f"what-if: {len(frame.edits)} edit{'s' if len(frame.edits) > 1 else ''}"
+            parts["edits"] = (f"{count} ({', '.join(short for _, short in frame.edits)})", count, "bold magenta")
         parts |= {
             "epoch": (f"epoch {frame.epoch}/{frame.epochs}", f"e{frame.epoch}/{frame.epochs}", ""),
             "phase": (step.phase, step.phase, "magenta"),
@@ -63,7 +64,7 @@ class StatusLine(LinesPanel):
 
 #: the parts of the status line in the order they take their short forms (and, when even that
 #: is too long, all of them with no spaces around the bars)
-_SHORTER = ("dtype", "view", "edits", "sample", "epoch", "step", "busy")
+_SHORTER = ("dtype", "view", "sample", "epoch", "step", "edits", "busy")
 
 
 def key_items(bindings) -> list[tuple[str, str]]:
