@@ -232,6 +232,25 @@ async def test_help_scrolls_by_keyboard_at_once_and_has_tabs():
         assert "W5 = W[2,1,1]" in ids and "h1 = a[1,1]" in ids
 
 
+async def test_delta_E_total_and_W_plus_say_what_they_are_for():
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        app.run_command("goto dE/dz[2,1]")  # δ of o1: read by no formula
+        await pilot.pause()
+        shown = text(app, FormulaPanel)
+        assert "used for ∂E/∂W5 = δ·h1, δ = ∂E/∂z3 as a shortcut" in shown
+        assert "∂E_o1/∂h1 = δ·W5, the part of ∂E/∂h1 that goes down a layer" in shown
+        app.run_command("goto E")
+        await pilot.pause()
+        assert "used for E_total is what training makes smaller" in text(app, FormulaPanel)
+        app.run_command("goto W+[2,1,1]")
+        await pilot.pause()
+        assert "used for W5 of epoch 1: the next epoch's W5" in text(app, FormulaPanel)
+        app.action_goto_reader("W[2,1,1]", 1)  # the link: W5 of epoch 1, where it is first read
+        await pilot.pause()
+        assert app.session.current.qid == "z[2,1]@1" and app.session.position[0] == 1
+
+
 async def test_q_quits():
     app = app_for()
     async with app.run_test(size=SIZE) as pilot:

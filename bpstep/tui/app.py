@@ -339,6 +339,13 @@ class BpstepApp(App):
     def action_goto_index(self, index: int) -> None:
         self.goto_index(index)
 
+    def action_goto_reader(self, qid: str, epoch: int) -> None:
+        """A W⁺'s "used for": the first step of ``epoch`` that reads the parameter it made."""
+        self.run_command(f"goto epoch {epoch}")
+        readers = self.session.layout.users(self.session.tape.is_evaluate(epoch), qid, None)
+        if len(readers) and self.session.position[0] == epoch:
+            self.run_command(f"goto step {int(readers[0])}")
+
     def action_goto_ref(self, qid: str) -> None:
         """A quantity clicked in a formula: go to the step that computed it. A weight or bias
         was computed by the previous epoch's update; inputs, targets and the learning rate are

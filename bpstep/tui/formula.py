@@ -25,6 +25,7 @@ from bpstep.layers import MAX_SHOWN, matrix_lines
 from bpstep.notation import fmt, operands, refs, render
 
 from .lines import LinesPanel
+from .purpose import purpose
 
 _MARK = "\x00"
 _SYM, _SELF, _RESULT = Style(color="cyan", bold=True), Style(color="yellow", bold=True), Style(bold=True)
@@ -200,6 +201,11 @@ class FormulaPanel(LinesPanel):
         users = [i for i in frame.users(step.qid) if i > step.index]
         if users:
             tail.append(self._users_line(frame, step, users, width))
+        for k, pieces in enumerate([] if users else purpose(frame, step)):
+            line = Text("used for " if k == 0 else " " * 9, "grey70", no_wrap=True, overflow="ellipsis")
+            for piece, action in pieces:
+                line.append(piece, "grey70" if action is None else _click(action) + Style(color="cyan"))
+            tail.append(line)
         return rows, tail
 
     def _wrapped(self, frame, width: int) -> list:
