@@ -19,7 +19,7 @@ from bpstep.tui import check
 from bpstep.tui.app import BpstepApp
 from bpstep.tui.formula import FormulaPanel
 from bpstep.tui.help import HelpScreen
-from bpstep.tui.network import focus
+from bpstep.tui.network import focus, short
 from bpstep.tui.tapeview import TapePanel
 from bpstep.tui.values import ValuesPanel
 
@@ -249,6 +249,24 @@ async def test_delta_E_total_and_W_plus_say_what_they_are_for():
         app.action_goto_reader("W[2,1,1]", 1)  # the link: W5 of epoch 1, where it is first read
         await pilot.pause()
         assert app.session.current.qid == "z[2,1]@1" and app.session.position[0] == 1
+
+
+async def test_the_network_writes_weights_on_edges_defines_delta_and_keeps_values_when_narrow():
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        network = app.query_one("#network").plain()
+        for label in ("W1 .3", "W2 .25", "W3 .4", "W4 .35", "W5 .45", "W6 .4", "W7 .7", "W8 .6"):
+            assert label in network  # every weight on its edge, as the lecture's figure
+        app.run_command("goto dE/dz[2,1]")
+        await pilot.pause()
+        assert "units show δ = ∂E/∂z (not a)" in app.query_one("#network").plain()
+    app = app_for("xor")
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.run_command("goto a[2,3]@2")
+        await pilot.pause()
+        network = app.query_one("#network").plain()
+        assert "x₁ 0" in network and "x₂ 1" in network
+        assert f"a²₃ {short(app.session.current.value, brief=True)}" in network
 
 
 async def test_q_quits():

@@ -129,6 +129,10 @@ def _window(m, rows, want):
     return start, start + k, True
 
 
+#: (labels of the inputs and the layers in focus, labels of the others), tried until they fit
+_MODES = (("full", "full"), ("brief", "brief"), ("brief", "name"), ("brief", "dot"), ("name", "dot"), ("dot", "dot"))
+
+
 def draw(frame, w: int, h: int) -> list[Text]:
     sizes, names = frame.scenario.sizes, frame.layout.names
     L = len(sizes) - 1
@@ -157,10 +161,14 @@ def draw(frame, w: int, h: int) -> list[Text]:
     windows = [_window(sizes[l], rows, wanted.get(l)) for l in range(L + 1)]
 
     labels = {}
-    for mode in ("full", "brief", "name", "dot"):
+    # the inputs and the layers in focus keep their values longest: a narrow panel shows x₁, x₂
+    # and the cursor's unit with numbers, the other layers by name or as dots
+    keep = {0} | ({l for l, _ in units} or {l for l, _, _ in edges} | {l - 1 for l, _, _ in edges})
+    for kept, other in _MODES:
         labels.clear()
         for l in range(L + 1):
             start, stop, _ = windows[l]
+            mode = kept if l in keep else other
             for j in range(start + 1, stop + 1):
                 v = value(l, j)
                 if mode in ("full", "brief"):  # the value's room is kept while it is unknown: nothing moves
@@ -199,6 +207,8 @@ def draw(frame, w: int, h: int) -> list[Text]:
     for (cx, cy), bits in hot.items():
         grid[cy][cx] = (chr(0x2800 + bits), _HOT)
 
+    for (cx, cy), cell in _weight_labels(frame, windows, xs, widths, ys, edges).items():
+        grid[cy][cx] = cell
     for (l, j), (text, known) in labels.items():
         style = _FOCUS if (l, j) in units else (_UNIT if known else _PENDING)
         for k, ch in enumerate(text[:widths[l]]):
@@ -218,6 +228,33 @@ def draw(frame, w: int, h: int) -> list[Text]:
             shown += " · " + part
     out.append(Text(shown[:w], style="grey70"))
     return out
+
+
+#: networks of at most this many weights write each weight on its edge, as the lecture's figure
+_LABELLED = 16
+
+
+def _weight_labels(frame, windows, xs, widths, ys, edges) -> dict:
+    """``(x, y) → (character, style)`` of each weight's name and value written on its edge, a
+    third of the way from its source (where the edges of a unit are apart), where they fit
+    without overlapping; none for a big network."""
+    sizes, names, rec = frame.scenario.sizes, frame.layout.names, frame.record
+    if sum(sizes[l] * sizes[l - 1] for l in range(1, len(sizes))) > _LABELLED or any(m for _, _, m in windows):
+        return {}
+    cells = {}
+    for l in range(1, len(sizes)):
+        x0, x1 = xs[l - 1] + widths[l - 1] + 1, xs[l] - 2
+        for j in range(1, sizes[l] + 1):
+            for i in range(1, sizes[l - 1] + 1):
+                text = f"{names.W(l, j, i).uni} {short(rec.value(('W', l - 1, j - 1, i - 1)), brief=True)}"
+                y = round(ys[l - 1, i] + (ys[l, j] - ys[l - 1, i]) / 3)
+                x = x0 + (x1 - x0) // 3 - len(text) // 2
+                room = [(x + k, y) for k in range(-1, len(text) + 1)]
+                if x < x0 or x + len(text) > x1 or any(c in cells for c in room):
+                    continue
+                style = _HOT if (l, j, i) in edges else "grey70"
+                cells |= {c: (" ", "") for c in room} | {(x + k, y): (ch, style) for k, ch in enumerate(text)}
+    return cells
 
 
 def _runs(row) -> Text:
@@ -271,7 +308,8 @@ def _edges(sizes, windows, xs, widths, ys_items, w):
 
 def _caption(frame, units, edges, kind, n) -> str:
     names, rec = frame.layout.names, frame.record
-    legend = f"units show {kind}" + (f" of sample {n}" if frame.scenario.samples > 1 else "")
+    legend = f"units show {kind}" + (" = ∂E/∂z (not a)" if kind == "δ" else "") + (
+        f" of sample {n}" if frame.scenario.samples > 1 else "")
     if frame.layered:
         spec = frame.layer.spec
         return [f"layer {spec.layer}: {spec.label}", legend]
