@@ -17,7 +17,7 @@ import numpy as np
 
 from . import whatif
 from .layers import family_layer, matrix_lines, text_lines, verdict_text
-from .notation import Const, Ref, bracketed, fmt, fmt_short, render, sup
+from .notation import Const, Ref, bracketed, fmt, fmt_short, render, sup, written_short
 
 #: the most formulas a scalar worked example writes; past it, the layer view's export (one
 #: formula per matrix operation) is the readable one
@@ -51,9 +51,9 @@ def tex_number(v: float, short: bool = False, operand: bool = False) -> str:
         return r"\mathrm{NaN}"
     if math.isinf(v):
         return ("-" if v < 0 else "") + r"\infty"
-    text, _, exponent = (fmt_short(v) if short or operand else fmt(v)).partition("e")
+    text, _, exponent = (fmt_short(v) if short else fmt(v)).partition("e")
     if exponent:
-        text = f"{text.rstrip('0').rstrip('.') if short or operand else text} \\times 10^{{{int(exponent)}}}"
+        text = f"{text.rstrip('0').rstrip('.') if short else text} \\times 10^{{{int(exponent)}}}"
     return f"\\left({text}\\right)" if operand and (v < 0 or exponent) else text
 
 
@@ -69,9 +69,9 @@ def tex_line(step) -> str:
         return f"{name} = {sym} = {value}"
     put = iter(zip(step.numbers(), bracketed(spec.rhs)))
 
-    def number(_ref):
+    def number(ref):
         v, needs_brackets = next(put)
-        return tex_number(v, short=True, operand=needs_brackets)
+        return tex_number(v, short=written_short(ref), operand=needs_brackets)
 
     numbers = render(spec.rhs, number, tex=True)
     return f"{name} = {sym} = {numbers} = {value}"

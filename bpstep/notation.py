@@ -42,10 +42,6 @@ def fmt_short(v: float) -> str:
     return "0" if s in ("", "-0") else s
 
 
-def fmt_operand(v: float) -> str:
-    """A number put into a formula: :func:`fmt_short`, bracketed when negative (0.5 × (-0.02))."""
-    s = fmt_short(v)
-    return f"({s})" if s.startswith("-") else s
 
 
 @dataclass(frozen=True)
@@ -248,9 +244,21 @@ def bracketed(node) -> tuple:
     return tuple(out)
 
 
+def written_short(ref: Ref) -> bool:
+    """Whether a number put in place of ``ref`` is written short (0.3, as a scenario gives it):
+    a given one (x, t, W, b, α); a computed one keeps the 8 decimals it has as a result
+    (0.60944600), so the same number reads the same wherever it stands."""
+    return ref.qid.partition("@")[0].partition("[")[0] in ("x", "t", "W", "b", "lr")
+
+
 def operands(node, numbers) -> list[str]:
-    """The numbers of a formula's Refs as they are put into it (see :func:`bracketed`)."""
-    return [fmt_operand(v) if b else fmt_short(v) for v, b in zip(numbers, bracketed(node))]
+    """The numbers of a formula's Refs as they are put into it (see :func:`written_short`),
+    bracketed when negative where :func:`bracketed` says (0.5 × (-0.02))."""
+    out = []
+    for v, needs_brackets, ref in zip(numbers, bracketed(node), refs(node)):
+        text = fmt_short(v) if written_short(ref) else fmt(v)
+        out.append(f"({text})" if needs_brackets and text.startswith("-") else text)
+    return out
 
 
 def render(node, leaf, tex=False) -> str:

@@ -97,11 +97,11 @@ def test_worked_222_chain_rule_lines(worked):
     lines = worked.splitlines()
     w5 = lines.index(r"$$\frac{\partial E}{\partial W_{5}} = \frac{\partial E}{\partial o_{1}} \times "
                      r"\frac{\partial o_{1}}{\partial z_{3}} \times \frac{\partial z_{3}}{\partial W_{5}} = "
-                     r"0.209446 \times 0.23802157 \times 0.51998934 = 0.02592286$$")
+                     r"0.20944600 \times 0.23802157 \times 0.51998934 = 0.02592286$$")
     # its factors come before it, each with its numbers
     assert lines[w5 - 2] == r"$$\frac{\partial z_{3}}{\partial W_{5}} = h_{1} = 0.51998934$$"
     assert (r"$$\frac{\partial o_{1}}{\partial z_{3}} = o_{1}\left(1 - o_{1}\right) = "
-            r"0.609446\left(1 - 0.609446\right) = 0.23802157$$") in lines
+            r"0.60944600\left(1 - 0.60944600\right) = 0.23802157$$") in lines
     assert (r"$${W_{1}}^{+} = W_{1} - \alpha \times \frac{\partial E}{\partial W_{1}} = "
             r"0.3 - 0.5 \times 0.00080888 = 0.29959556$$") in lines
     headings = [line for line in lines if line.startswith("## ")]
@@ -134,8 +134,9 @@ def test_other_networks_export_valid_latex(write_scenario, toml):
 def test_tex_numbers():
     assert tex_number(1.2e-05) == r"1.200000 \times 10^{-5}"
     assert tex_number(1.2e-05, short=True) == r"1.2 \times 10^{-5}"
-    assert tex_number(1.2e-05, operand=True) == r"\left(1.2 \times 10^{-5}\right)"
-    assert tex_number(-0.5, operand=True) == r"\left(-0.5\right)"
+    assert tex_number(1.2e-05, short=True, operand=True) == r"\left(1.2 \times 10^{-5}\right)"
+    assert tex_number(-0.5, short=True, operand=True) == r"\left(-0.5\right)"
+    assert tex_number(-0.5, operand=True) == r"\left(-0.50000000\right)"  # a computed number: as its result
     assert tex_number(-0.5, short=True) == "-0.5" and tex_number(0.3) == "0.30000000"
     assert tex_number(float("nan")) == r"\mathrm{NaN}" and tex_number(float("-inf")) == r"-\infty"
     assert tex_number(2.5e7, short=True) == r"2.5 \times 10^{7}"

@@ -111,13 +111,13 @@ def test_text_formulas_read_as_the_lecture(worked_text):
     steps = parse_text(worked_text)
     assert steps[(0, "z[1,1]@1")][2] == "z1 = W1·x1 + W2·x2 = 0.3·0.1 + 0.25·0.2 = 0.08000000"
     assert steps[(0, "dE/dW[2,1,1]@1")][2] == (
-        "∂E/∂W5 = ∂E/∂o1 × ∂o1/∂z3 × ∂z3/∂W5 = 0.209446 × 0.23802157 × 0.51998934 = 0.02592286")
+        "∂E/∂W5 = ∂E/∂o1 × ∂o1/∂z3 × ∂z3/∂W5 = 0.20944600 × 0.23802157 × 0.51998934 = 0.02592286")
     # the lecture misprints W1 as 0.1 here; W1 is 0.3
     assert steps[(0, "W+[1,1,1]")][2] == "W1⁺ = W1 − α × ∂E/∂W1 = 0.3 − 0.5 × 0.00080888 = 0.29959556"
     # hidden-layer terms use the weights before the update: W5 = 0.45, not W5⁺
     assert steps[(0, "dz[2,1]/da[1,1]@1")][2] == "∂z3/∂h1 = W5 = 0.45000000"
     assert steps[(0, "dE/da[1,1]@1")][2] == (
-        "∂E/∂h1 = ∂E_o1/∂h1 + ∂E_o2/∂h1 = 0.0224337 + 0.00997311 = 0.03240681")
+        "∂E/∂h1 = ∂E_o1/∂h1 + ∂E_o2/∂h1 = 0.02243370 + 0.00997311 = 0.03240681")
 
 
 def test_jsonl_has_every_golden_number(run_cli):

@@ -351,7 +351,7 @@ def test_where_describes_the_current_step(w3):
     w3.execute("goto dE/dW[2,1,1]@1")
     assert w3.execute("where").messages == [
         "epoch 0 · backward · sample 1 · step 15 of 55: dE/dW[2,1,1]@1  ∂E/∂W5 = ∂E/∂o1 × ∂o1/∂z3 × ∂z3/∂W5"
-        " = 0.209446 × 0.23802157 × 0.51998934 = 0.02592286"]
+        " = 0.20944600 × 0.23802157 × 0.51998934 = 0.02592286"]
 
 
 def test_expect_passes_and_fails(w3):
@@ -496,3 +496,11 @@ def test_goto_a_given_quantity_goes_to_its_first_reader_or_the_update_that_made_
     assert landed.step.value == w3.lookup(Ref("W[2,1,1]"), 2)
     with pytest.raises(CommandError, match="given, not computed"):
         w3.execute("break W5")
+
+
+def test_numbers_put_into_a_formula_read_as_they_do_as_results(w3):
+    """A computed number keeps its 8 decimals (0.60944600, as o1's own line says); a given one is
+    written as the scenario gives it (0.4)."""
+    line = w3.execute("print E[1]@1").messages[0]
+    assert line.endswith("½(target_o1 − o1)² = ½(0.4 − 0.60944600)² = 0.02193381")
+    assert w3.execute("print a[2,1]@1").messages[0].endswith("= 0.60944600")
