@@ -1,7 +1,8 @@
 """How quick the TUI is, measured in one run (``python3 bench/tui.py``):
 
 1. process start to the first frame of ``bpstep`` in a pseudo-terminal (goal ≤ 0.6 s), and
-   whether torch was imported by then (it must not be);
+   whether torch was imported by then (it must not be); then ``q`` typed at the first frame to
+   the process's end (goal ≤ 0.3 s), while the cross-check is still loading torch;
 2. key to frame for ``s`` in XOR's backward pass, median of many (goal ≤ 20 ms), with the
    cross-check off and, where torch is installed, ready;
 3. ``goto epoch 10000`` in a fresh XOR session to its frame (goal ≤ 1 s), next to the bare
@@ -22,11 +23,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FRAME_FILE = "BPSTEP_BENCH_FRAME_FILE"
+STAY = "BPSTEP_BENCH_STAY"
 
 
 def child(argv=()) -> None:
-    """``bpstep ARGV`` itself, stopping at its first frame and saying when that was (and whether
-    torch was imported by then), in a file written whole for a parent that polls for it."""
+    """``bpstep ARGV`` itself, stopping at its first frame (going on, with ``BPSTEP_BENCH_STAY``,
+    until it is quit) and saying when that was (and whether torch was imported by then), in a
+    file written whole for a parent that polls for it."""
     sys.path.insert(0, str(ROOT))
     from bpstep import cli
     from bpstep.tui.app import BpstepApp
@@ -41,35 +44,46 @@ def child(argv=()) -> None:
             partial = stamp.with_suffix(".partial")
             partial.write_text(f"{time.time()} {'torch' in sys.modules}")
             partial.rename(stamp)
-            self.exit(0)
+            if not os.environ.get(STAY):
+                self.exit(0)
 
     BpstepApp._display = first_frame
     sys.exit(cli.main(list(argv)))
 
 
-def first_frame(tmp: Path) -> tuple[float, bool]:
+def first_frame(tmp: Path, quit_after: bool = False) -> tuple[float, bool, float | None]:
+    """Process start to the first frame, whether torch was imported by then, and (``quit_after``)
+    the time from ``q`` typed at the first frame to the process's end."""
     import fcntl
     import pty
+    import select
     import struct
     import termios
 
     out = tmp / "frame"
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    env = dict(os.environ, **{FRAME_FILE: str(out)}, TERM="xterm-256color")
+    env = dict(os.environ, **{FRAME_FILE: str(out)}, TERM="xterm-256color", **({STAY: "1"} if quit_after else {}))
     started = time.time()
     proc = subprocess.Popen([sys.executable, __file__, "--child"], stdin=slave, stdout=slave, stderr=slave,
                             env=env, cwd=ROOT, close_fds=True)
     os.close(slave)
+    quit_at = None
     while proc.poll() is None:  # drain the terminal so the app never blocks on it
-        try:
-            os.read(master, 65536)
-        except OSError:
-            break
+        if quit_after and quit_at is None and out.exists():
+            time.sleep(0.2)  # the app settles after its first frame (the cross-check starts loading)
+            quit_at = time.perf_counter()
+            os.write(master, b"q")
+        if select.select([master], [], [], 0.01)[0]:
+            try:
+                os.read(master, 65536)
+            except OSError:
+                break
     proc.wait()
+    ended = time.perf_counter()
     os.close(master)
     stamp, torch = out.read_text().split()
-    return float(stamp) - started, torch == "True"
+    return float(stamp) - started, torch == "True", None if quit_at is None else ended - quit_at
 
 
 def timed_app(scenario, crosscheck: bool):
@@ -139,9 +153,12 @@ def main() -> None:
     from bpstep.session import Session
 
     with tempfile.TemporaryDirectory() as tmp:
-        start, torch_then = first_frame(Path(tmp))
+        start, torch_then, _ = first_frame(Path(tmp))
     print(f"process start to first frame   {start * 1000:7.0f} ms   goal ≤ 600 ms   ({start / 0.6:.2f} of the goal); "
           f"torch imported by then: {'yes (WRONG)' if torch_then else 'no'}")
+    with tempfile.TemporaryDirectory() as tmp:
+        quitting = first_frame(Path(tmp), quit_after=True)[2]
+    print(f"q to the process's end         {quitting * 1000:7.0f} ms   goal ≤ 300 ms   ({quitting / 0.3:.2f} of the goal)")
 
     xor = scenario.load("xor")
     for crosscheck in (False, True):

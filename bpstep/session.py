@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -129,7 +130,7 @@ class Session:
 
     def read_name(self, ref: Ref) -> Ref:
         """``ref`` with a name as shown (W5, ∂E/∂W5, z¹₁, dE/dW^1_12) read back to its id."""
-        if ids.parse(ref.id) is not None:
+        if ids.parse(ref.id) is not None or _LAYER_ID.fullmatch(ref.id):
             return ref
         found = notation.parse_name(ref.id, self.scenario.sizes)
         if found is None:
@@ -161,7 +162,11 @@ class Session:
     def validate(self, cmd: Command) -> None:
         """Check a parsed command against this scenario (ids, epochs) without running it."""
         cmd = self.read_names(cmd)
-        if cmd.ref is not None:
+        if cmd.ref is not None and _LAYER_ID.fullmatch(cmd.ref.id):
+            if cmd.name != "goto":
+                raise CommandError(f"{cmd.name}: {cmd.ref} is a layer step, which only `goto` takes (in layer "
+                                   "view); expected a scalar id such as z[1,1] or dE/dW[2,1,1]")
+        elif cmd.ref is not None:
             self.check_ref(cmd.ref)
             if cmd.name == "break" and not self.layout.has(cmd.ref.id):
                 # a given value (x, t, W, b, lr) is read by steps but no step computes it
@@ -300,6 +305,15 @@ class Session:
                 raise CommandError(f"goto: {'layer step' if layered else 'step'} {cmd.step} is outside 0…{n - 1} "
                                    f"of epoch {epoch}")
             return self._land(self.layer_tape.first((epoch, cmd.step)) if layered else (epoch, cmd.step))
+        if _LAYER_ID.fullmatch(cmd.ref.id):
+            if self.view != "layer":
+                raise CommandError(f"goto: {cmd.ref} is a layer step: `view layer` first; expected a scalar id "
+                                   "such as z[1,1] or dE/dW[2,1,1] in scalar view")
+            grid = self.layer_tape
+            found = [k for k in range(grid.length(epoch)) if grid.step(epoch, k).id == cmd.ref.id]
+            if not found:
+                raise CommandError(f"goto: {cmd.ref} is not a layer step of epoch {epoch}")
+            return self._land(grid.first((epoch, found[0])))
         if not self.layout.has(cmd.ref.id):
             return self._goto_given(cmd.ref, list(cmd.names))
         found = self.layout.find(self.tape.is_evaluate(epoch), cmd.ref.id, cmd.ref.sample)
@@ -484,6 +498,10 @@ class Session:
             if best is not None:
                 return (e, best[0]), best[1]
         return None, None
+
+
+#: a layer step's id (the layer view's): z[1], dE/dW[2], W+[2]
+_LAYER_ID = re.compile(r"(?:z|a|dE/da|da/dz|dE/dz|dE/dW|dE/db|W\+|b\+)\[\d+\]")
 
 
 def _data_ref(ref: Ref) -> Ref:

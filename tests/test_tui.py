@@ -269,6 +269,35 @@ async def test_the_network_writes_weights_on_edges_defines_delta_and_keeps_value
         assert f"a²₃ {short(app.session.current.value, brief=True)}" in network
 
 
+async def test_at_80_by_24_the_key_bar_status_tape_and_notifications_stay_readable():
+    from textual.widgets._toast import Toast
+
+    app = app_for("xor")
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        keys = app.query_one("#keys").plain()
+        for key in (" v ", " e ", " q quit", "? help"):
+            assert key in keys
+        app.run_command("goto epoch 0 phase backward")
+        await pilot.pause()
+        assert "engine f32" in app.query_one("#status").plain()  # not a bare dtype beside torch's
+        app.run_command("print z[1,1]@1")
+        await pilot.pause()
+        await pilot.pause(0.2)
+        toast = app.query(Toast).last()
+        assert not toast.region.overlaps(app.query_one("#loss").region)
+        assert not toast.region.overlaps(app.query_one("#keys").region)
+        app.run_command("goto dE/dW[2]")
+        assert notes(app)[-1] == ("goto: dE/dW[2] is a layer step: `view layer` first; expected a scalar id "
+                                  "such as z[1,1] or dE/dW[2,1,1] in scalar view", "error")
+        app.run_command("view layer")
+        app.run_command("goto dE/dW[2]")
+        await pilot.pause()
+        assert app.session.current_layer.id == "dE/dW[2]"
+        app.run_command("goto epoch 0 phase backward")
+        await pilot.pause()
+        assert "Σₖ [tₖ ln…" in app.query_one("#tape").plain()  # cut after a whole term, and says so
+
+
 async def test_q_quits():
     app = app_for()
     async with app.run_test(size=SIZE) as pilot:

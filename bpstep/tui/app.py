@@ -14,7 +14,10 @@ worked example of the cursor's epoch as Markdown, :func:`bpstep.export.markdown`
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
+import sys
 import threading
 from pathlib import Path
 
@@ -49,6 +52,10 @@ from .values import ValuesPanel
 
 #: a goto further than this many epochs, or a continue across epochs, runs in a worker
 LONG_EPOCHS = 200
+
+
+#: how long a notification of what a command did stays
+INFO_SECONDS = 2.5
 
 
 class BpstepApp(App):
@@ -168,7 +175,11 @@ class BpstepApp(App):
             panel.redraw(layout=panel.id == "formula")
 
     def notify(self, message: str, *, markup: bool = False, **kwargs) -> None:
-        # messages are ids and formulas (W[2,1,1]), not markup
+        # messages are ids and formulas (W[2,1,1]), not markup; what a command did is read at a
+        # glance and goes (errors and breakpoints stay longer); the toasts stand at the top right
+        # (bpstep.tcss), over the tape's first rows, not over the loss or the e prompt
+        if kwargs.get("severity", "information") == "information":
+            kwargs.setdefault("timeout", INFO_SECONDS)
         super().notify(message, markup=markup, **kwargs)
 
     # -- commands --------------------------------------------------------------------------------
@@ -454,6 +465,10 @@ class BpstepApp(App):
 
 
 def run_app(scenario=None, device: str = "cpu") -> int:
-    """``bpstep`` and ``bpstep open SCENARIO``."""
-    BpstepApp(scenario, device=device).run()
-    return 0
+    """``bpstep`` and ``bpstep open SCENARIO``. Quitting ends the process at once: ``asyncio.run``
+    would wait for a worker still importing torch or computing an epoch, and Python's exit would
+    tear torch's modules down (a second or more), for nothing anyone sees."""
+    BpstepApp(scenario, device=device).run(loop=asyncio.new_event_loop())
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

@@ -38,7 +38,8 @@ class StatusLine(LinesPanel):
             "step": where,
             "view": (f"{'layer' if frame.layered else 'scalar'} view", "layer" if frame.layered else "scalar",
                      "bold cyan" if frame.layered else ""),
-            "dtype": (f"engine {frame.scenario.dtype}", frame.scenario.dtype, "grey70"),
+            # "engine" stays: the torch part may name a dtype too
+            "dtype": (f"engine {frame.scenario.dtype}", f"engine {frame.scenario.dtype.replace('float', 'f')}", "grey70"),
         }
         if app.busy:
             parts["busy"] = ("working… Esc cancels", "Esc cancels", "bold yellow")
@@ -64,7 +65,7 @@ class StatusLine(LinesPanel):
 
 #: the parts of the status line in the order they take their short forms (and, when even that
 #: is too long, all of them with no spaces around the bars)
-_SHORTER = ("dtype", "view", "sample", "epoch", "step", "edits", "busy")
+_SHORTER = ("view", "sample", "dtype", "epoch", "step", "edits", "busy")
 
 
 def key_items(bindings) -> list[tuple[str, str]]:
@@ -86,16 +87,27 @@ def bar_items(bindings) -> list[tuple[str, str]]:
     return items
 
 
+#: where the key bar is narrow, these keys lose their words first (every key stays on the bar;
+#: the help says what each does)
+_TERSE = ("step", "next", "finish", "continue", "restart", "goto", "break", "watch", "cmd", "view", "edit")
+
+
 class KeyBar(LinesPanel):
     def lines(self) -> list[Text]:
         width = self.content_size.width
         items = bar_items(self.app.BINDINGS)
-        full = sum(len(k) + len(d) + 3 for k, d in items)
-        sep = "  " if full <= width else " "
+
+        def length(sep, terse):
+            return sum(len(sep) + len(k) + (0 if d in terse else 1 + len(d)) for k, d in items)
+
+        sep, terse = ("  " if length("  ", ()) <= width else " "), set()
+        for description in _TERSE:
+            if length(sep, terse) <= width:
+                break
+            terse.add(description)
         out = Text(no_wrap=True, overflow="crop")
         for keys, description in items:
-            if cell_len(out.plain) + len(sep) + len(keys) + 1 + len(description) > width:
-                break
             out.append(sep + keys, "bold yellow")
-            out.append(" " + description)
+            if description not in terse:
+                out.append(" " + description)
         return [out]

@@ -21,6 +21,16 @@ def sample_tag(step, samples: int) -> str:
     return f"@{step.sample}" if step.sample is not None and samples > 1 else ""
 
 
+def _fit(text: str, room: int) -> str:
+    """``text`` in ``room`` cells; a longer one (a layer step's operation) cut after its last
+    whole term, with … saying so, rather than inside a name."""
+    if cell_len(text) <= room:
+        return text
+    cut = text[:room - 1]
+    cut = cut[:cut.rfind(" ")] if " " in cut.strip() else cut
+    return cut.rstrip(" =·×−+⊙") + "…"
+
+
 class TapePanel(LinesPanel):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -47,7 +57,7 @@ class TapePanel(LinesPanel):
                 line.append(f"{starts.get(i, ''):<{phase_w}}", "magenta")
             name, value = self._row(frame, i)
             room = width - cell_len(line.plain) - cell_len(value) - 1
-            line.append(name[:max(1, room)].ljust(max(1, room)) + " " + value)
+            line.append(_fit(name, max(1, room)).ljust(max(1, room)) + " " + value)
             if i == here:
                 line.stylize(_CURSOR, 2)
             out.append(line)
