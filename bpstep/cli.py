@@ -7,7 +7,7 @@ import io
 import sys
 from pathlib import Path
 
-from . import loading
+from . import drift, loading
 from . import scenario as scenarios
 
 EXIT_OK, EXIT_FAIL, EXIT_BAD = 0, 1, 2
@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--dtype", choices=("float32", "float64"), help="override the scenario's dtype")
     c.add_argument("--epochs", type=_positive, metavar="N", help="train N epochs instead of the scenario's")
     c.add_argument("--fd", action="store_true", help="add central finite differences as a third witness")
+    c.add_argument("--free-run", metavar="A:B[:STEP]",
+                   help="also compare the free runs' losses at epochs A…B (about 20 of them, or every STEP)")
 
     w = sub.add_parser("serve", help="serve the TUI to web browsers (one app per visitor)")
     w.add_argument("scenario", nargs="?", default="worked-222", help="built-in name or path to a .toml file")
@@ -148,8 +150,13 @@ def cmd_check(args, out) -> int:
     from .crosscheck import CheckUnavailable, run_check
 
     sc = load_scenario(args.scenario, args.epochs, args.dtype)
+    free_run = None
+    if args.free_run is not None:
+        free_run = drift.in_range(args.free_run, sc.epochs)
+        if free_run is None:
+            raise BadInput(f"--free-run: expected A:B or A:B:STEP with A ≤ B and A ≤ {sc.epochs}, got {args.free_run!r}")
     try:
-        return run_check(sc, args.device, fd=args.fd, out=out)
+        return run_check(sc, args.device, fd=args.fd, out=out, free_run=free_run)
     except CheckUnavailable as e:
         raise BadInput(str(e)) from None
 

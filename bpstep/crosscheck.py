@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import engine
+from . import drift, engine
 from .agreement import (EXACT, FD_STEP, FD_TOLERANCE, TOLERANCES, Tolerance, error_scales,
                         finite_differences)
 from .ids import indices
@@ -489,7 +489,7 @@ _VALUES_AT_ONCE = 2_000_000
 _SAMPLE_VALUES_AT_ONCE = 500_000
 
 
-def run_check(scenario, device: str = "cpu", fd: bool = False, out=None, err=None) -> int:
+def run_check(scenario, device: str = "cpu", fd: bool = False, out=None, err=None, free_run=None) -> int:
     """``bpstep check``: the report; returns the exit code (0 all within tolerance, 1 not)."""
     out = out or sys.stdout
     progress = _Progress(err or sys.stderr)
@@ -516,7 +516,7 @@ def run_check(scenario, device: str = "cpu", fd: bool = False, out=None, err=Non
     progress.clear()
     final = tape.params(E)
     _report(out, scenario, mirror, tolerance, fd_tolerance if fd else None, result, tape.losses, torch_losses,
-            final, torch_W, torch_b)
+            final, torch_W, torch_b, free_run)
     return 0 if result.bad == 0 else 1
 
 
@@ -594,7 +594,7 @@ def _values_per_epoch(sc, groups) -> int:
     return steps + 3 * sc.samples * params
 
 
-def _report(out, sc, mirror, tolerance, fd, result, losses, torch_losses, final, torch_W, torch_b):
+def _report(out, sc, mirror, tolerance, fd, result, losses, torch_losses, final, torch_W, torch_b, free_run=None):
     w = out.write
     E = sc.epochs
     acts = sc.activations[0] if len(set(sc.activations)) == 1 else "/".join(sc.activations)
@@ -623,12 +623,21 @@ def _report(out, sc, mirror, tolerance, fd, result, losses, torch_losses, final,
         w(f"{kind}: {note}\n")
 
     w("\nfree run: each engine trains alone from the same start; the loss of each epoch's forward pass\n")
-    table = [("epoch", "bpstep", "torch", "|Δ|", "")]
-    for e in _shown_epochs(E):
-        gap = float(EXACT.errors(losses[e], torch_losses[e])[0])
-        table.append((str(e), fmt(losses[e]), fmt(torch_losses[e]), _format_err(gap),
-                      "after the last update" if e == E else ""))
-    w(_columns(table, right=(0, 1, 2, 3)))
+    shown = _shown_epochs(E)
+    w(_free_table(shown, losses, torch_losses, E))
+    centre = drift.steepest(losses)
+    if centre is not None:  # where the runs part most, which the round epochs above may step over
+        near = drift.around(centre, E, max(1, (shown[1] - shown[0]) // 50 if len(shown) > 2 else 1), count=3)
+        w(f"around the largest change of the loss (epoch {centre} to {centre + 1}: "
+          f"{fmt(float(losses[centre]))} → {fmt(float(losses[centre + 1]))})\n")
+        w(_free_table(near, losses, torch_losses, E))
+    if free_run is not None:
+        w(f"epochs {free_run[0]}…{free_run[-1]}, as asked\n")
+        w(_free_table(free_run, losses, torch_losses, E))
+    gaps = EXACT.errors(np.asarray(losses, np.float64), np.asarray(torch_losses, np.float64))[0]
+    worst = int(np.nanargmax(gaps)) if np.isfinite(gaps).any() else 0
+    if gaps[worst] > tolerance.rtol * abs(float(losses[worst])) + tolerance.atol:
+        w(f"the free runs part most at epoch {worst} (|Δ| {_format_err(float(gaps[worst]))}); why: {drift.WHY}\n")
     diff, where = _largest_difference(final, torch_W, torch_b)
     w(f"largest final parameter difference: {_format_err(diff)} at {where}\n\n")
 
@@ -640,6 +649,15 @@ def _report(out, sc, mirror, tolerance, fd, result, losses, torch_losses, final,
             row = result.rows.get(kind)
             if row is not None and row.bad:
                 w(f"  {kind}: first {row.first_bad}\n")
+
+
+def _free_table(epochs, losses, torch_losses, E) -> str:
+    table = [("epoch", "bpstep", "torch", "|Δ|", "")]
+    for e in epochs:
+        gap = float(EXACT.errors(losses[e], torch_losses[e])[0])
+        table.append((str(e), fmt(losses[e]), fmt(torch_losses[e]), _format_err(gap),
+                      "after the last update" if e == E else ""))
+    return _columns(table, right=(0, 1, 2, 3))
 
 
 def _columns(rows, right=()) -> str:

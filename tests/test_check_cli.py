@@ -30,9 +30,10 @@ def rows(report):
     return out
 
 
-def free_run(report):
-    """{epoch: (bpstep loss, torch loss)} from the free-run table."""
-    table = report.split("free run:")[1]
+def free_run(report, table=0):
+    """{epoch: (bpstep loss, torch loss)} from a free-run table (0 the round epochs, 1 around the
+    largest change, 2 the range asked for)."""
+    table = re.split(r"\n(?:around the largest change|epochs \d+…\d+, as asked)", report.split("free run:")[1])[table]
     return {int(m[1]): (float(m[2]), float(m[3]))
             for m in re.finditer(r"^\s*(\d+)\s+(\S+)\s+(\S+)\s+\S+", table, re.M)}
 
@@ -80,6 +81,19 @@ def test_check_xor_passes_and_shows_the_free_run(run_cli):
     assert abs(losses[0][1] - 0.6948983073234558) < 1e-6 and losses[10000][1] < 2e-4
     assert rows(out)["parameter gradients"][0] == 10001 * (4 * 261 + 261)  # per sample, then means
     assert re.search(r"largest final parameter difference: \S+ at [Wb]\[\d", out)
+    # the drop, which the round epochs step over, and why the runs part there
+    assert "around the largest change of the loss (epoch 5206 to 5207: " in out
+    assert 5206 in free_run(out, 1)
+    assert re.search(r"the free runs part most at epoch 52\d\d \(\|Δ\| \S+\); why: the same float32 sums", out)
+
+
+def test_check_compares_the_free_runs_over_a_range_on_demand(run_cli):
+    code, out, _ = run_cli("check", "xor", "--epochs", "300", "--free-run", "100:110:5")
+    assert code == 0 and "epochs 100…110, as asked" in out
+    assert list(free_run(out, 2)) == [100, 105, 110]
+    assert list(free_run(out, 1)) == [0, 1, 2, 3]  # the largest change: XOR's first epoch
+    code, out, err = run_cli("check", "xor", "--free-run", "9:3")
+    assert code == 2 and out == "" and err.count("\n") == 1 and "--free-run: expected A:B or A:B:STEP" in err
 
 
 def test_a_broken_derivative_is_caught_and_named(run_cli, monkeypatch):

@@ -3,6 +3,7 @@ conditions, watches, print, where, expect, restart and goto."""
 
 import math
 
+import numpy as np
 import pytest
 
 from bpstep import scenario
@@ -504,3 +505,15 @@ def test_numbers_put_into_a_formula_read_as_they_do_as_results(w3):
     line = w3.execute("print E[1]@1").messages[0]
     assert line.endswith("½(target_o1 − o1)² = ½(0.4 − 0.60944600)² = 0.02193381")
     assert w3.execute("print a[2,1]@1").messages[0].endswith("= 0.60944600")
+
+
+def test_where_a_run_changes_fastest_and_the_loss_panel_note():
+    from bpstep import drift
+
+    losses = np.array([0.7, 0.69, 0.68, 0.2, 0.1, np.nan])
+    assert drift.steepest(losses) == 2 and drift.steepest(np.full(3, np.nan)) is None
+    assert drift.around(2, 5, 1) == [0, 1, 2, 3, 4] and drift.around(0, 5, 2, count=1) == [0, 2]
+    assert drift.in_range("100:110:5", 300) == [100, 105, 110] and drift.in_range("0:40", 300)[:3] == [0, 2, 4]
+    assert drift.in_range("9:3", 300) is None and drift.in_range("x", 300) is None
+    assert drift.note(losses, 3, "float32").startswith("e2 steepest: free runs part here")
+    assert drift.note(losses, 3, "float64") == "" and drift.note(np.linspace(1, 0, 5000), 4000, "float32") == ""

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from .lines import LinesPanel
 
+from bpstep import drift
 from bpstep.notation import fmt
 
 _BLOCKS = " ▁▂▃▄▅▆▇█"
@@ -36,7 +37,8 @@ class LossPanel(LinesPanel):
         if width < 4 or height < 1:
             return []
         losses = frame.losses
-        chart_rows = max(0, height - 3)
+        why = drift.note(losses, frame.epoch, frame.scenario.dtype)  # why a free run parts from another here
+        chart_rows = max(0, height - 3 - bool(why))
         cols = columns(losses, width)
         # while what-if edits are in force, the scenario's own run as a line (─) over the bars
         original = frame.original_losses
@@ -75,4 +77,6 @@ class LossPanel(LinesPanel):
         ends = f"e0 {fmt(first) if math.isfinite(first) else '…'} · evaluate "
         ends += f"{fmt(last) if math.isfinite(last) else '…'}"
         out.append(Text(ends, "grey70", no_wrap=True, overflow="ellipsis"))
+        if why:
+            out.append(Text(why, "magenta", no_wrap=True, overflow="ellipsis"))
         return out[-height:]
