@@ -323,6 +323,8 @@ def parse_name(text: str, sizes) -> tuple | None:
     ``W5`` → ``W[2,1,1]``, ``∂E/∂W5`` and ``dE/dW5`` → ``dE/dW[2,1,1]``, ``z¹₁`` and ``z^1_1``
     → ``z[1,1]``, ``∂E_o1/∂h1`` → ``dE[2,1]/da[1,1]``, ``E_total`` → ``E``, ``E⁽²⁾`` → ``E``
     of sample 2; None when it names nothing of a network of ``sizes``."""
+    if re.search(r"[0-9⁰¹²³⁴⁵⁶⁷⁸⁹₀₁₂₃₄₅₆₇₈₉]{19,}", text):
+        return None  # a number no network has (and one int() would refuse past 4,300 digits)
     found = _SAMPLE.search(text)
     sample = None
     if found:
