@@ -82,6 +82,9 @@ class BpstepApp(App):
                 tooltip="edit: set a parameter, input, target or lr behind the current step (Tab: another)",
                 priority=True),
         Binding("r", "command('restart')", "restart", tooltip="restart: epoch 0, step 0"),
+        Binding("Q", "toggle_quiz", "quiz", show=False,
+                tooltip="quiz: each step you land on hides its value until you predict it, on or off"),
+        Binding("a", "answer", "answer", show=False, tooltip="answer: the prompt for the value the quiz asks"),
         Binding("q", "quit", "quit", tooltip="quit"),
         Binding("escape", "escape", "cancel", show=False),
     ]
@@ -229,6 +232,14 @@ class BpstepApp(App):
             hit = result.hit is not None
             self.notify("\n".join(result.messages), title="breakpoint" if hit else "",
                         severity="warning" if hit or result.failed else "information")
+        if self.session.quiz.asking is not None:
+            self._ask()
+
+    def _ask(self) -> None:
+        """The prompt for the value the quiz asks, ``answer`` put in."""
+        step = self.session.quiz.asking
+        self.query_one(CommandLine).open("answer ", lead=f"predict {step.name} ({step.qid}):",
+                                         keys="Enter: grade · Esc: later, a: this prompt again")
 
     def _start_long(self, cmd) -> None:
         self.busy = True
@@ -318,6 +329,16 @@ class BpstepApp(App):
                         severity="warning")
             return
         self.query_one(CommandLine).open(choices[0][0], choices, lead=f"set what {name} depends on:")
+
+    def action_toggle_quiz(self) -> None:
+        self.run_command("quiz off" if self.session.quiz.on else "quiz on")
+
+    def action_answer(self) -> None:
+        if self.session.quiz.asking is None:
+            self.notify("no question is open: Q turns the quiz on, then each step you land on is asked",
+                        severity="warning")
+            return
+        self._ask()
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
