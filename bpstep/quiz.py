@@ -86,8 +86,6 @@ class Quiz:
     def moved(self, step) -> None:
         """The cursor is on ``step`` (None: in the layer view, which asks nothing): the question
         left unanswered is skipped; a step of a quizzed family not asked before is asked."""
-        if not self.on and self.asking is None:
-            return
         here = None if step is None else step.position
         if self.asking is not None and self.asking.position != here:
             self._close(self.asking, None)

@@ -214,7 +214,8 @@ class Session:
     def _land(self, pos, hit=None, messages=(), progress=None, cancelled=None):
         self.tape.record(pos[0], progress, cancelled)
         self.position = pos
-        self.quiz.moved(self.current if self.view == "scalar" else None)
+        if self.quiz.on or self.quiz.asking is not None:
+            self.quiz.moved(self.current if self.view == "scalar" else None)
         result = Result(step=self.current, hit=hit, messages=list(messages))
         if self.view == "layer":
             result.layer = self.current_layer
