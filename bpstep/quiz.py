@@ -53,7 +53,9 @@ class Answer:
 
     @property
     def right(self) -> bool:
-        return self.typed is not None and abs(float(self.typed) - self.value) <= self.tol
+        # a value typed rounded at a tie (0.25 as 0.2) is half a unit off, which in binary
+        # floating point may come out a hair over: the tolerance gets that hair
+        return self.typed is not None and abs(float(self.typed) - self.value) <= self.tol * (1 + 1e-9)
 
     @property
     def verdict(self) -> str:

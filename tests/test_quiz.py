@@ -6,9 +6,12 @@ import json
 import re
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from bpstep import scenario
-from bpstep.commands import CommandError
+from bpstep.commands import CommandError, printed_tolerance
+from bpstep.quiz import Answer
 from bpstep.notation import fmt
 from bpstep.session import Session
 
@@ -67,6 +70,22 @@ def test_answering_each_value_to_k_digits_is_right_and_one_digit_off_is_wrong():
             assert q.quiz.grade(step, typed).right, (step.qid, typed)
             off = f"{step.value + 1.5 * 10 ** -k:.{k}f}"
             assert not q.quiz.grade(step, off).right, (step.qid, off)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(-1e4, 1e4, allow_nan=False), st.integers(0, 8))
+@example(0.25, 1).via("a tie: 0.2, whose binary difference is a hair over 0.05")
+@example(0.35, 1).via("a tie the other way")
+def test_any_value_typed_to_k_decimals_is_right_and_two_units_off_is_wrong(value, k):
+    typed = f"{value:.{k}f}"
+    assert Answer(0, "z[1,1]@1", value, typed, printed_tolerance(typed)).right
+    off = f"{float(typed) + 2 * 10 ** -k:.{k}f}"  # 1.5 units off at least (one unit off ties at 0.25)
+    assert not Answer(0, "z[1,1]@1", value, off, printed_tolerance(off)).right
+
+
+def test_a_tie_rounded_up_by_hand_is_right():
+    assert abs(float("0.4") - 0.35) > 0.05  # in binary floating point
+    assert Answer(0, "z[1,1]@1", 0.35, "0.4", printed_tolerance("0.4")).right
 
 
 def test_quiz_on_families_asks_only_those():
