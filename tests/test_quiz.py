@@ -4,16 +4,21 @@
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bpstep import scenario
+from bpstep import loading, scenario
 from bpstep.commands import CommandError, printed_tolerance
 from bpstep.quiz import Answer
 from bpstep.notation import fmt
 from bpstep.session import Session
+
+
+#: sequential updates: a layer's ∂z/∂a is its updated weight, W⁺, a blank too
+SEQ = str(Path(__file__).parent / "outputs" / "scenarios" / "seq.toml")
 
 
 def session(*commands, name="worked-222"):
@@ -211,11 +216,12 @@ def boxes_of(markdown):
 
 
 @pytest.mark.parametrize("name,commands", [("worked-222", []), ("worked-222", ["-c", "quiz on dE/dz W+"]),
-                                           ("xor", ["-c", "goto epoch 3; quiz on dE/dW a"])])
+                                           ("xor", ["-c", "goto epoch 3; quiz on dE/dW a"]),
+                                           (SEQ, ["-c", "goto epoch 1; quiz on W+ b+ dz/da"])])
 def test_the_worksheets_blanks_and_answer_key_match_the_tape(run_cli, name, commands):
     code, out, err = run_cli("replay", name, "--format", "markdown", "--worksheet", *commands)
     assert code == 0 and err == ""
-    s = Session(scenario.load(name))
+    s = Session(loading.load(name))
     if commands:
         for c in commands[1].split("; "):
             s.execute(c)

@@ -162,3 +162,16 @@ async def test_a_bad_answer_is_a_notification_and_the_question_stays():
         await type_in(pilot, "abc")
         assert app.said[-1][1] == "error" and "the answer 'abc' is not a number" in app.said[-1][0]
         assert app.session.quiz.asking is not None and app.session.quiz.answers == []
+
+
+async def test_a_question_that_comes_under_the_help_screen_waits_for_a():
+    app = Quizzed()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("question_mark")
+        app.run_command("quiz on")  # as a long command's worker lands while the help is up
+        app.run_command("step")
+        await pilot.pause()
+        assert app.session.quiz.asking is not None and len(app.screen_stack) == 2
+        await pilot.press("escape", "a")
+        assert app.query_one("#cmdline").value == "answer "

@@ -92,7 +92,7 @@ class BpstepApp(App):
     # The keys that open the command line are priority bindings: they run as the app reads them,
     # so the keys typed right after them (":goto 5" at full speed, or pasted) reach the command
     # line instead of racing it. check_action hands them to any text input that has the focus.
-    _OPENERS = {"prompt", "edit"}
+    _OPENERS = {"prompt", "edit", "answer"}
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action in self._OPENERS and (isinstance(self.focused, Input) or len(self.screen_stack) > 1):
@@ -232,7 +232,7 @@ class BpstepApp(App):
             hit = result.hit is not None
             self.notify("\n".join(result.messages), title="breakpoint" if hit else "",
                         severity="warning" if hit or result.failed else "information")
-        if self.session.quiz.asking is not None:
+        if self.session.quiz.asking is not None and len(self.screen_stack) == 1:  # not under the help
             self._ask()
 
     def _ask(self) -> None:
