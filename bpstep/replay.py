@@ -57,7 +57,9 @@ def json_record(step: Step, check=None, hidden: bool = False) -> str:
         torch, abs_err, ok = check.compare(step)
     return json.dumps({
         "step": step.index, "epoch": step.epoch, "phase": step.phase, "sample": step.sample,
-        "id": step.id, "name": step.name, "formula": step.formula, "substituted": step.substituted,
+        "id": step.id, "name": step.name, "formula": step.formula,
+        # a copy of one quantity (∂z/∂W = h) put in would be the hidden value itself
+        "substituted": None if hidden and step.spec.plain else step.substituted,
         "value": None if hidden else _number(step.value), "torch": _number(torch), "abs_err": _number(abs_err), "ok": ok,
     }, ensure_ascii=False, allow_nan=False)
 

@@ -193,6 +193,9 @@ def test_replay_jsonl_leaves_the_hidden_value_out(run_cli):
     record = json.loads(out.splitlines()[-1])
     assert record["id"] == "a[1,1]" and record["value"] is None and record["torch"] is None
     assert "predict a[1,1]@1" in err
+    _, out, _ = run_cli("replay", "worked-222", "--format", "jsonl", "-c", "quiz on; goto dz[2,1]/dW[2,1,1]@1")
+    record = json.loads(out.splitlines()[-1])
+    assert record["formula"] == "∂z3/∂W5 = h1" and record["substituted"] is None and record["value"] is None
 
 
 def test_without_quiz_the_outputs_are_as_before(run_cli):
