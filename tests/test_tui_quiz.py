@@ -5,9 +5,11 @@ line keeps the score, and ``quiz report`` lists the answers."""
 import re
 
 from bpstep import scenario
+from bpstep.session import Session
 from bpstep.tui.app import BpstepApp
 from bpstep.tui.formula import FormulaPanel
-from bpstep.tui.network import NetworkPanel
+from bpstep.tui.frame import Frame
+from bpstep.tui.network import NetworkPanel, edge_numbers
 from bpstep.tui.status import StatusLine
 from bpstep.tui.tapeview import TapePanel
 from bpstep.tui.values import ValuesPanel
@@ -175,3 +177,12 @@ async def test_a_question_that_comes_under_the_help_screen_waits_for_a():
         assert app.session.quiz.asking is not None and len(app.screen_stack) == 2
         await pilot.press("escape", "a")
         assert app.query_one("#cmdline").value == "answer "
+
+
+def test_the_edges_keep_the_colours_of_W_while_a_layers_last_gradient_is_asked():
+    s = Session(scenario.load("worked-222"))
+    s.execute("quiz on dE/dW")
+    s.execute("goto dE/dW[2,2,2]@1")  # one sample: the batch gradient of layer 2 is complete here
+    assert s.quiz.asking is not None and edge_numbers(Frame(s))[0] == "W"
+    s.execute("answer 0.0085")
+    assert edge_numbers(Frame(s))[0] == "∂E/∂W"
