@@ -90,10 +90,11 @@ def load_scenario(spec: str, epochs: int | None = None, dtype: str | None = None
     return sc
 
 
-def read_script(path: str, noun: str = "script", expected: str = "a script of bpstep commands") -> str:
+def read_script(path: str, noun: str = "script", expected: str = "a script of bpstep commands",
+                kind: str = "a script file") -> str:
     p = Path(path)
     if p.is_dir():
-        raise BadInput(f"{path}: is a directory; expected a {noun} file")
+        raise BadInput(f"{path}: is a directory; expected {kind}")
     try:
         return scenarios.read_text(p, path, noun, expected)
     except scenarios.UnreadableFile as e:
@@ -164,7 +165,7 @@ def grade(session, script, source: str, path: str, out) -> int:
     from .quiz import AnswersError, read_answers
 
     code = replay.run(session, script, out=io.StringIO(), err=io.StringIO(), source=source) if script else EXIT_OK
-    text = read_script(path, "answers", "a file of answers, one a line: VALUE or ID VALUE")
+    text = read_script(path, "answers", "a file of answers, one a line: VALUE or ID VALUE", "a file of answers")
     try:
         asked = blanks(session)
         answers = read_answers(text, path, asked)

@@ -297,6 +297,7 @@ def test_a_bad_file_of_answers_is_one_line_and_exit_2(run_cli, tmp_path, text, w
 
 @pytest.mark.parametrize("args,why", [
     (["--quiz", "missing.txt"], "missing.txt: cannot read the answers"),
+    (["--quiz", str(Path(__file__).parent)], "tests: is a directory; expected a file of answers"),
     (["--worksheet"], "--worksheet: expected --format markdown"),
     (["--format", "markdown", "--worksheet", "--check"], "--worksheet: expected --format markdown, without --check"),
     (["--quiz", "a.txt", "--format", "jsonl"], "--quiz: prints its report as text"),
