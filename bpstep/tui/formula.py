@@ -197,6 +197,12 @@ class FormulaPanel(LinesPanel):
         result.append("    ")
         result.append(verdict, style)
         tail = [result]
+        yours = frame.yours.get(step.index)
+        if yours is not None:
+            line = Text(indent[:-2] + "  yours " + yours.text + " ", "grey70")
+            line.append("✓" if yours.ok else f"✗ |Δ| {abs(yours.value - step.value):.1e}",
+                        "green" if yours.ok else "bold red")
+            tail.append(line)
         users = [i for i in frame.users(step.qid) if i > step.index]
         if users:
             tail.append(self._users_line(frame, step, users, width))

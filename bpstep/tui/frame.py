@@ -34,6 +34,7 @@ class Frame:
         self.losses = tape.losses
         self.edits = len(tape.edits.items)  # what-if edits in force
         self.marks = self._marks(session)
+        self.yours = session.yours(self.epoch)  # index → the user's value (bpstep open --compare)
         self.watches = self._watches(session)
         self.layered = session.view == "layer"
         if self.layered:
