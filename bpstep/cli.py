@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import math
 import sys
 from pathlib import Path
 
@@ -29,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     o = sub.add_parser("open", help="open the TUI on a scenario")
     o.add_argument("scenario", help="built-in name or path to a .toml file")
     o.add_argument("--device", default="cpu", help="the cross-check's device: cpu, cuda, cuda:N, mps or auto")
+    o.add_argument("--compare", metavar="VALUES", help="mark each step ✓/✗ against your values (see compare); "
+                   "continue stops at the first ✗")
 
     r = sub.add_parser("replay", help="run the debugger headless")
     r.add_argument("scenario")
@@ -52,6 +55,13 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--epochs", type=_positive, metavar="N", help="train N epochs instead of the scenario's")
     c.add_argument("--fd", action="store_true", help="add central finite differences as a third witness")
 
+    m = sub.add_parser("compare", help="compare the values of your own backprop with bpstep's")
+    m.add_argument("scenario")
+    m.add_argument("values", help="a CSV (id,value[,epoch]) or JSONL file of your values, named by bpstep's ids")
+    m.add_argument("--tol", type=_tolerance, metavar="T", help="agree when |yours − bpstep| ≤ T "
+                   "(default: the cross-check's tolerance, or half a unit in your last digit)")
+    m.add_argument("--epochs", type=_positive, metavar="N", help="train N epochs instead of the scenario's")
+
     w = sub.add_parser("serve", help="serve the TUI to web browsers (one app per visitor)")
     w.add_argument("scenario", nargs="?", default="worked-222", help="built-in name or path to a .toml file")
     w.add_argument("--host", default="127.0.0.1", help="the address to listen on (0.0.0.0: every interface)")
@@ -67,6 +77,16 @@ def _positive(text):
     if not text.isdigit() or not 1 <= int(text) <= scenarios.MAX_EPOCHS:
         raise argparse.ArgumentTypeError(f"expected a whole number from 1 to {scenarios.MAX_EPOCHS}, got {text!r}")
     return int(text)
+
+
+def _tolerance(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number ≥ 0, got {text!r}")
+    return value
 
 
 def _port(text):
@@ -191,11 +211,35 @@ def cmd_check(args, out) -> int:
         raise BadInput(str(e)) from None
 
 
+def cmd_compare(args, out) -> int:
+    from .compare import CompareError, compare, lines
+    from .session import Session
+
+    session = Session(load_scenario(args.scenario, args.epochs))
+    try:
+        report = compare(session, args.values, args.tol)
+    except CompareError as e:
+        raise BadInput(str(e)) from None
+    for line in lines(report, session.scenario.name, args.values, session):
+        print(line, file=out)
+    return EXIT_FAIL if report.first is not None else EXIT_OK
+
+
 def cmd_open(args, out) -> int:
     from .tui.app import run_app
 
     sc = load_scenario(args.scenario) if args.scenario else None
-    return run_app(sc, device=getattr(args, "device", "cpu"))
+    session = None
+    if getattr(args, "compare", None):
+        from .compare import CompareError
+        from .session import Session
+
+        session = Session(sc)
+        try:
+            session.load_comparison(args.compare)
+        except CompareError as e:
+            raise BadInput(str(e)) from None
+    return run_app(sc, device=getattr(args, "device", "cpu"), session=session)
 
 
 def cmd_serve(args, out) -> int:
@@ -220,7 +264,7 @@ def main(argv=None) -> int:
         if args.command is None:
             args.command, args.scenario = "open", "worked-222"
         handler = {"list": cmd_list, "replay": cmd_replay, "check": cmd_check, "open": cmd_open,
-                   "serve": cmd_serve}[args.command]
+                   "serve": cmd_serve, "compare": cmd_compare}[args.command]
         code = handler(args, out)
     except BadInput as e:
         out.flush()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import commands, diagnostics, ids, layers, motions, quiz, whatif
+from . import commands, compare, diagnostics, ids, layers, motions, quiz, whatif
 from .commands import Command, CommandError, Ref
 from .notation import fmt
 from .tape import Cancelled, Step, Tape
@@ -28,8 +28,11 @@ class Breakpoint:
     phase: str | None = None
     nan: bool = False
     diagnostic: diagnostics.Diagnostic | None = None
+    mismatch: bool = False  # a value of ``compare`` VALUES that bpstep does not agree with
 
     def describe(self) -> str:
+        if self.mismatch:
+            return f"#{self.number} mismatch (a step where your value and bpstep's differ)"
         if self.phase:
             return f"#{self.number} phase {self.phase}"
         if self.nan:
@@ -65,6 +68,9 @@ class Session:
         self.view = "scalar"
         self._layer_tape = None
         self.quiz = quiz.Quiz()
+        #: ``compare`` VALUES (``bpstep open --compare``): the report, and its values by position
+        self.comparison: compare.Report | None = None
+        self._yours: dict = {}
 
     # -- where we are ----------------------------------------------------------------------------
 
@@ -106,6 +112,53 @@ class Session:
         sample = "" if step.sample is None else f" · sample {step.sample}"
         n = self.tape.length(step.epoch)
         return f"epoch {step.epoch} · {step.phase}{sample} · step {step.index} of {n}: {step.qid}  {step.line()}"
+
+    # -- the public API (bpstep.open) ---------------------------------------------------------------
+
+    def run(self, command: str) -> Result:
+        """Run one command of the command language, as ``replay`` does; a bad one raises
+        :class:`CommandError` (``str()``: the one line replay would print)."""
+        return self.execute(command)
+
+    def where(self) -> Step:
+        """The step at the cursor."""
+        return self.current
+
+    def value(self, qid: str, epoch: int | None = None) -> float:
+        """The value of a quantity in ``epoch`` (the cursor's by default): a step's result, or a
+        given value (x, t, W and b at the start of the epoch, lr). An id of one value per
+        sample needs ``@n`` when the batch has more than one sample. NaN where the epoch does
+        not compute it (the evaluate phase has no gradients)."""
+        ref = commands.parse_ref(qid)
+        self.check_ref(ref)
+        epoch = self.position[0] if epoch is None else epoch
+        if not 0 <= epoch <= self.tape.epochs:
+            raise CommandError(f"epoch {epoch} is outside 0…{self.tape.epochs}")
+        per_sample = ids.head(ref.id) in ("x", "t") or (
+            not ids.is_given(ref.id) and self.layout.at(False, ref.id, None) is None)
+        if ref.sample is None and per_sample and self.scenario.samples > 1:
+            raise CommandError(f"{ref.id} has a value per sample; expected {ref.id}@n with n from 1 to "
+                               f"{self.scenario.samples}")
+        return self.lookup(ref, epoch)
+
+    def steps(self, epoch: int | None = None):
+        """The steps of ``epoch`` (the cursor's by default) in order, each with its ``id``,
+        ``qid`` (id@n), ``name``, ``formula``, ``numbers()`` and ``value``."""
+        return self.tape.steps(self.position[0] if epoch is None else epoch)
+
+    def load_comparison(self, path: str) -> compare.Report:
+        """Hold a user's values (see :mod:`bpstep.compare`) against the tape: ``yours`` gives
+        them by step, and a breakpoint stops ``continue`` at each step where they differ."""
+        self.comparison = compare.compare(self, path)
+        self._yours = {(v.epoch, v.index): v for v in self.comparison.values if v.index >= 0}
+        if not any(b.mismatch for b in self.breakpoints):
+            self._numbers += 1
+            self.breakpoints.append(Breakpoint(self._numbers, mismatch=True))
+        return self.comparison
+
+    def yours(self, epoch: int) -> dict:
+        """index → the user's :class:`bpstep.compare.Value` for the steps of ``epoch`` compared."""
+        return {i: v for (e, i), v in self._yours.items() if e == epoch}
 
     # -- validation ------------------------------------------------------------------------------
 
@@ -371,6 +424,9 @@ class Session:
         if bp.phase:
             return [(grid.locate(r[0])[0], np.array([r[0]])) for r in grid.runs
                     if r[2] == bp.phase and lo <= r[0] <= hi]
+        if bp.mismatch:
+            found = sorted(i for i, v in self.yours(epoch).items() if not v.ok and lo <= i <= hi)
+            return [(grid.locate(i)[0], np.array([i])) for i in found]
         rec = self.tape.record(epoch)
         if bp.diagnostic is not None:
             return [(block, pos[(pos >= lo) & (pos <= hi)])

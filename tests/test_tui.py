@@ -976,7 +976,7 @@ def test_open_takes_a_device(monkeypatch):
     from bpstep.tui import app as tui_app
 
     seen = []
-    monkeypatch.setattr(tui_app, "run_app", lambda sc, device="cpu": seen.append((sc.name, device)) or 0)
+    monkeypatch.setattr(tui_app, "run_app", lambda sc, device="cpu", session=None: seen.append((sc.name, device)) or 0)
     assert cli.main(["open", "xor", "--device", "cuda"]) == 0
     assert cli.main([]) == 0
     assert seen == [("xor", "cuda"), ("worked-222", "cpu")]

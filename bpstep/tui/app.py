@@ -461,12 +461,17 @@ class BpstepApp(App):
         except scenarios.ScenarioError as e:
             self.notify(str(e), title="bad scenario", severity="error")
             return
-        self.session = Session(sc)
-        self.crosscheck = self._crosscheck()
+        self.use_session(Session(sc))
         self.show()
         self.notify(f"opened {sc.name}: {sc.title}")
         if self._checking:
             self._start_check()
+
+    def use_session(self, session: Session) -> None:
+        """Debug this session (a scenario with ``compare`` values loaded, say) instead."""
+        self.session = session
+        self.crosscheck = self._crosscheck()
+        self.frame = Frame(session)
 
     def _crosscheck(self) -> CrossCheck:
         return CrossCheck(self.session.tape, self.device, "loading" if self._checking else "off", self._warm)
@@ -535,7 +540,10 @@ class BpstepApp(App):
             self.show()
 
 
-def run_app(scenario=None, device: str = "cpu") -> int:
-    """``bpstep`` and ``bpstep open SCENARIO``."""
-    BpstepApp(scenario, device=device).run()
+def run_app(scenario=None, device: str = "cpu", session=None) -> int:
+    """``bpstep`` and ``bpstep open SCENARIO`` (``session``: one made already, with ``--compare``)."""
+    app = BpstepApp(scenario, device=device)
+    if session is not None:
+        app.use_session(session)
+    app.run()
     return 0

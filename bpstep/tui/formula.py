@@ -202,6 +202,12 @@ class FormulaPanel(LinesPanel):
         tail = [result]
         if frame.graded is not None:
             tail.append(Text("quiz " + frame.graded.said(), "green" if frame.graded.right else "bold red"))
+        yours = frame.yours.get(step.index)
+        if yours is not None and not hidden:  # its |Δ| would give the value away
+            line = Text(indent[:-2] + "  yours " + yours.text + " ", "grey70")
+            line.append("✓" if yours.ok else f"✗ |Δ| {abs(yours.value - step.value):.1e}",
+                        "green" if yours.ok else "bold red")
+            tail.append(line)
         users = [i for i in frame.users(step.qid) if i > step.index]
         if users:
             tail.append(self._users_line(frame, step, users, width))

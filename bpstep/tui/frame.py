@@ -47,6 +47,7 @@ class Frame:
             self.losses = self.losses.copy()
             self.losses[self.epoch] = float("nan")
         self.marks = self._marks(session)
+        self.yours = session.yours(self.epoch)  # index → the user's value (bpstep open --compare)
         self.watches = self._watches(session)
         if self.layered:
             self.layer = session.current_layer
