@@ -186,3 +186,16 @@ def test_the_edges_keep_the_colours_of_W_while_a_layers_last_gradient_is_asked()
     assert s.quiz.asking is not None and edge_numbers(Frame(s))[0] == "W"
     s.execute("answer 0.0085")
     assert edge_numbers(Frame(s))[0] == "∂E/∂W"
+
+
+async def test_a_compared_value_of_the_hidden_step_is_left_out_until_it_is_answered(tmp_path):
+    values = tmp_path / "mine.csv"
+    values.write_text("id,value\na[1,1]@1,0.6\n", encoding="utf-8")  # wrong: its |Δ| would tell
+    app = Quizzed()
+    async with app.run_test(size=SIZE) as pilot:
+        app.session.load_comparison(str(values))
+        await commands(app, pilot, "quiz on a", "goto a[1,1]@1")
+        assert "yours" not in text(app, FormulaPanel)
+        await type_in(pilot, "0.52")
+        await settle(app, pilot)
+        assert "yours 0.6 ✗ |Δ| 8.0e-02" in text(app, FormulaPanel)
