@@ -43,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--trace", action="store_true", help="also print every step a motion passes")
     r.add_argument("--check", action="store_true", help="fill in the torch values")
     r.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, mps or auto (with --check)")
+    r.add_argument("--worksheet", action="store_true",
+                   help="with --format markdown: a blank for each value and the answer key after")
+    r.add_argument("--quiz", metavar="ANSWERS",
+                   help="grade a file of answers to the worksheet's blanks (one a line: VALUE or ID VALUE)")
 
     c = sub.add_parser("check", help="cross-check every value against PyTorch autograd")
     c.add_argument("scenario")
@@ -106,12 +110,13 @@ def load_scenario(spec: str, epochs: int | None = None, dtype: str | None = None
     return sc
 
 
-def read_script(path: str) -> str:
+def read_script(path: str, noun: str = "script", expected: str = "a script of bpstep commands",
+                kind: str = "a script file") -> str:
     p = Path(path)
     if p.is_dir():
-        raise BadInput(f"{path}: is a directory; expected a script file")
+        raise BadInput(f"{path}: is a directory; expected {kind}")
     try:
-        return scenarios.read_text(p, path, "script", "a script of bpstep commands")
+        return scenarios.read_text(p, path, noun, expected)
     except scenarios.UnreadableFile as e:
         raise BadInput(str(e)) from None
 
@@ -127,6 +132,11 @@ def cmd_replay(args, out) -> int:
     from . import replay
     from .session import Session
 
+    if args.worksheet and (args.format != "markdown" or args.check):
+        raise BadInput("--worksheet: expected --format markdown, without --check (torch's values would fill "
+                       "in the blanks)")
+    if args.quiz is not None and (args.format != "text" or args.check or args.trace):
+        raise BadInput("--quiz: prints its report as text; expected no --format, --check or --trace with it")
     sc = load_scenario(args.scenario, args.epochs)
     session = Session(sc)
     check = None
@@ -149,19 +159,46 @@ def cmd_replay(args, out) -> int:
         if not script:
             raise BadInput(f"{source}: no commands; expected commands such as 'step', 'goto epoch 1'")
     try:
+        if args.quiz is not None:
+            return grade(session, script, source, args.quiz, out)
         if args.format != "markdown":
             return replay.run(session, script, args.format, args.trace, out=out, check=check, source=source)
         # the script only places the cursor (and makes edits): the export is of its epoch
         code = replay.run(session, script, out=io.StringIO(), err=io.StringIO(), source=source) if script else EXIT_OK
-        from .export import TooBig, markdown
+        from .export import TooBig, markdown, worksheet
         try:
-            out.write(markdown(session, check=check))
+            out.write(worksheet(session) if args.worksheet else markdown(session, check=check))
         except TooBig as e:
             raise BadInput(str(e)) from None
         return code
     except replay.ScriptError as e:
         out.flush()
         raise BadInput(str(e)) from None
+
+
+def grade(session, script, source: str, path: str, out) -> int:
+    """``replay --quiz ANSWERS``: the script places the cursor (and may say ``quiz on FAMILY…``),
+    then the answers are graded against the blanks of that epoch's worksheet; exit 0 when every
+    blank is answered right."""
+    from . import replay
+    from .export import TooBig, blanks
+    from .quiz import AnswersError, read_answers
+
+    code = replay.run(session, script, out=io.StringIO(), err=io.StringIO(), source=source) if script else EXIT_OK
+    text = read_script(path, "answers", "a file of answers, one a line: VALUE or ID VALUE", "a file of answers")
+    try:
+        asked = blanks(session)
+        answers = read_answers(text, path, asked)
+    except (TooBig, AnswersError) as e:
+        raise BadInput(str(e)) from None
+    for step, typed in answers:
+        session.quiz.grade(step, typed)
+    out.write("\n".join(session.quiz.report()) + "\n")
+    missing = len(asked) - len(answers)
+    if missing:
+        out.write(f"{missing} of the {len(asked)} blanks not answered\n")
+    right, _ = session.quiz.score()
+    return EXIT_OK if right == len(asked) and code == EXIT_OK else EXIT_FAIL
 
 
 def cmd_check(args, out) -> int:

@@ -42,6 +42,8 @@ COMMANDS = {
     "set": ((), "set ID[@n] VALUE"),
     "reset": ((), "reset [ID[@n]]"),
     "save": ((), "save FILE"),
+    "quiz": ((), "quiz on [FAMILY…] | quiz off | quiz tol T | quiz report"),
+    "answer": ((), "answer VALUE"),
 }
 _ALIASES = {alias: name for name, (aliases, _) in COMMANDS.items() for alias in aliases}
 
@@ -78,7 +80,8 @@ class Command:
     value: float | None = None
     tol: float | None = None
     line: int | None = field(default=None, compare=False)
-    arg: str | None = None  # view's mode, save's file, what print shows that is not a quantity
+    arg: str | None = None  # view's mode, save's file, what print shows that is not a quantity, quiz's verb
+    words: tuple = ()  # the families of ``quiz on``
 
 
 
@@ -203,6 +206,21 @@ def parse(text: str) -> Command:
             # a script shared by someone else may say save: it must not overwrite ~/.bashrc
             raise bad(f"expected a scenario file name ending in .toml, got {rest!r}")
         cmd.arg = rest
+    elif name == "quiz":
+        if args[:1] == ["on"]:
+            cmd.words = tuple(args[1:])
+        elif args[:1] == ["tol"] and len(args) == 2:
+            cmd.tol = _number(args[1], bad, "the tolerance")
+            if cmd.tol < 0:
+                raise bad("the tolerance must be ≥ 0")
+        elif args not in (["off"], ["report"]):
+            raise bad(f"got {rest!r}")
+        cmd.arg = args[0]
+    elif name == "answer":
+        if len(args) != 1:
+            raise bad(f"expected one number, got {rest!r}")
+        # the digits typed set the tolerance, so the text is kept as typed
+        cmd.value, cmd.arg = _number(args[0], bad, "the answer"), args[0]
     return cmd
 
 
@@ -227,12 +245,18 @@ def _ref_or(text, bad):
 
 
 def _number(text, bad, what):
-    if not _NUMBER.match(text):
-        raise bad(f"{what} {text!r} is not a number")
-    value = float(text)
-    if not math.isfinite(value):
-        raise bad(f"{what} must be finite")
+    value = finite_number(text)
+    if value is None:
+        raise bad(f"{what} {text!r} is not a number" if not _NUMBER.match(text) else f"{what} must be finite")
     return value
+
+
+def finite_number(text: str) -> float | None:
+    """``text`` as a finite number, or None (words, nan and inf are not numbers here)."""
+    if not _NUMBER.match(text):
+        return None
+    value = float(text)
+    return value if math.isfinite(value) else None
 
 
 # --- conditions: a tiny expression language --------------------------------------------------

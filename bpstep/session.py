@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import commands, compare, diagnostics, ids, layers, motions, whatif
+from . import commands, compare, diagnostics, ids, layers, motions, quiz, whatif
 from .commands import Command, CommandError, Ref
 from .notation import fmt
 from .tape import Cancelled, Step, Tape
@@ -67,6 +67,7 @@ class Session:
         #: a scalar step inside the current one (see bpstep.layers)
         self.view = "scalar"
         self._layer_tape = None
+        self.quiz = quiz.Quiz()
         #: ``compare`` VALUES (``bpstep open --compare``): the report, and its values by position
         self.comparison: compare.Report | None = None
         self._yours: dict = {}
@@ -192,6 +193,8 @@ class Session:
             problem = whatif.problem(cmd.ref, cmd.value, self.scenario)
             if problem:
                 raise CommandError(f"{cmd.name}: {problem}")
+        if cmd.name == "quiz" and cmd.arg == "on":
+            quiz.families(cmd.words)
         if cmd.name == "print" and cmd.arg == "classes" and not self.scenario.classes:
             raise CommandError("print classes: the targets of this scenario are numbers, not class labels; "
                                "expected a scenario whose [data] targets name one column of labels")
@@ -242,7 +245,8 @@ class Session:
         indices = self.layout.find(evaluate, ref.id, ref.sample)
         if not len(indices):
             return [(str(ref), f"not computed in epoch {epoch} ({'evaluate' if evaluate else 'training'})")]
-        return [(s.qid, s.line()) for s in (self.tape.step(epoch, i) for i in indices)]
+        steps = [self.tape.step(epoch, i) for i in indices]
+        return [(s.qid, s.line(quiz.HIDDEN if self.quiz.hides(s) else None)) for s in steps]
 
     def watch_lines(self) -> list[str]:
         epoch = self.position[0]
@@ -263,6 +267,8 @@ class Session:
     def _land(self, pos, hit=None, messages=(), progress=None, cancelled=None):
         self.tape.record(pos[0], progress, cancelled)
         self.position = pos
+        if self.quiz.on or self.quiz.asking is not None:
+            self.quiz.moved(self.current if self.view == "scalar" else None)
         result = Result(step=self.current, hit=hit, messages=list(messages))
         if self.view == "layer":
             result.layer = self.current_layer
@@ -395,6 +401,15 @@ class Session:
         verdict = "ok" if ok else "FAILED"
         return Result(messages=[f"expect {cmd.ref} {cmd.value!r} ± {cmd.tol:g}: {verdict}, got {fmt(got)}"],
                       failed=not ok)
+
+    def _cmd_quiz(self, cmd, **_):
+        return Result(messages=self.quiz.command(cmd))
+
+    def _cmd_answer(self, cmd, **_):
+        graded = self.quiz.answer(cmd.arg)
+        result = self._land(self.position, messages=[graded.said()])
+        result.failed = not graded.right  # as a missed expect: a replay exits 1
+        return result
 
     def _cmd_restart(self, cmd, **_):
         return self._land((0, 0))

@@ -135,9 +135,10 @@ class Step:
     def substituted(self) -> str:
         return f"{self.name} = {self._numbers_text()}"
 
-    def line(self) -> str:
-        """formula = numbers = value, leaving out what would only repeat itself."""
-        rhs, value = self.spec.rhs, fmt(self.value)
+    def line(self, shown: str | None = None) -> str:
+        """formula = numbers = value, leaving out what would only repeat itself; ``shown`` in
+        place of the value (a quiz's question hides it)."""
+        rhs, value = self.spec.rhs, fmt(self.value) if shown is None else shown
         if isinstance(rhs, Const):
             return f"{self.name} = {value}"
         if isinstance(rhs, Ref):

@@ -87,6 +87,9 @@ class BpstepApp(App):
         Binding("p", "toggle_plot", "plot", tooltip="plot: the loss, or each layer's gradient norm, per epoch"),
         Binding("z", "zoom(4)", "zoom", tooltip="zoom: the plot's epochs around the cursor, 4× closer"),
         Binding("Z", "zoom(0.25)", "unzoom", tooltip="unzoom: the plot's epochs 4× wider, up to the whole run"),
+        Binding("Q", "toggle_quiz", "quiz", show=False,
+                tooltip="quiz: each step you land on hides its value until you predict it, on or off"),
+        Binding("a", "answer", "answer", show=False, tooltip="answer: the prompt for the value the quiz asks"),
         Binding("q", "quit", "quit", tooltip="quit"),
         Binding("escape", "escape", "cancel", show=False),
     ]
@@ -94,7 +97,7 @@ class BpstepApp(App):
     # The keys that open the command line are priority bindings: they run as the app reads them,
     # so the keys typed right after them (":goto 5" at full speed, or pasted) reach the command
     # line instead of racing it. check_action hands them to any text input that has the focus.
-    _OPENERS = {"prompt", "edit"}
+    _OPENERS = {"prompt", "edit", "answer"}
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action in self._OPENERS and (isinstance(self.focused, Input) or len(self.screen_stack) > 1):
@@ -242,6 +245,14 @@ class BpstepApp(App):
             hit = result.hit is not None
             self.notify("\n".join(result.messages), title="breakpoint" if hit else "",
                         severity="warning" if hit or result.failed else "information")
+        if self.session.quiz.asking is not None and len(self.screen_stack) == 1:  # not under the help
+            self._ask()
+
+    def _ask(self) -> None:
+        """The prompt for the value the quiz asks, ``answer`` put in."""
+        step = self.session.quiz.asking
+        self.query_one(CommandLine).open("answer ", lead=f"predict {step.name} ({step.qid}):",
+                                         keys="Enter: grade · Esc: later, a: this prompt again")
 
     def _start_long(self, cmd) -> None:
         self.busy = True
@@ -331,6 +342,16 @@ class BpstepApp(App):
                         severity="warning")
             return
         self.query_one(CommandLine).open(choices[0][0], choices, lead=f"set what {name} depends on:")
+
+    def action_toggle_quiz(self) -> None:
+        self.run_command("quiz off" if self.session.quiz.on else "quiz on")
+
+    def action_answer(self) -> None:
+        if self.session.quiz.asking is None:
+            self.notify("no question is open: Q turns the quiz on, then each step you land on is asked",
+                        severity="warning")
+            return
+        self._ask()
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

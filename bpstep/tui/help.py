@@ -41,6 +41,9 @@ _MEANING = {
     "set": "what if: a parameter, input, target or lr from this epoch on; all is recomputed",
     "reset": "undo the what-if edits (all, or of one id): the scenario's numbers again",
     "save": "write the scenario with the edits as a TOML file",
+    "quiz": "predict, then reveal: each step the cursor lands on (of the families named: z a E dE/dz dE/dW W+ …) "
+            "hides its value until answered; tol: the tolerance (else the digits typed); report: every answer",
+    "answer": "your value for the step the quiz asks: graded ✓ or ✗, then shown",
 }
 _MOUSE = ("Click a row of the tape to go to that step; click a quantity in the formula to go to the step "
           "that computed it; click a step after “used by” or “factor of” to go there.")

@@ -18,6 +18,8 @@ import re
 import numpy as np
 from rich.text import Text
 
+from bpstep.quiz import HIDDEN
+
 from . import braille
 from .lines import LinesPanel
 
@@ -109,7 +111,8 @@ class NetworkPanel(LinesPanel):
 
 
 def _unit_values(frame):
-    """``(kind, sample, value(l, j) or None)`` for the unit labels."""
+    """``(kind, sample, value(l, j))`` for the unit labels: a number, None while it is not
+    computed, or ``?`` while it is a quiz's question."""
     step, sc = frame.step, frame.scenario
     n = step.sample or sc.samples
     delta = step.phase in ("backward", "update")
@@ -121,6 +124,8 @@ def _unit_values(frame):
         at = frame.index_of(f"{qid}[{l},{j}]", n)
         if at is None or not frame.done(at):
             return None
+        if at == frame.hidden:
+            return HIDDEN
         return frame.record.value((key, l - 1, n - 1, j - 1))
 
     return kind, n, value
@@ -171,7 +176,7 @@ def draw(frame, w: int, h: int) -> list[Text]:
             for j in range(start + 1, stop + 1):
                 v = value(l, j)
                 if mode in ("full", "brief"):  # the value's room is kept while it is unknown: nothing moves
-                    shown = short(v, mode == "brief") if v is not None else "·"
+                    shown = "·" if v is None else v if v == HIDDEN else short(v, mode == "brief")
                     text = f"{name(l, j)} {shown:<{5 if mode == 'brief' else 7}}"
                 else:
                     text = name(l, j) if mode == "name" else "●"
@@ -246,7 +251,8 @@ def _gradient_done(frame, l: int) -> bool:
     at = frame.index_of(last, None)
     if at is None:  # one sample: its gradient is the batch's
         at = frame.index_of(last, frame.scenario.samples)
-    return at is not None and frame.done(at)
+    # while the quiz asks for that last gradient, its colour would give its sign away
+    return at is not None and frame.done(at) and at != frame.hidden
 
 
 def edge_numbers(frame) -> tuple[str, tuple]:
@@ -355,5 +361,7 @@ def _caption(frame, units, edges, kind, n) -> str:
         (l, j, i), = edges
         src = (names.x(i) if l == 1 else names.a(l - 1, i)).uni
         weight = rec.value(("W", l - 1, j - 1, i - 1))
-        return [f"{names.W(l, j, i).uni}: {src} → {names.a(l, j).uni} = {short(weight)}", legend]
+        # ∂z/∂a is the weight: while a quiz asks for a value, the caption leaves the weight out
+        shown = "" if frame.hidden is not None else f" = {short(weight)}"
+        return [f"{names.W(l, j, i).uni}: {src} → {names.a(l, j).uni}{shown}", legend]
     return [legend]

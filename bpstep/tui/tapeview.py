@@ -13,7 +13,6 @@ from textual import events
 
 from .lines import LinesPanel
 
-from bpstep.notation import fmt
 
 _CURSOR = "bold black on yellow"
 
@@ -66,7 +65,7 @@ class TapePanel(LinesPanel):
             spec = frame.layer_specs[i]
             return ("  " if spec.factor else "") + spec.formula, "{}×{}".format(*spec.shape)
         step = frame.at(i)
-        return ("  " if step.factor else "") + step.name + sample_tag(step, frame.scenario.samples), fmt(step.value)
+        return ("  " if step.factor else "") + step.name + sample_tag(step, frame.scenario.samples), frame.value_text(i)
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
