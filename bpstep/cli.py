@@ -9,6 +9,7 @@ from pathlib import Path
 
 from . import loading
 from . import scenario as scenarios
+from .commands import whole_number
 
 EXIT_OK, EXIT_FAIL, EXIT_BAD = 0, 1, 2
 
@@ -60,15 +61,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _positive(text):
-    if not text.isdigit() or not 1 <= int(text) <= scenarios.MAX_EPOCHS:
+    number = whole_number(text)
+    if number is None or not 1 <= number <= scenarios.MAX_EPOCHS:
         raise argparse.ArgumentTypeError(f"expected a whole number from 1 to {scenarios.MAX_EPOCHS}, got {text!r}")
-    return int(text)
+    return number
 
 
 def _port(text):
-    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 65535:
+    number = whole_number(text)
+    if number is None or not 1 <= number <= 65535:
         raise argparse.ArgumentTypeError(f"expected a port number from 1 to 65535, got {text!r}")
-    return int(text)
+    return number
 
 
 def load_scenario(spec: str, epochs: int | None = None, dtype: str | None = None):
