@@ -55,7 +55,7 @@ COMMANDS = {
     "view": ((), "view layer|scalar"),
     "set": ((), "set ID[@n] VALUE"),
     "reset": ((), "reset [ID[@n]]"),
-    "save": ((), "save FILE"),
+    "save": ((), "save FILE | save! FILE"),
 }
 _ALIASES = {alias: name for name, (aliases, _) in COMMANDS.items() for alias in aliases}
 
@@ -93,6 +93,7 @@ class Command:
     tol: float | None = None
     line: int | None = field(default=None, compare=False)
     arg: str | None = None  # view's mode, save's file, what print shows that is not a quantity
+    force: bool = False  # save! or save --force: replace a file that exists
 
 
 
@@ -124,7 +125,8 @@ def parse(text: str) -> Command:
     if not words:
         raise CommandError("empty command")
     head = words[0].lower()
-    name = _ALIASES.get(head, head)
+    force = head == "save!"  # the one command with a "!": save, replacing what is there
+    name = "save" if force else _ALIASES.get(head, head)
     if name not in COMMANDS:
         raise CommandError(f"unknown command {words[0]!r}; expected one of: {', '.join(COMMANDS)}")
     rest = text.strip()[len(words[0]):].strip()
@@ -134,7 +136,7 @@ def parse(text: str) -> Command:
     def bad(why):
         return CommandError(f"{name}: {why}; usage: {usage}")
 
-    cmd = Command(name=name, text=text.strip())
+    cmd = Command(name=name, text=text.strip(), force=force)
     if name in ("step", "next", "rstep", "rnext"):
         count = whole_number(args[0]) if len(args) == 1 else 1
         if len(args) > 1 or not count:
@@ -222,6 +224,8 @@ def parse(text: str) -> Command:
     elif name == "reset":
         cmd.ref = _ref_or(rest, bad) if rest else None
     elif name == "save":
+        if rest.endswith(" --force"):
+            rest, cmd.force = rest[:-len(" --force")].rstrip(), True
         if not rest.endswith(".toml"):
             # a script shared by someone else may say save: it must not overwrite ~/.bashrc
             raise bad(f"expected a scenario file name ending in .toml, got {rest!r}")

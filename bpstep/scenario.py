@@ -65,6 +65,8 @@ MAX_EPOCHS = 10_000_000
 _PARAM_ID = re.compile(r"^(W)\[([0-9]+),([0-9]+),([0-9]+)\]$|^(b)\[([0-9]+),([0-9]+)\]$")
 #: an index with more digits is outside any network (and int would refuse thousands of them)
 _MAX_INDEX_DIGITS = 18
+#: units in one layer: any more is far past the memory budget
+MAX_UNITS = 10 ** 9
 #: torch.manual_seed takes seeds below 2**64; the uniform init keeps to the same range
 MAX_SEED = 2 ** 64 - 1
 #: one expanded epoch's arrays (see :func:`epoch_bytes`) must fit in this many bytes: 2 GiB
@@ -371,6 +373,8 @@ class _Validator:
         if (not isinstance(sizes, list) or len(sizes) < 2
                 or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in sizes)):
             self.fail("network", "sizes", f"expected a list of at least two whole numbers ≥ 1, got {sizes!r}")
+        if max(sizes) > MAX_UNITS:  # far past the memory budget, and past what its arithmetic may hold
+            self.fail("network", "sizes", f"a layer of {max(sizes)} units; expected at most {MAX_UNITS:,}")
         layers = len(sizes) - 1
         activation = net.get("activation", "sigmoid")
         if isinstance(activation, str):

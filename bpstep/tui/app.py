@@ -26,7 +26,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Input, Label, ProgressBar
 
-from bpstep import ids, loading
+from bpstep import files, ids, loading
 from bpstep import scenario as scenarios
 from bpstep.commands import CommandError, Ref, parse, parse_ref
 from bpstep.export import TooBig, markdown
@@ -36,6 +36,7 @@ from bpstep.tape import Cancelled
 from . import check
 from .check import CrossCheck, Unavailable
 from .cmdline import CommandLine
+from .confirm import ConfirmScreen
 from .edit import set_lines
 from .formula import FormulaPanel
 from .frame import Frame
@@ -195,6 +196,9 @@ class BpstepApp(App):
             return
         if self._long(cmd):
             self._start_long(cmd)
+            return
+        if cmd.name == "save" and not cmd.force and files.exists(cmd.arg):
+            self._confirm_replace(cmd.arg, lambda: self.run_command(f"save! {cmd.arg}"))
             return
         if cmd.name == "health":
             from .health import HealthScreen
@@ -389,22 +393,35 @@ class BpstepApp(App):
         epoch = min(self.session.position[0], self.session.tape.epochs - 1)
         return f"{re.sub(r'[^A-Za-z0-9._-]+', '-', self.session.scenario.name)}-epoch{epoch}.md"
 
-    def export(self, path: str = "") -> None:
+    def _confirm_replace(self, path, replace) -> None:
+        """Ask before a file is replaced; ``replace()`` runs on yes."""
+        def answered(yes: bool | None) -> None:
+            if yes:
+                replace()
+            else:
+                self.notify(f"kept {path} as it is; nothing written", severity="warning")
+
+        self.push_screen(ConfirmScreen(f"{path} exists. Replace it?"), answered)
+
+    def export(self, path: str = "", force: bool = False) -> None:
         """Write the worked example of the cursor's epoch as Markdown (with the torch values
-        when the cross-check is ready); where it went, or why not, is a notification."""
+        when the cross-check is ready), atomically, asking before a file is replaced; where it
+        went, or why not, is a notification."""
         if self.busy:
             self.notify("still working on the last command: wait, or Esc to cancel it", severity="warning")
             return
         target = Path(path or self.export_name()).expanduser()
+        if not force and files.exists(target):
+            self._confirm_replace(target, lambda: self.export(path, force=True))
+            return
         checker = self.crosscheck.checker if self.crosscheck.state == "ready" else None
         try:
-            text = markdown(self.session, check=checker)
-            target.write_text(text, encoding="utf-8")
+            files.write_atomically(target, markdown(self.session, check=checker))
         except TooBig as e:
             self.notify(str(e), title="bad command", severity="error")
             return
-        except OSError as e:
-            self.notify(f"export: cannot write {target}: {e.strerror}", title="bad command", severity="error")
+        except files.WriteError as e:
+            self.notify(f"export: {e}", title="bad command", severity="error")
             return
         epoch = min(self.session.position[0], self.session.tape.epochs - 1)
         self.notify(f"wrote the worked example of epoch {epoch}{' with the torch values' if checker else ''} "

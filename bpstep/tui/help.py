@@ -40,7 +40,7 @@ _MEANING = {
     "view": "layer steps (a matrix operation of a layer) or scalar steps, keeping the place",
     "set": "what if: a parameter, input, target or lr from this epoch on; all is recomputed",
     "reset": "undo the what-if edits (all, or of one id): the scenario's numbers again",
-    "save": "write the scenario with the edits as a TOML file",
+    "save": "write the scenario with the edits as a TOML file; save! (or --force) replaces one",
 }
 _MOUSE = ("Click a row of the tape to go to that step; click a quantity in the formula to go to the step "
           "that computed it; click a step after “used by” or “factor of” to go there.")
