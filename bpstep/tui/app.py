@@ -14,6 +14,7 @@ worked example of the cursor's epoch as Markdown, :func:`bpstep.export.markdown`
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from pathlib import Path
@@ -33,7 +34,7 @@ from bpstep.export import TooBig, markdown
 from bpstep.session import Session
 from bpstep.tape import Cancelled
 
-from . import check
+from . import check, failures
 from .check import CrossCheck, Unavailable
 from .cmdline import CommandLine
 from .confirm import ConfirmScreen
@@ -50,6 +51,20 @@ from .values import ValuesPanel
 
 #: a goto further than this many epochs, or a continue across epochs, runs in a worker
 LONG_EPOCHS = 200
+
+
+def survives(doing: str):
+    """A method of the app that must not end it: any exception it lets out (a bug; the
+    project's own errors are caught where they are raised) is logged and becomes a notification."""
+    def wrap(method):
+        @functools.wraps(method)
+        def guarded(self, *args, **kwargs):
+            try:
+                return method(self, *args, **kwargs)
+            except Exception as e:
+                self.failed(e, doing.format(*args))
+        return guarded
+    return wrap
 
 
 class BpstepApp(App):
@@ -103,6 +118,7 @@ class BpstepApp(App):
         self.session = Session(scenario or scenarios.load("worked-222"))
         self.device = device
         self.busy = False
+        self._opening = None  # the open being loaded by a worker, until it is done or given up
         self._cancel = threading.Event()
         self._progress = None  # (done, total) of the long command running
         self._checking = crosscheck
@@ -174,6 +190,12 @@ class BpstepApp(App):
 
     # -- commands --------------------------------------------------------------------------------
 
+    def failed(self, error: BaseException, doing: str) -> None:
+        """A bug met while ``doing``: the traceback to the log, a notification that names it."""
+        self.notify(failures.message(error, doing, failures.log(error, doing)), title="internal error",
+                    severity="error", timeout=30)
+
+    @survives("the command {!r}")
     def run_command(self, text: str) -> None:
         """Run one command line: a §6 command or ``open SCENARIO``; errors are notifications."""
         text = text.strip()
@@ -235,15 +257,25 @@ class BpstepApp(App):
                         severity="warning" if hit or result.failed else "information")
 
     def _start_long(self, cmd) -> None:
+        self._working(cmd.text)
+        self._long_worker(cmd)
+
+    def _working(self, what: str) -> None:
+        """Busy with ``what`` in a worker: the progress bar (moving, until the worker says how
+        far it is) and Esc to cancel."""
         self.busy = True
         self._cancel.clear()
         self._progress = None
-        self.query_one("#progress-label", Label).update(f"{cmd.text} — Esc cancels ")
+        self.query_one("#progress-label", Label).update(f"{what} — Esc cancels ")
         self.query_one("#progress-bar", ProgressBar).update(total=None, progress=0)
         self.query_one("#progress").display = True
         self.query_one("#status").redraw()
         self._progress_timer = self.set_interval(0.1, self._show_progress)
-        self._long_worker(cmd)
+
+    def _idle(self) -> None:
+        self.busy = False
+        self._progress_timer.stop()
+        self.query_one("#progress").display = False
 
     @work(thread=True, exclusive=True, group="long")
     def _long_worker(self, cmd) -> None:
@@ -256,6 +288,8 @@ class BpstepApp(App):
             self.call_from_thread(self._long_done, None, "")
         except CommandError as e:
             self.call_from_thread(self._long_done, None, str(e))
+        except Exception as e:
+            self.call_from_thread(self._long_done, None, "", (e, f"the command {cmd.text!r}"))
         else:
             self.call_from_thread(self._long_done, result, "")
 
@@ -264,15 +298,15 @@ class BpstepApp(App):
             done, total = self._progress
             self.query_one("#progress-bar", ProgressBar).update(total=total, progress=done)
 
-    def _long_done(self, result, error: str) -> None:
-        self.busy = False
-        self._progress_timer.stop()
-        self.query_one("#progress").display = False
+    def _long_done(self, result, error: str, failure=None) -> None:
+        self._idle()
         if result is not None:
             self._done(result)
             return
         self.show()
-        if error:
+        if failure is not None:
+            self.failed(*failure)
+        elif error:
             self.notify(error, title="bad command", severity="error")
         else:
             epoch, index = self.session.position
@@ -293,6 +327,7 @@ class BpstepApp(App):
         step = self.frame.step
         return Ref(step.id, step.sample)
 
+    @survives("a breakpoint on the current step")
     def action_toggle_break(self) -> None:
         if not self.busy:
             self._done(self.session.toggle_break(self._here()))
@@ -301,6 +336,7 @@ class BpstepApp(App):
         ref = self._here()
         self.run_command(f"{'unwatch' if ref in self.session.watches else 'watch'} {ref}")
 
+    @survives("switching views")
     def action_toggle_view(self) -> None:
         """``v``: the other view, at the same place (the status line says which; no message)."""
         if self.busy:
@@ -309,6 +345,7 @@ class BpstepApp(App):
         self.session.set_view("scalar" if self.session.view == "layer" else "layer")
         self.show()
 
+    @survives("proposing an edit")
     def action_edit(self) -> None:
         """``e``: the command line with ``set ID VALUE`` for the given quantity nearest the
         current step (Tab: the others), its value as it is in this epoch."""
@@ -328,7 +365,11 @@ class BpstepApp(App):
             self.push_screen(HelpScreen())
 
     def action_escape(self) -> None:
-        if self.busy:
+        if self._opening is not None:  # the reading cannot be stopped half-way: its result is dropped
+            self._opening = None
+            self._idle()
+            self.notify("cancelled opening; the session stays as it was", severity="warning")
+        elif self.busy:
             self._cancel.set()
 
     async def action_quit(self) -> None:
@@ -343,6 +384,7 @@ class BpstepApp(App):
     def action_goto_index(self, index: int) -> None:
         self.goto_index(index)
 
+    @survives("going to {!r}")
     def action_goto_ref(self, qid: str) -> None:
         """A quantity clicked in a formula: go to the step that computed it. A weight or bias
         was computed by the previous epoch's update; inputs, targets and the learning rate are
@@ -362,6 +404,7 @@ class BpstepApp(App):
 
     # -- scenarios and the cross-check ------------------------------------------------------------
 
+    @survives("opening {!r}")
     def open_scenario(self, spec: str) -> None:
         """Open another scenario; a bad one is a notification and the session stays."""
         if self.busy:
@@ -371,15 +414,45 @@ class BpstepApp(App):
             self.notify(f"open: expected a built-in scenario ({', '.join(scenarios.builtin_names())}) "
                         "or a .toml file", title="bad command", severity="error")
             return
+        path = scenarios.resolve(spec)
+        if not path.is_file():  # said at once, as loading it would
+            try:
+                loading.load(spec)
+            except scenarios.ScenarioError as e:
+                self.notify(str(e), title="bad scenario", severity="error")
+                return
+        # a big file takes seconds to read and check: a worker does it, and Esc gives up on it
+        self._opening = object()
+        self._working(f"opening {spec}")
+        self._open_worker(spec, self._opening)
+
+    @work(thread=True, group="open")
+    def _open_worker(self, spec: str, ticket) -> None:
         try:
-            sc = loading.load(spec)
+            session = Session(loading.load(spec))
         except scenarios.ScenarioError as e:
-            self.notify(str(e), title="bad scenario", severity="error")
+            self.call_from_thread(self._opened, ticket, None, str(e))
+        except Exception as e:  # a bug, or a file too large to hold (MemoryError is not caught)
+            self.call_from_thread(self._opened, ticket, None, "", (e, f"opening {spec!r}"))
+        else:
+            self.call_from_thread(self._opened, ticket, session, "")
+
+    def _opened(self, ticket, session, error: str, failure=None) -> None:
+        """What the worker found, unless Esc gave up on it (or another open followed it)."""
+        if ticket is not self._opening:
             return
-        self.session = Session(sc)
+        self._opening = None
+        self._idle()
+        if failure is not None:
+            self.failed(*failure)
+            return
+        if session is None:
+            self.notify(error, title="bad scenario", severity="error")
+            return
+        self.session = session
         self.crosscheck = self._crosscheck()
         self.show()
-        self.notify(f"opened {sc.name}: {sc.title}")
+        self.notify(f"opened {session.scenario.name}: {session.scenario.title}")
         if self._checking:
             self._start_check()
 
@@ -403,6 +476,7 @@ class BpstepApp(App):
 
         self.push_screen(ConfirmScreen(f"{path} exists. Replace it?"), answered)
 
+    @survives("exporting the worked example")
     def export(self, path: str = "", force: bool = False) -> None:
         """Write the worked example of the cursor's epoch as Markdown (with the torch values
         when the cross-check is ready), atomically, asking before a file is replaced; where it
