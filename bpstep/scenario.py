@@ -31,6 +31,7 @@ is a :class:`ScenarioError`.
 
 from __future__ import annotations
 
+import codecs
 import math
 import re
 from dataclasses import dataclass, replace
@@ -216,19 +217,34 @@ class UnreadableFile(ValueError):
     """A file the user named that is not readable text; ``str()`` is the one line to print."""
 
 
-def read_text(path: Path, shown: str, noun: str, expected: str) -> str:
-    """The UTF-8 text of a file the user named (a scenario or a script)."""
+#: the longest scenario file read: far past what the memory budget lets a TOML file describe
+MAX_SCENARIO_BYTES = 4 * 1024 ** 3
+#: the longest script read (a script is commands typed by hand or written by a small program)
+MAX_SCRIPT_BYTES = 1024 ** 2
+_CHUNK = 1024 ** 2
+
+
+def read_text(path: Path, shown: str, noun: str, expected: str, limit: int = MAX_SCENARIO_BYTES) -> str:
+    """The UTF-8 text of a file the user named (a scenario or a script), read a chunk at a time
+    so that an endless or binary one (``/dev/zero``, a pipe that never ends) is refused at once:
+    at its first NUL byte, or past ``limit`` bytes."""
+    parts, size, decoder = [], 0, codecs.getincrementaldecoder("utf-8")()
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as f:
+            while chunk := f.read(_CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise UnreadableFile(f"{shown}: the {noun} is longer than {_bytes(limit)}; "
+                                         f"expected {expected} of at most {_bytes(limit)}")
+                parts.append(decoder.decode(chunk))
+                if "\x00" in parts[-1]:
+                    raise UnreadableFile(f"{shown}: is a binary file; expected {expected}")
+            parts.append(decoder.decode(b"", final=True))
     except OSError as e:
         raise UnreadableFile(f"{shown}: cannot read the {noun} ({e.strerror})") from None
-    try:
-        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise UnreadableFile(f"{shown}: is not UTF-8 text; expected {expected}") from None
-    if "\x00" in text:
-        raise UnreadableFile(f"{shown}: is a binary file; expected {expected}")
-    return text
+    return "".join(parts)
 
 
 def parse(text: str, shown: str, default_name: str = "scenario",
