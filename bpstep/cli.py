@@ -93,6 +93,7 @@ def load_scenario(spec: str, epochs: int | None = None, dtype: str | None = None
         if dtype is not None:
             sc = sc.with_dtype(dtype)
             scenarios.check_budget(sc)
+            scenarios.check_dtype(sc)
     except scenarios.ScenarioError as e:
         raise BadInput(str(e)) from None
     return sc

@@ -180,6 +180,31 @@ def budget_problem(sizes, samples: int, dtype: str = "float64", bias: bool = Tru
             "expected fewer units or samples")
 
 
+def dtype_problem(weights, biases, X, T, lr, dtype: str) -> tuple[str, str] | None:
+    """None when ``dtype`` holds every number of a scenario (1e39 in float32 would become inf),
+    else ``(field, what does not fit)``."""
+    fields = [("init.weights", f"weights[{l}]", w) for l, w in enumerate(weights)]
+    fields += [("init.biases", f"biases[{l}]", b) for l, b in enumerate(biases or ())]
+    fields += [("data.inputs", "inputs", X), ("data.targets", "targets", T), ("training.learning_rate", "learning_rate", lr)]
+    for field, what, values in fields:
+        values = np.asarray(values)
+        with np.errstate(over="ignore"):
+            held = np.isfinite(values.astype(dtype))
+        if not held.all():
+            where = tuple(np.argwhere(~held)[0]) if held.ndim else ()
+            index = "".join(f"[{i}]" for i in where)
+            return field, (f"{what}{index} = {values[where]:g} does not fit in {dtype} "
+                           f"(largest {float(np.finfo(dtype).max):.4g})")
+    return None
+
+
+def check_dtype(sc: "Scenario") -> None:
+    """Refuse a loaded scenario whose numbers its dtype, overridden, cannot hold."""
+    problem = dtype_problem(sc.weights, sc.biases, sc.inputs, sc.targets, sc.learning_rate, sc.dtype)
+    if problem:
+        raise ScenarioError(f"{sc.source}: {problem[0]}: {problem[1]}; expected a smaller number or float64")
+
+
 def check_budget(sc: "Scenario") -> None:
     """Refuse a loaded scenario that no longer fits (its dtype overridden to float64, say)."""
     problem = budget_problem(sc.sizes, sc.samples, sc.dtype, sc.bias)
@@ -433,14 +458,9 @@ class _Validator:
             problem = param_id_problem(f, sizes, bias)
             if problem:
                 self.fail("training", "freeze", problem)
-        if dtype != "float64":
-            for l, w in enumerate(weights):
-                self.fits("init", "weights", w, f"weights[{l}]", dtype)
-            for l, b in enumerate(biases or ()):
-                self.fits("init", "biases", b, f"biases[{l}]", dtype)
-            self.fits("data", "inputs", X, "inputs", dtype)
-            self.fits("data", "targets", T, "targets", dtype)
-            self.fits("training", "learning_rate", lr, "learning_rate", dtype)
+        problem = dtype_problem(weights, biases, X, T, lr, dtype)
+        if problem:
+            self.fail(*problem[0].split("."), f"{problem[1]}; expected a smaller number or dtype = \"float64\"")
         return Scenario(name=name, title=title, description=description, notation=notation,
                         sizes=tuple(sizes), activations=tuple(activation), bias=bias,
                         weights=tuple(weights), biases=None if biases is None else tuple(biases),
@@ -519,17 +539,6 @@ class _Validator:
         training = self.doc.get("training")
         dtype = training.get("dtype") if isinstance(training, dict) else None
         return dtype if dtype in _ITEMSIZE else "float64"
-
-    def fits(self, table, key, values, what, dtype):
-        """Refuse a number that ``dtype`` cannot hold (1e39 in float32 would become inf)."""
-        with np.errstate(over="ignore"):
-            held = np.isfinite(np.asarray(values, dtype=dtype))
-        if not held.all():
-            where = np.argwhere(~held)[0] if held.ndim else ()
-            index = "".join(f"[{i}]" for i in where)
-            value = np.asarray(values)[tuple(where)]
-            self.fail(table, key, f"{what}{index} = {value:g} does not fit in {dtype} (largest "
-                                  f"{float(np.finfo(dtype).max):.4g}); expected a smaller number or dtype = \"float64\"")
 
     def init(self, init, sizes, bias):
         self.check_keys("init", init)

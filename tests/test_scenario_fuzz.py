@@ -107,3 +107,11 @@ def test_mutated_scenarios_run_or_are_one_line_with_exit_2(tmp_path, run_cli, ba
         assert out == "" and err.count("\n") == 1 and str(path) in err, err
     else:
         assert code == 0 and out and err == ""
+
+
+def test_check_dtype_float32_refuses_numbers_float32_cannot_hold(tmp_path, run_cli):
+    path = tmp_path / "s.toml"
+    path.write_text(WORKED.replace("[[0.1, 0.2]]", "[[0.1, 1e300]]"), encoding="utf-8")
+    assert run_cli("check", str(path), "--dtype", "float32") == (
+        2, "", f"bpstep: {path}: data.inputs: inputs[0][1] = 1e+300 does not fit in float32 (largest 3.403e+38); "
+               "expected a smaller number or float64\n")
