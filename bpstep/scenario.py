@@ -66,8 +66,8 @@ MAX_EPOCHS = 10_000_000
 _PARAM_ID = re.compile(r"^(W)\[([0-9]+),([0-9]+),([0-9]+)\]$|^(b)\[([0-9]+),([0-9]+)\]$")
 #: an index with more digits is outside any network (and int would refuse thousands of them)
 _MAX_INDEX_DIGITS = 18
-#: units in one layer: any more is far past the memory budget
-MAX_UNITS = 10 ** 9
+#: units in one layer (18 digits): far past the memory budget, and the most its arithmetic takes
+MAX_UNITS = 10 ** 18 - 1
 #: torch.manual_seed takes seeds below 2**64; the uniform init keeps to the same range
 MAX_SEED = 2 ** 64 - 1
 #: one expanded epoch's arrays (see :func:`epoch_bytes`) must fit in this many bytes: 2 GiB

@@ -18,11 +18,11 @@ FREEZE = 'update_order = "simultaneous"'
 # label → (scenario text, what the one line says)
 REPRODUCERS = {
     "20-digit size": (WORKED.replace("sizes = [2, 2, 2]", "sizes = [2, 12345678901234567890, 2]"),
-                      ["network.sizes", "a layer of 12345678901234567890 units; expected at most 1,000,000,000"]),
+                      ["network.sizes", "a layer of 12345678901234567890 units; expected at most 999,999,"]),
     "400-digit size": (WORKED.replace("sizes = [2, 2, 2]", "sizes = [2, 2, " + "9" * 400 + "]"),
-                       ["network.sizes", "expected at most 1,000,000,000"]),
-    "a billion units": (WORKED.replace("sizes = [2, 2, 2]", "sizes = [2, 1000000000, 2]"),
-                        ["network.sizes", "over the budget"]),
+                       ["network.sizes", "expected at most 999,999,999,999,999,999"]),
+    "18-digit size": (WORKED.replace("sizes = [2, 2, 2]", "sizes = [2, 999999999999999999, 2]"),
+                      ["network.sizes", "over the budget"]),
     "scale = 1e308": (UNIFORM.replace("seed = 1", "seed = 1\nscale = 1e308"),
                       ["init.scale", "too large for U(−scale, scale)", "at most 8.988e+307"]),
     "torch seed 2**64": (UNIFORM.replace('"uniform"', '"torch"').replace("seed = 1", f"seed = {2 ** 64}"),
