@@ -230,6 +230,11 @@ class Tape:
         if epoch > self._frontier[0]:
             self._frontier = (epoch, p)
 
+    def known_epochs(self) -> list[int]:
+        """The training epochs whose start parameters are held: reaching one walks no epoch."""
+        held = set(self._checkpoints) | set(self._recent) | set(self._records) | {self._frontier[0]}
+        return sorted(e for e in held if e < self.epochs)
+
     def network(self, epoch: int) -> engine.Network:
         """The network (inputs, targets, learning rate) in force at ``epoch``."""
         return self.edits.network(epoch)

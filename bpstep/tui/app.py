@@ -8,8 +8,9 @@ worker once the first screen is up, so nothing ever waits for torch. A what-if e
 ``set``, ``reset``) changes the numbers: the checker and the verdicts kept here follow the
 tape's ``generation``, so no torch value from before an edit is shown.
 
-Besides the §6 commands the command line takes ``open SCENARIO`` and ``export [FILE]`` (the
-worked example of the cursor's epoch as Markdown, :func:`bpstep.export.markdown`).
+Besides the §6 commands the command line takes ``open SCENARIO``, ``export [FILE]`` (the
+worked example of the cursor's epoch as Markdown, :func:`bpstep.export.markdown`) and ``plot``
+(what the loss panel shows: ``plot loss``, ``plot gradients``, ``plot epochs A..B``, ``plot all``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from textual.containers import Horizontal
 from textual.widgets import Input, Label, ProgressBar
 
 from bpstep import files, ids, loading
+from bpstep.diagnostics import GradientNorms
 from bpstep import scenario as scenarios
 from bpstep.commands import CommandError, Ref, parse, parse_ref
 from bpstep.export import TooBig, markdown
@@ -98,6 +100,9 @@ class BpstepApp(App):
                 tooltip="edit: set a parameter, input, target or lr behind the current step (Tab: another)",
                 priority=True),
         Binding("r", "command('restart')", "restart", tooltip="restart: epoch 0, step 0"),
+        Binding("p", "toggle_plot", "plot", tooltip="plot: the loss, or each layer's gradient norm, per epoch"),
+        Binding("z", "zoom(4)", "zoom", tooltip="zoom: the plot's epochs around the cursor, 4× closer"),
+        Binding("Z", "zoom(0.25)", "unzoom", tooltip="unzoom: the plot's epochs 4× wider, up to the whole run"),
         Binding("q", "quit", "quit", tooltip="quit"),
         Binding("escape", "escape", "cancel", show=False),
     ]
@@ -126,6 +131,7 @@ class BpstepApp(App):
         self.crosscheck = self._crosscheck()
         self.frame = Frame(self.session)
         self._loss_drawn = None
+        self._norms = GradientNorms(self.session.tape)
 
     # -- screen ----------------------------------------------------------------------------------
 
@@ -164,7 +170,8 @@ class BpstepApp(App):
         titles = {"network": f"network {'-'.join(map(str, frame.scenario.sizes))}",
                   "tape": f"{'layer steps' if frame.layered else 'tape'} · epoch {frame.epoch}",
                   "formula": f"{here.phase} · {here.id if frame.layered else here.qid}",
-                  "values": f"values of epoch {frame.epoch} so far", "loss": "loss E per epoch"}
+                  "values": f"values of epoch {frame.epoch} so far",
+                  "loss": self.query_one(LossPanel).title(frame.epochs)}
         for panel in self._panels:
             if panel.id in titles and panel.border_title != titles[panel.id]:
                 panel.border_title = titles[panel.id]
@@ -172,11 +179,14 @@ class BpstepApp(App):
     def show(self) -> None:
         """Take a new frame from the session (not while a worker moves it) and redraw what
         changed (the loss only when the epoch or the losses known did)."""
+        plot = self.query_one(LossPanel)
         if not self.busy:
             self.frame = Frame(self.session)
             self._titles()
+            if plot.mode == "gradients":
+                self._update_norms(plot)
         loss = (id(self.frame.losses), self.session.tape.generation, self.frame.epoch,
-                int(np.isfinite(self.frame.losses).sum()))
+                int(np.isfinite(self.frame.losses).sum()), plot.mode, plot.epochs, id(plot.norms))
         for panel in self._panels:
             if panel.id == "loss":
                 if loss == self._loss_drawn:
@@ -209,6 +219,9 @@ class BpstepApp(App):
             return
         if text.split()[0] == "export":
             self.export(text[6:].strip())
+            return
+        if text.split()[0] == "plot":
+            self.plot(text[4:].strip())
             return
         try:
             cmd = parse(text)
@@ -401,6 +414,67 @@ class BpstepApp(App):
                             "no step computes it")
             return
         self.run_command(f"goto {ref.id}@{ref.sample}" if ref.sample else f"goto {ref.id}")
+
+    # -- the plot ----------------------------------------------------------------------------------
+
+    def plot(self, what: str) -> None:
+        """``plot loss | gradients | all | epochs A..B``: what the loss panel shows."""
+        panel = self.query_one(LossPanel)
+        span = re.fullmatch(r"epochs\s+([0-9]{1,18})\s*(?:\.\.|…)\s*([0-9]{1,18})", what)
+        if what in ("loss", "gradients"):
+            panel.mode = what
+        elif what == "all":
+            panel.epochs = None
+        elif span and int(span[1]) < int(span[2]) <= self.session.tape.epochs:
+            panel.epochs = (int(span[1]), int(span[2]))
+        else:
+            self.notify(f"plot: expected loss, gradients, all or epochs A..B with 0 ≤ A < B ≤ "
+                        f"{self.session.tape.epochs}, not {what!r}", title="bad command", severity="error")
+            return
+        self.show()
+
+    @survives("switching plots")
+    def action_toggle_plot(self) -> None:
+        self.plot("gradients" if self.query_one(LossPanel).mode == "loss" else "loss")
+
+    @survives("zooming the plot")
+    def action_zoom(self, factor: float) -> None:
+        """The plot's epochs around the cursor, ``factor`` times closer (0.25: wider)."""
+        panel, epochs = self.query_one(LossPanel), self.session.tape.epochs
+        first, last = panel.shown(epochs)
+        half = max(2, round((last - first) / factor / 2))
+        if 2 * half >= epochs:
+            panel.epochs = None
+        else:
+            centre = min(max(self.frame.epoch, half), epochs - half)
+            panel.epochs = (centre - half, centre + half)
+        self.show()
+
+    def _update_norms(self, panel) -> None:
+        """Start computing the gradient norms the plot lacks (a worker: a full epoch each)."""
+        if self._norms.tape is not self.session.tape:
+            self._norms = GradientNorms(self.session.tape)
+        first, last = panel.shown(self.session.tape.epochs)
+        jobs = self._norms.wanted(first, last, max(8, 2 * panel.content_size.width))
+        if jobs:
+            self._norms_worker(self._norms, self._norms.generation, jobs)
+        elif panel.norms is None or panel.norms.shape[1] != self.session.tape.epochs + 1:
+            panel.norms = self._norms.series()
+
+    @work(thread=True, exclusive=True, group="norms")
+    def _norms_worker(self, norms: GradientNorms, generation: int, jobs) -> None:
+        try:
+            found = norms.compute(jobs)
+        except Exception as e:  # a bug: logged, and the plot goes without these norms
+            self.call_from_thread(self.failed, e, "computing the gradient norms")
+            return
+        self.call_from_thread(self._norms_done, norms, generation, found)
+
+    def _norms_done(self, norms: GradientNorms, generation: int, found: dict) -> None:
+        norms.add(generation, found)
+        if norms is self._norms:
+            self.query_one(LossPanel).norms = norms.series()
+            self.show()
 
     # -- scenarios and the cross-check ------------------------------------------------------------
 

@@ -66,6 +66,8 @@ def help_text(bindings) -> Group:
             commands.append((form, "" if k else meaning))
     commands.append(("open SCENARIO", "open a built-in scenario or a .toml file; a bad one leaves the session"))
     commands.append(("export [FILE]", "the worked example of this epoch as Markdown (default SCENARIO-epochE.md)"))
+    commands.append(("plot loss | gradients", "the loss panel: E per epoch, or each layer's gradient norm (key p)"))
+    commands.append(("plot epochs A..B | all", "the plot's epochs: a range, or the whole run (keys z, Z)"))
     ids = [("ids", "z[1,1]  a[2,1]@1  W[2,1,1]  dE/dW[2,1,1]  W+[2,1,1]  E  …  @n: one sample"),
            ("COND", "numbers, ids, value, + - * /, abs(), < <= > >= == !=, and, or, not")]
     return Group(_table("Keys", keys), _table("Commands (type : first)", commands), _table("Ids", ids),
