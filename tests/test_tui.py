@@ -52,8 +52,9 @@ async def enter(pilot, command):
 
 
 async def opened(pilot):
-    """Wait for the worker that reads a scenario (``open``) and for what it hands the app."""
-    await pilot.app.workers.wait_for_complete()
+    """Wait for the thread that reads a scenario (``open``) and for what it hands the app."""
+    while pilot.app.loader is not None and pilot.app.loader.is_alive():
+        await pilot.pause(0.01)
     await pilot.pause()
 
 

@@ -95,6 +95,7 @@ async def test_a_long_open_shows_progress_and_esc_gives_it_up(tmp_path, monkeypa
         before = app.session
         await enter(pilot, f"open {big}")
         assert app.busy and app.query_one("#progress").display
+        assert app.loader.daemon  # quitting now would not wait for the read
         assert "opening" in str(app.query_one("#progress-label").render())
         await pilot.press("escape")
         assert not app.busy and not app.query_one("#progress").display

@@ -123,7 +123,8 @@ class BpstepApp(App):
         self.session = Session(scenario or scenarios.load("worked-222"))
         self.device = device
         self.busy = False
-        self._opening = None  # the open being loaded by a worker, until it is done or given up
+        self._opening = None  # the open being loaded by the loader thread, until it is done or given up
+        self.loader: threading.Thread | None = None
         self._cancel = threading.Event()
         self._progress = None  # (done, total) of the long command running
         self._checking = crosscheck
@@ -495,21 +496,26 @@ class BpstepApp(App):
             except scenarios.ScenarioError as e:
                 self.notify(str(e), title="bad scenario", severity="error")
                 return
-        # a big file takes seconds to read and check: a worker does it, and Esc gives up on it
-        self._opening = object()
+        # A big file takes seconds to read and check, and the reading cannot be stopped half-way:
+        # a daemon thread does it (not a worker, which quitting would wait for) and Esc drops it.
+        self._opening = ticket = object()
         self._working(f"opening {spec}")
-        self._open_worker(spec, self._opening)
+        self.loader = threading.Thread(target=self._load, args=(spec, ticket), name="bpstep-open", daemon=True)
+        self.loader.start()
 
-    @work(thread=True, group="open")
-    def _open_worker(self, spec: str, ticket) -> None:
+    def _load(self, spec: str, ticket) -> None:
+        """In the loader thread: read the scenario and hand what came of it to the app."""
+        failure = None
         try:
-            session = Session(loading.load(spec))
+            found = Session(loading.load(spec)), ""
         except scenarios.ScenarioError as e:
-            self.call_from_thread(self._opened, ticket, None, str(e))
-        except Exception as e:  # a bug, or a file too large to hold (MemoryError is not caught)
-            self.call_from_thread(self._opened, ticket, None, "", (e, f"opening {spec!r}"))
-        else:
-            self.call_from_thread(self._opened, ticket, session, "")
+            found = None, str(e)
+        except Exception as e:  # a bug (or memory running out): logged by the app
+            found, failure = (None, ""), (e, f"opening {spec!r}")
+        try:
+            self.call_from_thread(self._opened, ticket, *found, failure)
+        except RuntimeError:  # the app has ended meanwhile
+            pass
 
     def _opened(self, ticket, session, error: str, failure=None) -> None:
         """What the worker found, unless Esc gave up on it (or another open followed it)."""
