@@ -106,3 +106,10 @@ def test_whatever_save_writes_loads_back(tmp_path, title, name):
     saved = scenario.load(str(path))
     assert saved.title == title + " (what-if)"
     assert saved.description.startswith(f"{name} with the what-if edits")
+
+
+def test_save_writes_a_name_with_an_undecodable_byte_as_the_replacement_character(tmp_path):
+    sc = dataclasses.replace(scenario.load("worked-222"), name="caf\udce9")  # a file name's byte 0xE9
+    path = tmp_path / "t.toml"
+    Session(sc).save(str(path))
+    assert scenario.load(str(path)).description.startswith("caf\ufffd with the what-if edits")
