@@ -1,4 +1,8 @@
-"""The command line. Bad input is one line on stderr and exit code 2."""
+"""The command line. Bad input is one line on stderr and exit code 2.
+
+Importing this module loads only the standard library: the console script imports it before
+:func:`main` runs, and a Ctrl-C while NumPy and the rest load must land in :func:`main`, which
+exits 130 without a traceback. So bpstep's own modules are imported where they are used."""
 
 from __future__ import annotations
 
@@ -8,8 +12,6 @@ import math
 import sys
 from pathlib import Path
 
-from . import loading
-from . import scenario as scenarios
 
 EXIT_OK, EXIT_FAIL, EXIT_BAD = 0, 1, 2
 
@@ -74,9 +76,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _positive(text):
-    if not text.isdigit() or not 1 <= int(text) <= scenarios.MAX_EPOCHS:
+    from . import scenario as scenarios
+    from .commands import whole_number
+
+    number = whole_number(text)
+    if number is None or not 1 <= number <= scenarios.MAX_EPOCHS:
         raise argparse.ArgumentTypeError(f"expected a whole number from 1 to {scenarios.MAX_EPOCHS}, got {text!r}")
-    return int(text)
+    return number
 
 
 def _tolerance(text):
@@ -90,14 +96,20 @@ def _tolerance(text):
 
 
 def _port(text):
-    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 65535:
+    from .commands import whole_number
+
+    number = whole_number(text)
+    if number is None or not 1 <= number <= 65535:
         raise argparse.ArgumentTypeError(f"expected a port number from 1 to 65535, got {text!r}")
-    return int(text)
+    return number
 
 
 def load_scenario(spec: str, epochs: int | None = None, dtype: str | None = None):
     """The scenario, refused (one line) when it is invalid or one epoch of it would not fit in
     the memory budget, also after ``dtype`` overrides its own."""
+    from . import loading
+    from . import scenario as scenarios
+
     try:
         sc = loading.load(spec)
         if epochs is not None:
@@ -105,6 +117,7 @@ def load_scenario(spec: str, epochs: int | None = None, dtype: str | None = None
         if dtype is not None:
             sc = sc.with_dtype(dtype)
             scenarios.check_budget(sc)
+            scenarios.check_dtype(sc)
     except scenarios.ScenarioError as e:
         raise BadInput(str(e)) from None
     return sc
@@ -112,16 +125,21 @@ def load_scenario(spec: str, epochs: int | None = None, dtype: str | None = None
 
 def read_script(path: str, noun: str = "script", expected: str = "a script of bpstep commands",
                 kind: str = "a script file") -> str:
+    from . import scenario as scenarios
+
     p = Path(path)
     if p.is_dir():
         raise BadInput(f"{path}: is a directory; expected {kind}")
     try:
-        return scenarios.read_text(p, path, noun, expected)
+        return scenarios.read_text(p, path, noun, expected, scenarios.MAX_SCRIPT_BYTES)
     except scenarios.UnreadableFile as e:
         raise BadInput(str(e)) from None
 
 
 def cmd_list(args, out) -> int:
+    from . import loading
+    from . import scenario as scenarios
+
     for name in scenarios.builtin_names():
         sc = loading.load(name)
         out.write(f"{name:<14} {'-'.join(map(str, sc.sizes)):<14} {sc.title}\n")
@@ -243,6 +261,7 @@ def cmd_open(args, out) -> int:
 
 
 def cmd_serve(args, out) -> int:
+    from . import scenario as scenarios
     from .tui.serve import serve
 
     sc = load_scenario(args.scenario)

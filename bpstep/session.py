@@ -100,8 +100,9 @@ class Session:
     def reset(self, ref: Ref | str | None = None) -> Result:
         return self.execute("reset" if ref is None else f"reset {ref}")
 
-    def save(self, path: str) -> Result:
-        return self.execute(f"save {path}")
+    def save(self, path: str, force: bool = False) -> Result:
+        """``save`` (refused when the file exists) or, with ``force``, ``save!``."""
+        return self.execute(f"save{'!' if force else ''} {path}")
 
     def settable(self, step: Step) -> list[Ref]:
         """The given quantities (parameters, inputs, targets, lr) a step's formula reads."""
@@ -391,7 +392,7 @@ class Session:
         return self._land(self.position, messages=[whatif.reset(self.tape, cmd.ref)])
 
     def _cmd_save(self, cmd, **_):
-        return Result(messages=[whatif.save(self.tape, cmd.arg)])
+        return Result(messages=[whatif.save(self.tape, cmd.arg, cmd.force)])
 
     def _cmd_expect(self, cmd, **_):
         step = self.current

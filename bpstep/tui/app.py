@@ -15,6 +15,7 @@ worked example of the cursor's epoch as Markdown, :func:`bpstep.export.markdown`
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from pathlib import Path
@@ -27,7 +28,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Input, Label, ProgressBar
 
-from bpstep import ids, loading
+from bpstep import files, ids, loading
 from bpstep.diagnostics import GradientNorms
 from bpstep import scenario as scenarios
 from bpstep.commands import CommandError, Ref, parse, parse_ref
@@ -35,9 +36,10 @@ from bpstep.export import TooBig, markdown
 from bpstep.session import Session
 from bpstep.tape import Cancelled
 
-from . import check
+from . import check, failures
 from .check import CrossCheck, Unavailable
 from .cmdline import CommandLine
+from .confirm import ConfirmScreen
 from .edit import set_lines
 from .formula import FormulaPanel
 from .frame import Frame
@@ -51,6 +53,20 @@ from .values import ValuesPanel
 
 #: a goto further than this many epochs, or a continue across epochs, runs in a worker
 LONG_EPOCHS = 200
+
+
+def survives(doing: str):
+    """A method of the app that must not end it: any exception it lets out (a bug; the
+    project's own errors are caught where they are raised) is logged and becomes a notification."""
+    def wrap(method):
+        @functools.wraps(method)
+        def guarded(self, *args, **kwargs):
+            try:
+                return method(self, *args, **kwargs)
+            except Exception as e:
+                self.failed(e, doing.format(*args))
+        return guarded
+    return wrap
 
 
 class BpstepApp(App):
@@ -110,6 +126,8 @@ class BpstepApp(App):
         self.session = Session(scenario or scenarios.load("worked-222"))
         self.device = device
         self.busy = False
+        self._opening = None  # the open being loaded by the loader thread, until it is done or given up
+        self.loader: threading.Thread | None = None
         self._cancel = threading.Event()
         self._progress = None  # (done, total) of the long command running
         self._checking = crosscheck
@@ -186,6 +204,12 @@ class BpstepApp(App):
 
     # -- commands --------------------------------------------------------------------------------
 
+    def failed(self, error: BaseException, doing: str) -> None:
+        """A bug met while ``doing``: the traceback to the log, a notification that names it."""
+        self.notify(failures.message(error, doing, failures.log(error, doing)), title="internal error",
+                    severity="error", timeout=30)
+
+    @survives("the command {!r}")
     def run_command(self, text: str) -> None:
         """Run one command line: a §6 command or ``open SCENARIO``; errors are notifications."""
         text = text.strip()
@@ -211,6 +235,9 @@ class BpstepApp(App):
             return
         if self._long(cmd):
             self._start_long(cmd)
+            return
+        if cmd.name == "save" and not cmd.force and files.exists(cmd.arg):
+            self._confirm_replace(cmd.arg, lambda: self.run_command(f"save! {cmd.arg}"))
             return
         if cmd.name == "health":
             from .health import HealthScreen
@@ -255,15 +282,25 @@ class BpstepApp(App):
                                          keys="Enter: grade · Esc: later, a: this prompt again")
 
     def _start_long(self, cmd) -> None:
+        self._working(cmd.text)
+        self._long_worker(cmd)
+
+    def _working(self, what: str) -> None:
+        """Busy with ``what`` in a worker: the progress bar (moving, until the worker says how
+        far it is) and Esc to cancel."""
         self.busy = True
         self._cancel.clear()
         self._progress = None
-        self.query_one("#progress-label", Label).update(f"{cmd.text} — Esc cancels ")
+        self.query_one("#progress-label", Label).update(f"{what} — Esc cancels ")
         self.query_one("#progress-bar", ProgressBar).update(total=None, progress=0)
         self.query_one("#progress").display = True
         self.query_one("#status").redraw()
         self._progress_timer = self.set_interval(0.1, self._show_progress)
-        self._long_worker(cmd)
+
+    def _idle(self) -> None:
+        self.busy = False
+        self._progress_timer.stop()
+        self.query_one("#progress").display = False
 
     @work(thread=True, exclusive=True, group="long")
     def _long_worker(self, cmd) -> None:
@@ -276,6 +313,8 @@ class BpstepApp(App):
             self.call_from_thread(self._long_done, None, "")
         except CommandError as e:
             self.call_from_thread(self._long_done, None, str(e))
+        except Exception as e:
+            self.call_from_thread(self._long_done, None, "", (e, f"the command {cmd.text!r}"))
         else:
             self.call_from_thread(self._long_done, result, "")
 
@@ -284,15 +323,15 @@ class BpstepApp(App):
             done, total = self._progress
             self.query_one("#progress-bar", ProgressBar).update(total=total, progress=done)
 
-    def _long_done(self, result, error: str) -> None:
-        self.busy = False
-        self._progress_timer.stop()
-        self.query_one("#progress").display = False
+    def _long_done(self, result, error: str, failure=None) -> None:
+        self._idle()
         if result is not None:
             self._done(result)
             return
         self.show()
-        if error:
+        if failure is not None:
+            self.failed(*failure)
+        elif error:
             self.notify(error, title="bad command", severity="error")
         else:
             epoch, index = self.session.position
@@ -313,6 +352,7 @@ class BpstepApp(App):
         step = self.frame.step
         return Ref(step.id, step.sample)
 
+    @survives("a breakpoint on the current step")
     def action_toggle_break(self) -> None:
         if not self.busy:
             self._done(self.session.toggle_break(self._here()))
@@ -321,6 +361,7 @@ class BpstepApp(App):
         ref = self._here()
         self.run_command(f"{'unwatch' if ref in self.session.watches else 'watch'} {ref}")
 
+    @survives("switching views")
     def action_toggle_view(self) -> None:
         """``v``: the other view, at the same place (the status line says which; no message)."""
         if self.busy:
@@ -329,6 +370,7 @@ class BpstepApp(App):
         self.session.set_view("scalar" if self.session.view == "layer" else "layer")
         self.show()
 
+    @survives("proposing an edit")
     def action_edit(self) -> None:
         """``e``: the command line with ``set ID VALUE`` for the given quantity nearest the
         current step (Tab: the others), its value as it is in this epoch."""
@@ -358,7 +400,11 @@ class BpstepApp(App):
             self.push_screen(HelpScreen())
 
     def action_escape(self) -> None:
-        if self.busy:
+        if self._opening is not None:  # the reading cannot be stopped half-way: its result is dropped
+            self._opening = None
+            self._idle()
+            self.notify("cancelled opening; the session stays as it was", severity="warning")
+        elif self.busy:
             self._cancel.set()
 
     async def action_quit(self) -> None:
@@ -373,6 +419,7 @@ class BpstepApp(App):
     def action_goto_index(self, index: int) -> None:
         self.goto_index(index)
 
+    @survives("going to {!r}")
     def action_goto_ref(self, qid: str) -> None:
         """A quantity clicked in a formula: go to the step that computed it. A weight or bias
         was computed by the previous epoch's update; inputs, targets and the learning rate are
@@ -408,9 +455,11 @@ class BpstepApp(App):
             return
         self.show()
 
+    @survives("switching plots")
     def action_toggle_plot(self) -> None:
         self.plot("gradients" if self.query_one(LossPanel).mode == "loss" else "loss")
 
+    @survives("zooming the plot")
     def action_zoom(self, factor: float) -> None:
         """The plot's epochs around the cursor, ``factor`` times closer (0.25: wider)."""
         panel, epochs = self.query_one(LossPanel), self.session.tape.epochs
@@ -436,7 +485,11 @@ class BpstepApp(App):
 
     @work(thread=True, exclusive=True, group="norms")
     def _norms_worker(self, norms: GradientNorms, generation: int, jobs) -> None:
-        found = norms.compute(jobs)
+        try:
+            found = norms.compute(jobs)
+        except Exception as e:  # a bug: logged, and the plot goes without these norms
+            self.call_from_thread(self.failed, e, "computing the gradient norms")
+            return
         self.call_from_thread(self._norms_done, norms, generation, found)
 
     def _norms_done(self, norms: GradientNorms, generation: int, found: dict) -> None:
@@ -447,6 +500,7 @@ class BpstepApp(App):
 
     # -- scenarios and the cross-check ------------------------------------------------------------
 
+    @survives("opening {!r}")
     def open_scenario(self, spec: str) -> None:
         """Open another scenario; a bad one is a notification and the session stays."""
         if self.busy:
@@ -456,14 +510,49 @@ class BpstepApp(App):
             self.notify(f"open: expected a built-in scenario ({', '.join(scenarios.builtin_names())}) "
                         "or a .toml file", title="bad command", severity="error")
             return
+        path = scenarios.resolve(spec)
+        if not path.is_file():  # said at once, as loading it would
+            try:
+                loading.load(spec)
+            except scenarios.ScenarioError as e:
+                self.notify(str(e), title="bad scenario", severity="error")
+                return
+        # A big file takes seconds to read and check, and the reading cannot be stopped half-way:
+        # a daemon thread does it (not a worker, which quitting would wait for) and Esc drops it.
+        self._opening = ticket = object()
+        self._working(f"opening {spec}")
+        self.loader = threading.Thread(target=self._load, args=(spec, ticket), name="bpstep-open", daemon=True)
+        self.loader.start()
+
+    def _load(self, spec: str, ticket) -> None:
+        """In the loader thread: read the scenario and hand what came of it to the app."""
+        failure = None
         try:
-            sc = loading.load(spec)
+            found = Session(loading.load(spec)), ""
         except scenarios.ScenarioError as e:
-            self.notify(str(e), title="bad scenario", severity="error")
+            found = None, str(e)
+        except Exception as e:  # a bug (or memory running out): logged by the app
+            found, failure = (None, ""), (e, f"opening {spec!r}")
+        try:
+            self.call_from_thread(self._opened, ticket, *found, failure)
+        except RuntimeError:  # the app has ended meanwhile
+            pass
+
+    def _opened(self, ticket, session, error: str, failure=None) -> None:
+        """What the worker found, unless Esc gave up on it (or another open followed it)."""
+        if ticket is not self._opening:
             return
-        self.use_session(Session(sc))
+        self._opening = None
+        self._idle()
+        if failure is not None:
+            self.failed(*failure)
+            return
+        if session is None:
+            self.notify(error, title="bad scenario", severity="error")
+            return
+        self.use_session(session)
         self.show()
-        self.notify(f"opened {sc.name}: {sc.title}")
+        self.notify(f"opened {session.scenario.name}: {session.scenario.title}")
         if self._checking:
             self._start_check()
 
@@ -483,22 +572,36 @@ class BpstepApp(App):
         epoch = min(self.session.position[0], self.session.tape.epochs - 1)
         return f"{re.sub(r'[^A-Za-z0-9._-]+', '-', self.session.scenario.name)}-epoch{epoch}.md"
 
-    def export(self, path: str = "") -> None:
+    def _confirm_replace(self, path, replace) -> None:
+        """Ask before a file is replaced; ``replace()`` runs on yes."""
+        def answered(yes: bool | None) -> None:
+            if yes:
+                replace()
+            else:
+                self.notify(f"kept {path} as it is; nothing written", severity="warning")
+
+        self.push_screen(ConfirmScreen(f"{path} exists. Replace it?"), answered)
+
+    @survives("exporting the worked example")
+    def export(self, path: str = "", force: bool = False) -> None:
         """Write the worked example of the cursor's epoch as Markdown (with the torch values
-        when the cross-check is ready); where it went, or why not, is a notification."""
+        when the cross-check is ready), atomically, asking before a file is replaced; where it
+        went, or why not, is a notification."""
         if self.busy:
             self.notify("still working on the last command: wait, or Esc to cancel it", severity="warning")
             return
         target = Path(path or self.export_name()).expanduser()
+        if not force and files.exists(target):
+            self._confirm_replace(target, lambda: self.export(path, force=True))
+            return
         checker = self.crosscheck.checker if self.crosscheck.state == "ready" else None
         try:
-            text = markdown(self.session, check=checker)
-            target.write_text(text, encoding="utf-8")
+            files.write_atomically(target, markdown(self.session, check=checker))
         except TooBig as e:
             self.notify(str(e), title="bad command", severity="error")
             return
-        except OSError as e:
-            self.notify(f"export: cannot write {target}: {e.strerror}", title="bad command", severity="error")
+        except files.WriteError as e:
+            self.notify(f"export: {e}", title="bad command", severity="error")
             return
         epoch = min(self.session.position[0], self.session.tape.epochs - 1)
         self.notify(f"wrote the worked example of epoch {epoch}{' with the torch values' if checker else ''} "

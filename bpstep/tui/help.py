@@ -40,7 +40,7 @@ _MEANING = {
     "view": "layer steps (a matrix operation of a layer) or scalar steps, keeping the place",
     "set": "what if: a parameter, input, target or lr from this epoch on; all is recomputed",
     "reset": "undo the what-if edits (all, or of one id): the scenario's numbers again",
-    "save": "write the scenario with the edits as a TOML file",
+    "save": "write the scenario with the edits as a TOML file; save! (or --force) replaces one",
     "quiz": "predict, then reveal: each step the cursor lands on (of the families named: z a E dE/dz dE/dW W+ …) "
             "hides its value until answered; tol: the tolerance (else the digits typed); report: every answer",
     "answer": "your value for the step the quiz asks: graded ✓ or ✗, then shown",
