@@ -297,8 +297,8 @@ def _wrap(node, r):
 # --- names read back: the names on screen as input ----------------------------------------------
 
 _SUP_DIGITS, _SUB_DIGITS = "⁰¹²³⁴⁵⁶⁷⁸⁹", "₀₁₂₃₄₅₆₇₈₉"
-_SAMPLE = re.compile(r"⁽([⁰¹²³⁴⁵⁶⁷⁸⁹]+)⁾|\^\((\d+)\)")
-_ATOM = re.compile(r"(?P<base>[A-Za-zδ]+?)(?:\^(?P<sup>\d+))?(?:_(?P<sub>\d+(?:,\d+)*)|(?P<num>\d+))(?P<plus>\+)?")
+_SAMPLE = re.compile(r"⁽([⁰¹²³⁴⁵⁶⁷⁸⁹]+)⁾|\^\(([0-9]+)\)")
+_ATOM = re.compile(r"(?P<base>[A-Za-zδ]+?)(?:\^(?P<sup>[0-9]+))?(?:_(?P<sub>[0-9]+(?:,[0-9]+)*)|(?P<num>[0-9]+))(?P<plus>\+)?")
 
 
 def _ascii(text: str) -> str:
