@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import engine
+from . import engine, functions
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,6 @@ FD_STEP = 1e-6
 FD_TOLERANCE = Tolerance(rtol=1e-5, atol=1e-8)
 
 
-_E_MINUS_100 = np.exp(engine.BCE_LOG_FLOOR)
 _EPS64 = np.finfo(np.float64).eps
 
 
@@ -79,18 +78,10 @@ def error_scales(net, arrays: engine.EpochArrays, rtol: float) -> engine.EpochAr
         slope = np.abs(engine.ACTIVATION_FUNCTIONS[name][1](zs[l], acts[l + 1]))
         S_act.append(np.abs(acts[l + 1]) + slope * S_z[-1])
     o, S_o = acts[-1], S_act[-1]
+    loss = functions.LOSSES[net.loss]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         spread = np.abs(T) + np.abs(o) + S_o  # of t − o
-        terms = first(arrays.E_terms)
-        if net.loss == "half_sse":
-            S_terms = np.abs(terms) + np.abs(T - o) * spread
-        elif net.loss == "mse":
-            S_terms = np.abs(terms) + 2 * np.abs(o - T) * spread / K
-        else:
-            # ln o and ln(1 − o); a clamped log (at −100, so also ln 0) does not pass differences on
-            S_ln_o = np.where(o > _E_MINUS_100, S_o / o, 0.0)
-            S_ln_1o = np.where(1 - o > _E_MINUS_100, (1 + S_o) / (1 - o), 0.0)
-            S_terms = np.abs(terms) + (np.abs(T) * S_ln_o + np.abs(1 - T) * S_ln_1o) / K
+        S_terms = loss.term_spread(first(arrays.E_terms), o, T, S_o, spread, K)
         S_terms = np.where(np.isnan(S_terms), np.inf, S_terms)
     out = engine.EpochArrays(W=arrays.W, b=arrays.b, z=[last(s) for s in S_z], act=[last(s) for s in S_act],
                              E_terms=last(S_terms), E_sample=last(S_terms.sum(-1)), E=S_terms.sum(-1).mean(-1))
@@ -103,26 +94,11 @@ def error_scales(net, arrays: engine.EpochArrays, rtol: float) -> engine.EpochAr
     out.dzdW = [last(s) for s in S_act[:-1]]
     g = first(arrays.dEda[-1])
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if net.loss == "half_sse":
-            S_g = spread
-        elif net.loss == "mse":
-            S_g = 2 * spread / K
-        else:
-            den = np.maximum(o * (1 - o), engine.BCE_EPS)
-            S_den = np.where(o * (1 - o) > engine.BCE_EPS,
-                             np.abs(o) * (1 + np.abs(o)) + np.abs(1 - 2 * o) * S_o, 0)
-            S_g = spread / den / K + np.abs(g) * S_den / den
+        S_g = loss.gradient_spread(o, g, S_o, spread, K)
         for l in reversed(range(L)):
             a, S_a, name = acts[l + 1], S_act[l + 1], net.activations[l]
             g, dadz, delta = first(arrays.dEda[l]), first(arrays.dadz[l]), first(arrays.dEdz[l])
-            if name == "sigmoid":
-                S_dadz = np.abs(a) * (1 + np.abs(a)) + np.abs(1 - 2 * a) * S_a
-            elif name == "tanh":
-                S_dadz = 1 + a * a + 2 * np.abs(a) * S_a
-            elif name == "relu":
-                S_dadz = np.where(np.abs(zs[l]) <= rtol * S_z[l], 1 / rtol, 0.0)
-            else:
-                S_dadz = np.zeros_like(a)
+            S_dadz = functions.ACTIVATIONS[name].spread(a, zs[l], S_a, S_z[l], rtol)
             if l == L - 1 and name == "sigmoid" and net.loss == "bce":
                 S_delta = spread / K + np.abs(delta)
             else:
@@ -221,7 +197,7 @@ def finite_differences(net, arrays: engine.EpochArrays, scales: engine.EpochArra
             zs.append(layer(l, acts[-1]))
             acts.append(engine.ACTIVATION_FUNCTIONS[name][0](zs[-1]))
         o = acts[-1]
-        clamped = (o * (1 - o) <= engine.BCE_EPS).any(-1) if net.loss == "bce" else np.zeros((C, N), bool)
+        clamped = (o * (1 - o) <= functions.BCE_EPS).any(-1) if net.loss == "bce" else np.zeros((C, N), bool)
         for l in ([L - 1] if net.sequential else range(L)):
             J, I = W[l].shape[1:]
             unit = np.concatenate([np.repeat(np.arange(J), I)] + ([np.arange(J)] if b is not None else []))

@@ -21,135 +21,18 @@ from functools import cached_property
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")
-LOSSES = ("half_sse", "mse", "bce")
+from . import functions
+
+ACTIVATIONS = tuple(functions.ACTIVATIONS)
+LOSSES = tuple(functions.LOSSES)
 UPDATE_ORDERS = ("simultaneous", "sequential")
 
-#: torch's BCELoss clamps each log at -100 and its gradient's denominator at 1e-12 (torch's
-#: EPSILON is the float32 1e-12f, 9.99999996e-13, for float64 tensors too: the cross-check saw it).
-BCE_LOG_FLOOR = -100.0
-BCE_EPS = float(np.float32(1e-12))
+_ONE, _LOG_FLOOR, _EPS = functions.ONE_OF, functions.LOG_FLOOR_OF, functions.EPS_OF
 
-
-class _PerDtype(dict):
-    """``value`` as a 0-d array of each dtype, made when first asked for."""
-
-    def __init__(self, value):
-        super().__init__()
-        self.value = value
-
-    def __missing__(self, dtype):
-        self[dtype] = np.array(self.value, dtype)
-        return self[dtype]
-
-
-# numpy converts a Python number on every operation, which on these tiny arrays costs as much
-# as the operation itself; a 0-d array of the array's dtype gives the same result without that
-_ONE = _PerDtype(1.0)
-_LOG_FLOOR = _PerDtype(BCE_LOG_FLOOR)
-_EPS = _PerDtype(BCE_EPS)
-
-
-# --- activations: a = f(z), and da/dz written with whichever of z, a is simpler ---------------
-
-
-def sigmoid(z):
-    """σ(z) = 1 / (1 + e^(−z))"""
-    one = _ONE[z.dtype]
-    return one / (one + np.exp(-z))
-
-
-def d_sigmoid(z, a):
-    """σ′(z) = σ(z)(1 − σ(z)) = a(1 − a)"""
-    return a * (_ONE[a.dtype] - a)
-
-
-def tanh(z):
-    """tanh(z)"""
-    return np.tanh(z)
-
-
-def d_tanh(z, a):
-    """tanh′(z) = 1 − tanh²(z) = 1 − a²"""
-    return _ONE[a.dtype] - a * a
-
-
-def relu(z):
-    """relu(z) = max(z, 0)"""
-    return np.maximum(z, 0)
-
-
-def d_relu(z, a):
-    """relu′(z) = [z > 0] (0 at z = 0, as torch)"""
-    return (z > 0).astype(z.dtype)
-
-
-def identity(z):
-    """a = z"""
-    return z.copy()
-
-
-def d_identity(z, a):
-    """da/dz = 1"""
-    return np.ones_like(z)
-
-
-ACTIVATION_FUNCTIONS = {
-    "sigmoid": (sigmoid, d_sigmoid),
-    "tanh": (tanh, d_tanh),
-    "relu": (relu, d_relu),
-    "identity": (identity, d_identity),
-}
-
-
-# --- losses: per-sample terms E[k] (so that E = Σ_k E[k]) and dE/do of that sample's E ---------
-
-
-def half_sse(o, t):
-    """E[k] = ½(t_k − o_k)²"""
-    return 0.5 * (t - o) ** 2
-
-
-def d_half_sse(o, t):
-    """∂E/∂o_k = −(t_k − o_k)"""
-    return -(t - o)
-
-
-def _per_output(v):
-    """v / K, the mean over a sample's K outputs (skipped when K = 1: x/1 is exact)"""
-    return v if v.shape[-1] == 1 else v / v.shape[-1]
-
-
-def mse(o, t):
-    """E[k] = (o_k − t_k)² / K, torch's MSELoss(reduction='mean') for one sample"""
-    return _per_output((o - t) ** 2)
-
-
-def d_mse(o, t):
-    """∂E/∂o_k = 2(o_k − t_k) / K"""
-    return _per_output(2 * (o - t))
-
-
-def _clamped_log(v):
-    return np.maximum(np.log(v), _LOG_FLOOR[v.dtype])
-
-
-def bce(o, t):
-    """E[k] = −[t_k ln o_k + (1 − t_k) ln(1 − o_k)] / K, logs clamped at −100 as torch's BCELoss"""
-    one = _ONE[o.dtype]
-    return _per_output(-(t * _clamped_log(o) + (one - t) * _clamped_log(one - o)))
-
-
-def d_bce(o, t):
-    """∂E/∂o_k = (o_k − t_k) / max(o_k(1 − o_k), 1e−12) / K"""
-    return _per_output((o - t) / np.maximum(o * (_ONE[o.dtype] - o), _EPS[o.dtype]))
-
-
-LOSS_FUNCTIONS = {
-    "half_sse": (half_sse, d_half_sse),
-    "mse": (mse, d_mse),
-    "bce": (bce, d_bce),
-}
+#: name → (f, f′) and name → (E[k], ∂E/∂o): what the arithmetic calls, read off the registries
+#: (tests break an entry here on purpose and see the cross-check catch it)
+ACTIVATION_FUNCTIONS = {name: (f.value, f.derivative) for name, f in functions.ACTIVATIONS.items()}
+LOSS_FUNCTIONS = {name: (f.terms, f.gradient) for name, f in functions.LOSSES.items()}
 
 
 @dataclass

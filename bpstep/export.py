@@ -15,6 +15,7 @@ from itertools import groupby
 
 import numpy as np
 
+from . import functions
 from .layers import family_layer, matrix_lines, text_lines, verdict_text
 from .notation import Const, Ref, bracketed, fmt, fmt_short, render, sup
 
@@ -37,9 +38,7 @@ _PHASES = {
                r"$\theta^{+} = \theta - \alpha \frac{\partial E}{\partial \theta}$. The gradients "
                "were all computed with the parameters from before the update."),
 }
-_LOSSES = {"half_sse": r"half the squared error, summed over the outputs",
-           "mse": "the mean squared error (as torch's MSELoss)",
-           "bce": "the binary cross-entropy (as torch's BCELoss)"}
+
 
 
 def tex_number(v: float, short: bool = False, operand: bool = False) -> str:
@@ -158,7 +157,7 @@ def _intro(sc, epoch, epochs, lr):
     return [f"# Worked example: {sc.title}", "",
             f"Scenario `{sc.name}`: a {sizes} network with {acts} activations "
             f"{'and biases' if sc.bias else 'and no biases'}, {sc.samples} training sample"
-            f"{'s' if sc.samples > 1 else ''}, the loss is {_LOSSES[sc.loss]}, the learning rate is "
+            f"{'s' if sc.samples > 1 else ''}, the loss is {functions.LOSSES[sc.loss].words}, the learning rate is "
             f"$\\alpha = {tex_number(lr, short=True)}$, {sc.dtype} arithmetic. "
             f"This is epoch {epoch} of {epochs}: one forward pass, one backward pass, one update."
             + order, ""]

@@ -35,6 +35,7 @@ from functools import cached_property
 import numpy as np
 
 from . import motions
+from .functions import ACTIVATIONS, LOSSES
 from .ids import frozen_cells
 from .layout import FAMILY, block_key, merge_runs, step_id
 from .notation import fmt, sup
@@ -44,8 +45,6 @@ _BRACKETS = re.compile(r"\[[^\]]*\]")
 #: factor families → the family of the quantity they make
 _MADE_BY = {"dz/da": "dE/da", "dz/dW": "dE/dW", "dz/db": "dE/db"}
 _PER_SAMPLE = {"z", "a", "dEda", "dadz", "dEdz"}
-_FN = {"sigmoid": "σ", "tanh": "tanh", "relu": "relu"}
-_LOSS = {"half_sse": "Σₖ ½(tₖ − oₖ)²", "mse": "Σₖ (oₖ − tₖ)²/K", "bce": "−Σₖ [tₖ ln oₖ + (1 − tₖ) ln(1 − oₖ)]/K"}
 MAX_SHOWN = 6  # rows or columns of a matrix shown in full; bigger ones keep 3 + 2
 
 
@@ -277,8 +276,8 @@ def _design(family, l, sc):
             return "dEda", [("a", L), ("t", L)]
         return "dEda", [("dEdz", l + 1), ("Wd", l + 1)] if batch else [("Wd", l + 1), ("dEdz", l + 1)]
     if family == "da/dz":
-        fn = sc.activations[l - 1]
-        return "dadz", [] if fn == "identity" else [("z", l)] if fn == "relu" else [("a", l)]
+        reads = ACTIVATIONS[sc.activations[l - 1]].reads
+        return "dadz", [] if reads is None else [(reads, l)]
     if family == "dE/dz":
         return "dEdz", [("dEda", l), ("dadz", l)]
     if family == "dE/dW":
@@ -354,24 +353,20 @@ def _formula(family, l, sc) -> str:
     if family == "z":
         rhs = f"{lab('a', l - 1)}{lab('W')}ᵀ" if batch else f"{lab('W')}{lab('a', l - 1)}"
         return f"{lab('z')} = {rhs}" + (f" + {lab('b')}" if sc.bias else "")
-    fn = sc.activations[l - 1]
+    fn = ACTIVATIONS[sc.activations[l - 1]]
     if family == "a":
-        return f"{lab('a')} = " + (lab("z") if fn == "identity" else f"{_FN[fn]}({lab('z')})")
+        return f"{lab('a')} = {fn.layer(lab('z'))}"
     if family == "E":
-        per = _LOSS[sc.loss].replace("/K", f"/{K}" if K > 1 else "")
+        per = LOSSES[sc.loss].layer.replace("/K", f"/{K}" if K > 1 else "")
         return f"E = {per}" + (f", the mean over {N} samples" if batch else "")
     if family == "dE/da" and l == sc.layers:
         o, t, k = lab("a"), lab("t"), f"/{K}" if K > 1 else ""
-        rhs = {"half_sse": f"−({t} − {o})", "mse": f"2({o} − {t}){k}",
-               "bce": f"({o} − {t}) ⊘ ({o} ⊙ (1 − {o})){k}"}[sc.loss]
-        return f"{lab('dEda')} = {rhs}"
+        return f"{lab('dEda')} = {LOSSES[sc.loss].layer_gradient(o, t, k)}"
     if family == "dE/da":
         rhs = f"{lab('dEdz', l + 1)}{lab('Wd', l + 1)}" if batch else f"({lab('Wd', l + 1)})ᵀ{lab('dEdz', l + 1)}"
         return f"{lab('dEda')} = {rhs}"
     if family == "da/dz":
-        a, z = lab("a"), lab("z")
-        rhs = {"sigmoid": f"{a} ⊙ (1 − {a})", "tanh": f"1 − {a} ⊙ {a}", "relu": f"[{z} > 0]", "identity": "1"}[fn]
-        return f"{lab('dadz')} = {rhs}"
+        return f"{lab('dadz')} = {fn.layer_derivative(lab('a'), lab('z'))}"
     if family == "dE/dz":
         return f"{lab('dEdz')} = {lab('dEda')} ⊙ {lab('dadz')}"
     if family == "dE/dW":

@@ -57,10 +57,9 @@ from functools import cached_property, lru_cache, partial
 import numpy as np
 
 from . import ids
-from .notation import (HALF, ONE, Call, Const, Frac, Indicator, Name, Namer, Neg, Op, Power, Ref,
-                       d, refs, render)
+from .functions import ACTIVATIONS, LOSSES, count
+from .notation import ONE, Const, Frac, Name, Namer, Op, Ref, d, refs, render
 
-_ACTIVATION_FN = {"sigmoid": "σ", "tanh": "tanh", "relu": "relu"}
 #: block kinds that are chain-rule factors (``next`` steps over them)
 FACTORS = frozenset({"dzda", "part", "dadz", "dzdW", "dzdb"})
 #: id families → block kinds: (per sample, batch)
@@ -796,9 +795,7 @@ class _Maker:
         return self.nm.z(l, j), LongSum(I + self.sc.bias, term)
 
     def _a(self, l, n, j, _):
-        fn, z = self.sc.activations[l - 1], self.z(l, n, j)
-        rhs = z if fn == "identity" else Call(_ACTIVATION_FN[fn], z)
-        return self.nm.a(l, j), rhs
+        return self.nm.a(l, j), ACTIVATIONS[self.sc.activations[l - 1]].formula(self.z(l, n, j))
 
     # -- loss ------------------------------------------------------------------------------------
 
@@ -812,25 +809,13 @@ class _Maker:
 
     def _E(self, l, n, j, _):
         return self.nm.E(), lambda: Frac(Op("+", tuple(Ref(self.nm.E().sample(m), ("En", m - 1), f"E@{m}")
-                                                      for m in range(1, self.N + 1))), _count(self.N))
+                                                      for m in range(1, self.N + 1))), count(self.N))
 
     def _loss_term(self, o, t, K):
-        loss = self.sc.loss
-        if loss == "half_sse":
-            return Op("", (HALF, Power(Op("−", (t, o)))))
-        if loss == "mse":
-            return _over(Power(Op("−", (o, t))), K)
-        inner = Op("+", (Op("·", (t, Call("ln", o))),
-                         Op("·", (Call("paren", Op("−", (ONE, t))), Call("ln", Op("−", (ONE, o)))))))
-        return _over(Neg(inner), K)
+        return LOSSES[self.sc.loss].term_formula(o, t, K)
 
     def _loss_grad(self, o, t, K):
-        loss = self.sc.loss
-        if loss == "half_sse":
-            return Neg(Op("−", (t, o)))
-        if loss == "mse":
-            return _over(Op("", (Const("2", "2"), Call("paren", Op("−", (o, t))))), K)
-        return _over(Frac(Op("−", (o, t)), Op("", (o, Call("paren", Op("−", (ONE, o)))))), K)
+        return LOSSES[self.sc.loss].gradient_formula(o, t, K)
 
     # -- backward --------------------------------------------------------------------------------
 
@@ -851,15 +836,7 @@ class _Maker:
         return d(self.E, self.nm.a(l, j)), rhs
 
     def _dadz(self, l, n, j, _):
-        fn, a = self.sc.activations[l - 1], self.act(l, n, j)
-        if fn == "sigmoid":
-            rhs = Op("", (a, Call("paren", Op("−", (ONE, a)))))
-        elif fn == "tanh":
-            rhs = Op("−", (ONE, Power(a)))
-        elif fn == "relu":
-            rhs = Indicator(self.z(l, n, j))
-        else:
-            rhs = ONE
+        rhs = ACTIVATIONS[self.sc.activations[l - 1]].derivative_formula(self.act(l, n, j), self.z(l, n, j))
         return d(self.nm.a(l, j), self.nm.z(l, j)), rhs
 
     def _dEdz(self, l, n, j, _):
@@ -894,7 +871,7 @@ class _Maker:
         idx, name, key = self._param(kind, l, j, i)
         return d(self.E, name), lambda: Frac(Op("+", tuple(
             Ref(d(self.E.sample(n), name), (f"g{kind}s", key[0], n - 1) + key[1:], f"dE/d{kind}{idx}@{n}")
-            for n in range(1, self.N + 1))), _count(self.N))
+            for n in range(1, self.N + 1))), count(self.N))
 
     def _update(self, kind, l, j, i):
         idx, name, key = self._param(kind, l, j, i)
@@ -921,11 +898,3 @@ class _Maker:
 def _sum(terms):
     """t1 + t2 + …, or the one term alone"""
     return terms[0] if len(terms) == 1 else Op("+", tuple(terms))
-
-
-def _count(n):
-    return Const(str(n), str(n))
-
-
-def _over(node, K):
-    return node if K == 1 else Frac(node, _count(K))

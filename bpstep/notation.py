@@ -155,10 +155,12 @@ class Op:
 
 @dataclass(frozen=True)
 class Call:
-    """f(arg): σ, tanh, relu, ln; ``paren`` alone is plain parentheses."""
+    """f(arg): an activation's symbol (σ, tanh, relu), ln; ``paren`` alone is plain
+    parentheses. ``tex``: the function in LaTeX where it is not ln or parentheses."""
 
     fn: str
     arg: object
+    tex: str | None = None
 
 
 @dataclass(frozen=True)
@@ -191,7 +193,7 @@ class Indicator:
 ONE = Const("1", "1")
 HALF = Const("½", r"\frac{1}{2}")
 _TEX_OP = {"+": "+", "−": "-", "·": r"\cdot", "×": r"\times", "": ""}
-_TEX_FN = {"σ": r"\sigma", "tanh": r"\tanh", "relu": r"\operatorname{relu}", "ln": r"\ln", "paren": ""}
+_TEX_FN = {"ln": r"\ln", "paren": ""}
 
 
 def refs(node):
@@ -249,7 +251,7 @@ def render(node, leaf, tex=False) -> str:
             return sep.join(r(a) for a in n.args)
         if isinstance(n, Call):
             if tex:
-                return f"{_TEX_FN[n.fn]}\\left({r(n.arg)}\\right)"
+                return f"{_TEX_FN[n.fn] if n.tex is None else n.tex}\\left({r(n.arg)}\\right)"
             return f"{'' if n.fn == 'paren' else n.fn}({r(n.arg)})"
         if isinstance(n, Frac):
             return f"\\frac{{{r(n.num)}}}{{{r(n.den)}}}" if tex else f"{_wrap(n.num, r)}/{_wrap(n.den, r)}"

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import functions
 from .engine import EpochArrays
 
 
@@ -110,8 +111,8 @@ class Mirror:
         self.net = net
         self.X, self.T = self.tensor(net.X), self.tensor(net.T)
         self.lr = float(net.lr)
-        self.f = [_ACTIVATIONS[name](torch) for name in net.activations]
-        self.loss = _LOSSES[net.loss](torch)
+        self.f = [functions.ACTIVATIONS[name].torch(torch) for name in net.activations]
+        self.loss = functions.LOSSES[net.loss].torch(torch)
         self.W_mask = None if net.W_mask is None else [self.tensor(m) for m in net.W_mask]
         self.b_mask = None if net.b_mask is None else [self.tensor(m) for m in net.b_mask]
 
@@ -342,16 +343,3 @@ def _linear(W, a):
     if W.dim() == 3 and W.shape[0] * a.shape[1] * W.shape[1] * W.shape[2] > _PRODUCT_AT_ONCE:
         return a @ W.transpose(1, 2)
     return ((W if W.dim() == 4 else W.unsqueeze(1)) * a.unsqueeze(-2)).sum(-1)
-
-
-_ACTIVATIONS = {
-    "sigmoid": lambda torch: torch.sigmoid,
-    "tanh": lambda torch: torch.tanh,
-    "relu": lambda torch: torch.relu,
-    "identity": lambda torch: (lambda z: z),
-}
-_LOSSES = {
-    "half_sse": lambda torch: None,
-    "mse": lambda torch: torch.nn.MSELoss(reduction="none"),
-    "bce": lambda torch: torch.nn.BCELoss(reduction="none"),
-}

@@ -1,0 +1,234 @@
+"""The registries: one entry per activation and per loss, holding everything about it.
+
+An entry has the NumPy value and derivative the engine computes with, its formulas (the scalar
+view's notation tree, the layer view's line, both rendered as Unicode or LaTeX by
+:mod:`bpstep.notation`), its symbol, the words the Markdown export uses, the rounding spread the
+cross-check allows (:mod:`bpstep.agreement`) and what the torch mirror (:mod:`bpstep.reference`)
+computes it with. Adding an activation or a loss is adding an entry here (and, where torch has
+no such function, teaching the mirror one).
+
+Activations: ``a = f(z)``; the derivative is written with whichever of z and a is simpler.
+Losses: per-sample terms E[k] (so that E = Σ_k E[k]) and ∂E/∂o of that sample's E.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .notation import HALF, ONE, Call, Const, Frac, Indicator, Neg, Op, Power
+
+#: torch's BCELoss clamps each log at -100 and its gradient's denominator at 1e-12 (torch's
+#: EPSILON is the float32 1e-12f, 9.99999996e-13, for float64 tensors too: the cross-check saw it).
+BCE_LOG_FLOOR = -100.0
+BCE_EPS = float(np.float32(1e-12))
+
+
+class PerDtype(dict):
+    """``value`` as a 0-d array of each dtype, made when first asked for."""
+
+    def __init__(self, value):
+        super().__init__()
+        self.value = value
+
+    def __missing__(self, dtype):
+        self[dtype] = np.array(self.value, dtype)
+        return self[dtype]
+
+
+# numpy converts a Python number on every operation, which on these tiny arrays costs as much
+# as the operation itself; a 0-d array of the array's dtype gives the same result without that
+ONE_OF = PerDtype(1.0)
+LOG_FLOOR_OF = PerDtype(BCE_LOG_FLOOR)
+EPS_OF = PerDtype(BCE_EPS)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """a = f(z). ``formula(z)`` and ``derivative_formula(a, z)`` build the scalar view's trees
+    from the Refs of a and z; ``layer(z)`` and ``layer_derivative(a, z)`` the layer view's text
+    from the labels of the matrices; ``reads`` is which of them the derivative reads ("a", "z" or
+    None). ``spread(a, z, S_a, S_z, rtol)``: the rounding spread of the derivative (agreement)."""
+
+    value: Callable
+    derivative: Callable
+    formula: Callable
+    derivative_formula: Callable
+    layer: Callable
+    layer_derivative: Callable
+    reads: str | None
+    spread: Callable
+    torch: Callable  # torch → the function the mirror applies to z
+
+
+def _sigmoid(z):
+    """σ(z) = 1 / (1 + e^(−z))"""
+    one = ONE_OF[z.dtype]
+    return one / (one + np.exp(-z))
+
+
+def _called(symbol, tex):
+    """f(z) written as a call of ``symbol`` (``tex`` in LaTeX)."""
+    return lambda z: Call(symbol, z, tex)
+
+
+ACTIVATIONS = {
+    "sigmoid": Activation(
+        value=_sigmoid,
+        derivative=lambda z, a: a * (ONE_OF[a.dtype] - a),  # σ′(z) = σ(z)(1 − σ(z)) = a(1 − a)
+        formula=_called("σ", r"\sigma"),
+        derivative_formula=lambda a, z: Op("", (a, Call("paren", Op("−", (ONE, a))))),
+        layer=lambda z: f"σ({z})",
+        layer_derivative=lambda a, z: f"{a} ⊙ (1 − {a})",
+        reads="a",
+        spread=lambda a, z, S_a, S_z, rtol: np.abs(a) * (1 + np.abs(a)) + np.abs(1 - 2 * a) * S_a,
+        torch=lambda torch: torch.sigmoid),
+    "tanh": Activation(
+        value=np.tanh,
+        derivative=lambda z, a: ONE_OF[a.dtype] - a * a,  # tanh′(z) = 1 − tanh²(z) = 1 − a²
+        formula=_called("tanh", r"\tanh"),
+        derivative_formula=lambda a, z: Op("−", (ONE, Power(a))),
+        layer=lambda z: f"tanh({z})",
+        layer_derivative=lambda a, z: f"1 − {a} ⊙ {a}",
+        reads="a",
+        spread=lambda a, z, S_a, S_z, rtol: 1 + a * a + 2 * np.abs(a) * S_a,
+        torch=lambda torch: torch.tanh),
+    "relu": Activation(
+        value=lambda z: np.maximum(z, 0),
+        derivative=lambda z, a: (z > 0).astype(z.dtype),  # [z > 0]: 0 at z = 0, as torch
+        formula=_called("relu", r"\operatorname{relu}"),
+        derivative_formula=lambda a, z: Indicator(z),
+        layer=lambda z: f"relu({z})",
+        layer_derivative=lambda a, z: f"[{z} > 0]",
+        reads="z",
+        # a z within rtol·S_z of 0 may take either side: the derivative may differ by 1
+        spread=lambda a, z, S_a, S_z, rtol: np.where(np.abs(z) <= rtol * S_z, 1 / rtol, 0.0),
+        torch=lambda torch: torch.relu),
+    "identity": Activation(
+        value=lambda z: z.copy(),
+        derivative=lambda z, a: np.ones_like(z),
+        formula=lambda z: z,
+        derivative_formula=lambda a, z: ONE,
+        layer=lambda z: z,
+        layer_derivative=lambda a, z: "1",
+        reads=None,
+        spread=lambda a, z, S_a, S_z, rtol: np.zeros_like(a),
+        torch=lambda torch: (lambda z: z)),
+}
+
+
+# --- losses -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A loss. ``term_formula(o, t, K)`` and ``gradient_formula(o, t, K)`` build the scalar
+    view's trees of E[k] and ∂E/∂o_k; ``layer`` is the layer view's per-sample E with ``/K``
+    where the mean over K outputs goes, ``layer_gradient(o, t, k)`` its ∂E/∂o with ``k`` the
+    text of that mean; ``words`` name it in the Markdown export; ``torch(torch)`` is the module
+    the mirror computes the terms with (``reduction='none'``), None: written out there.
+    ``term_spread(E_terms, o, t, S_o, spread, K)`` and ``gradient_spread(o, g, S_o, spread, K)``:
+    the rounding scales of E[k] and ∂E/∂o (:func:`bpstep.agreement.error_scales`; ``spread``
+    is that of t − o)."""
+
+    terms: Callable
+    gradient: Callable
+    term_formula: Callable
+    gradient_formula: Callable
+    layer: str
+    layer_gradient: Callable
+    words: str
+    torch: Callable
+    term_spread: Callable
+    gradient_spread: Callable
+
+
+def count(n):
+    """The number n in a formula."""
+    return Const(str(n), str(n))
+
+
+def over(node, K):
+    """node / K, the mean over a sample's K outputs (node alone when K = 1)."""
+    return node if K == 1 else Frac(node, count(K))
+
+
+def _per_output(v):
+    """v / K, the mean over a sample's K outputs (skipped when K = 1: x/1 is exact)"""
+    return v if v.shape[-1] == 1 else v / v.shape[-1]
+
+
+def _clamped_log(v):
+    return np.maximum(np.log(v), LOG_FLOOR_OF[v.dtype])
+
+
+def _bce(o, t):
+    """E[k] = −[t_k ln o_k + (1 − t_k) ln(1 − o_k)] / K, logs clamped at −100 as torch's BCELoss"""
+    one = ONE_OF[o.dtype]
+    return _per_output(-(t * _clamped_log(o) + (one - t) * _clamped_log(one - o)))
+
+
+def _d_bce(o, t):
+    """∂E/∂o_k = (o_k − t_k) / max(o_k(1 − o_k), 1e−12) / K"""
+    return _per_output((o - t) / np.maximum(o * (ONE_OF[o.dtype] - o), EPS_OF[o.dtype]))
+
+
+_E_MINUS_100 = np.exp(BCE_LOG_FLOOR)
+
+
+def _bce_term_spread(terms, o, t, S_o, spread, K):
+    # ln o and ln(1 − o); a clamped log (at −100, so also ln 0) does not pass differences on
+    S_ln_o = np.where(o > _E_MINUS_100, S_o / o, 0.0)
+    S_ln_1o = np.where(1 - o > _E_MINUS_100, (1 + S_o) / (1 - o), 0.0)
+    return np.abs(terms) + (np.abs(t) * S_ln_o + np.abs(1 - t) * S_ln_1o) / K
+
+
+def _bce_gradient_spread(o, g, S_o, spread, K):
+    den = np.maximum(o * (1 - o), BCE_EPS)
+    S_den = np.where(o * (1 - o) > BCE_EPS, np.abs(o) * (1 + np.abs(o)) + np.abs(1 - 2 * o) * S_o, 0)
+    return spread / den / K + np.abs(g) * S_den / den
+
+
+def _bce_formula(o, t, K):
+    inner = Op("+", (Op("·", (t, Call("ln", o))),
+                     Op("·", (Call("paren", Op("−", (ONE, t))), Call("ln", Op("−", (ONE, o)))))))
+    return over(Neg(inner), K)
+
+
+LOSSES = {
+    "half_sse": Loss(
+        terms=lambda o, t: 0.5 * (t - o) ** 2,  # E[k] = ½(t_k − o_k)²
+        gradient=lambda o, t: -(t - o),  # ∂E/∂o_k = −(t_k − o_k)
+        term_formula=lambda o, t, K: Op("", (HALF, Power(Op("−", (t, o))))),
+        gradient_formula=lambda o, t, K: Neg(Op("−", (t, o))),
+        layer="Σₖ ½(tₖ − oₖ)²",
+        layer_gradient=lambda o, t, k: f"−({t} − {o})",
+        words="half the squared error, summed over the outputs",
+        torch=lambda torch: None,
+        term_spread=lambda terms, o, t, S_o, spread, K: np.abs(terms) + np.abs(t - o) * spread,
+        gradient_spread=lambda o, g, S_o, spread, K: spread),
+    "mse": Loss(
+        terms=lambda o, t: _per_output((o - t) ** 2),  # torch's MSELoss(reduction='mean') for one sample
+        gradient=lambda o, t: _per_output(2 * (o - t)),  # ∂E/∂o_k = 2(o_k − t_k) / K
+        term_formula=lambda o, t, K: over(Power(Op("−", (o, t))), K),
+        gradient_formula=lambda o, t, K: over(Op("", (Const("2", "2"), Call("paren", Op("−", (o, t))))), K),
+        layer="Σₖ (oₖ − tₖ)²/K",
+        layer_gradient=lambda o, t, k: f"2({o} − {t}){k}",
+        words="the mean squared error (as torch's MSELoss)",
+        torch=lambda torch: torch.nn.MSELoss(reduction="none"),
+        term_spread=lambda terms, o, t, S_o, spread, K: np.abs(terms) + 2 * np.abs(o - t) * spread / K,
+        gradient_spread=lambda o, g, S_o, spread, K: 2 * spread / K),
+    "bce": Loss(
+        terms=_bce,
+        gradient=_d_bce,
+        term_formula=_bce_formula,
+        gradient_formula=lambda o, t, K: over(Frac(Op("−", (o, t)), Op("", (o, Call("paren", Op("−", (ONE, o)))))), K),
+        layer="−Σₖ [tₖ ln oₖ + (1 − tₖ) ln(1 − oₖ)]/K",
+        layer_gradient=lambda o, t, k: f"({o} − {t}) ⊘ ({o} ⊙ (1 − {o})){k}",
+        words="the binary cross-entropy (as torch's BCELoss)",
+        torch=lambda torch: torch.nn.BCELoss(reduction="none"),
+        term_spread=_bce_term_spread,
+        gradient_spread=_bce_gradient_spread),
+}
