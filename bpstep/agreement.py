@@ -76,7 +76,9 @@ def error_scales(net, arrays: engine.EpochArrays, rtol: float) -> engine.EpochAr
     for l, name in enumerate(net.activations):
         S_z.append(S_act[-1] @ np.abs(W[l]).transpose(0, 2, 1) + (0 if b is None else np.abs(b[l])[:, None]))
         slope = np.abs(engine.ACTIVATION_FUNCTIONS[name][1](zs[l], acts[l + 1]))
-        S_act.append(np.abs(acts[l + 1]) + slope * S_z[-1])
+        # a Jacobian (softmax): S_z of every unit j reaches a_k through ∂a_k/∂z_j
+        drift = slope * S_z[-1] if slope.ndim == S_z[-1].ndim else (slope * S_z[-1][..., None, :]).sum(-1)
+        S_act.append(np.abs(acts[l + 1]) + drift)
     o, S_o = acts[-1], S_act[-1]
     loss = functions.LOSSES[net.loss]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -101,6 +103,8 @@ def error_scales(net, arrays: engine.EpochArrays, rtol: float) -> engine.EpochAr
             S_dadz = functions.ACTIVATIONS[name].spread(a, zs[l], S_a, S_z[l], rtol)
             if l == L - 1 and name == "sigmoid" and net.loss == "bce":
                 S_delta = spread / K + np.abs(delta)
+            elif S_dadz.ndim > S_a.ndim:  # softmax: δ = o − t, computed as such
+                S_delta = spread + np.abs(delta)
             else:
                 S_delta = S_g * np.abs(dadz) + np.abs(g) * S_dadz + np.abs(delta)
             # per sample δ a_{l−1}ᵀ and δ_j W_ji: S_δ|a| + |δ|S_a and S_δ|W| + |δ|S_W, not formed
@@ -220,7 +224,7 @@ def finite_differences(net, arrays: engine.EpochArrays, scales: engine.EpochArra
                     a = engine.ACTIVATION_FUNCTIONS[name][0](z)
                     if m + 1 < L:
                         z = layer(m + 1, a.reshape(C, P * N, -1)).reshape(C, P, N, -1)
-                E_n[k] = engine.loss_terms(net, a, T).sum(-1)  # (C, P, N)
+                E_n[k] = engine.loss_terms(net, a, T, z).sum(-1)  # (C, P, N)
             def differences(E, S_E):  # E[k]: the losses at θ + k·step → (witness, slack)
                 hk = step.reshape(step.shape + (1,) * (E[1].ndim - 2))
                 d1, d2 = (E[1] - E[-1]) / (2 * hk), (E[2] - E[-2]) / (4 * hk)

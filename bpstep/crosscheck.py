@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import engine
+from . import engine, functions
 from .agreement import (EXACT, FD_STEP, FD_TOLERANCE, TOLERANCES, Tolerance, error_scales,
                         finite_differences)
 from .ids import indices
@@ -38,7 +38,7 @@ class CheckUnavailable(Exception):
 KINDS = (
     ("forward z, a", ("z", "a")),
     ("loss E[k], E", ("Ek", "En", "E")),
-    ("local factors", ("dadz", "dzdW", "Wd", "one")),  # ∂a/∂z, ∂z/∂W, ∂z/∂a, ∂z/∂b
+    ("local factors", ("dadz", "jac", "dzdW", "Wd", "one")),  # ∂a/∂z (softmax: its Jacobian), ∂z/∂W, ∂z/∂a, ∂z/∂b
     ("∂E/∂a, parts, δ", ("dEda", "part", "dEdz")),
     ("parameter gradients", ("gWs", "gbs", "gW", "gb")),
     ("updates W⁺, b⁺", ("W+", "b+")),
@@ -302,8 +302,8 @@ class _GroupMaker:
         """Layer l's backward steps, in the order a unit's first show them."""
         parts = [self.factor(l + 1), self.part(l + 1)] if l < self.L - 1 else []
         bias = [self.one(), self.unit("gbs", l)] if self.sc.bias else []
-        return parts + [self.unit("dEda", l), self.unit("dadz", l), self.unit("dEdz", l), self.local(l),
-                        self.weights(l)] + bias
+        dadz = self.unit("dadz", l) if functions.ACTIVATIONS[self.sc.activations[l]].elementwise else self.jacobian(l)
+        return parts + [self.unit("dEda", l), dadz, self.unit("dEdz", l), self.local(l), self.weights(l)] + bias
 
     def means(self, l) -> list:
         if self.N == 1:  # the per-sample gradient is the batch's: no mean steps
@@ -325,6 +325,12 @@ class _GroupMaker:
                "dEdz": "dE/dz[{l},{j}]", "gbs": "dE/db[{l},{j}]"}[name]
         first = lambda l, n, j: (ids.format(l=l + 1, j=j + 1), n + 1)
         return self._group(name, (l, slice(None), slice(None)), (self.N, self.sizes[l + 1]), first=first, sample=1)
+
+    def jacobian(self, l):
+        """∂a[l,k]/∂z[l,j] of a softmax layer, shown unit j by unit j, each for every k."""
+        first = lambda l, n, k, j: (f"da[{l + 1},{k + 1}]/dz[{l + 1},{j + 1}]", n + 1)
+        K = self.sizes[l + 1]
+        return self._group("jac", (l,) + (slice(None),) * 3, (self.N, K, K), order=(0, 2, 1), first=first, sample=1)
 
     def loss_terms(self, n):
         return self._group("Ek", (n, slice(None)), (self.sizes[-1],), first=lambda n, k: (f"E[{k + 1}]", n + 1),

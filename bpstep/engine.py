@@ -74,6 +74,12 @@ class Network:
         return _FastForward(self)
 
     @cached_property
+    def output_delta(self):
+        """δ of the output layer from (o, t) when its activation is not elementwise (softmax):
+        the loss's simplified chain rule; None otherwise."""
+        return None if functions.ACTIVATIONS[self.activations[-1]].elementwise else functions.LOSSES[self.loss].delta
+
+    @cached_property
     def divisor(self):
         """What a batch mean divides by: N as a 0-d array of the engine's dtype (see _ONE), or
         None for one sample (x/1 is exact)."""
@@ -273,9 +279,10 @@ def forward(net: Network, p: Params, X: np.ndarray):
     return zs, acts
 
 
-def loss_terms(net: Network, o: np.ndarray, T: np.ndarray) -> np.ndarray:
-    """The N×K loss terms E[k] of every sample."""
-    return LOSS_FUNCTIONS[net.loss][0](o, T)
+def loss_terms(net: Network, o: np.ndarray, T: np.ndarray, z: np.ndarray | None = None) -> np.ndarray:
+    """The N×K loss terms E[k] of every sample, from the outputs o, or from the output layer's
+    logits z where the loss reads them (cross-entropy)."""
+    return LOSS_FUNCTIONS[net.loss][0](z if functions.LOSSES[net.loss].from_logits else o, T)
 
 
 def batch_loss(terms: np.ndarray):
@@ -318,7 +325,7 @@ def run_epoch(net: Network, p: Params, full: bool = False):
     with np.errstate(**_QUIET):
         zs, acts = forward(net, p, net.X)
         o = acts[-1]
-        terms = loss_terms(net, o, net.T)
+        terms = loss_terms(net, acts[-1], net.T, zs[-1])
         g = LOSS_FUNCTIONS[net.loss][1](o, net.T)
         n = net.divisor
         new_W = list(p.W)
@@ -326,7 +333,8 @@ def run_epoch(net: Network, p: Params, full: bool = False):
         arrays = EpochArrays(W=p.W, b=p.b)
         for l in reversed(range(net.layers)):
             dadz = ACTIVATION_FUNCTIONS[net.activations[l]][1](zs[l], acts[l + 1])
-            delta = g * dadz
+            # a softmax output's Jacobian (N×K×K) is shown; δ is the loss's simplified Σ_k
+            delta = g * dadz if dadz.ndim == g.ndim else net.output_delta(o, net.T)
             # the batch mean of the per-sample gradients δ_n a_nᵀ, as one product
             gW = _mean_of_sum(delta.T.dot(acts[l]), n)
             new_W[l] = _update(p.W[l], gW, net.lr, net.W_mask and net.W_mask[l])
@@ -373,6 +381,8 @@ class _FastForward:
                      for l, name in enumerate(net.activations)]
         self.down = self.plan[::-1]
         self.loss = LOSS_FUNCTIONS[net.loss]
+        self.logits = functions.LOSSES[net.loss].from_logits
+        self.output_delta = net.output_delta
         self.bce_sigmoid = net.loss == "bce" and net.activations[-1] == "sigmoid"
         self.one_minus_T = self.one - net.T  # the (1 − t) of every epoch's BCE
         self.plain = net.W_mask is None and net.lr == 1  # θ − g is all _update does then
@@ -381,8 +391,12 @@ class _FastForward:
     def __call__(self, p: Params):
         with np.errstate(**_QUIET):
             zs, acts = self.forward(p.W, p.b)
-            terms, g, dadz_out = self.loss_and_gradient(acts[-1])
-            new_W, new_b = self.backward(p.W, p.b, zs, acts, g, dadz_out)
+            if self.output_delta is None:
+                terms, g, dadz_out = self.loss_and_gradient(acts[-1])
+                new_W, new_b = self.backward(p.W, p.b, zs, acts, g, dadz_out)
+            else:  # softmax: δ of the output straight from the loss
+                terms = self.loss[0](zs[-1] if self.logits else acts[-1], self.T)
+                new_W, new_b = self.backward(p.W, p.b, zs, acts, None, None, self.output_delta(acts[-1], self.T))
             loss = _reduce(_reduce(terms, 1)) / terms.shape[0]  # batch_loss
         return Params(new_W, new_b), loss, None
 
@@ -413,17 +427,18 @@ class _FastForward:
             terms, g = terms / self.K, g / self.K
         return terms, g, oq
 
-    def backward(self, W, b, zs, acts, g, dadz):
+    def backward(self, W, b, zs, acts, g, dadz, delta=None):
         """δ, the batch-mean gradients and the update of every layer, from the output down;
-        ``dadz``: the output's ∂a/∂z if already known."""
+        ``dadz``: the output's ∂a/∂z if already known; ``delta``: the output's δ if known."""
         one, n, plain, lr = self.one, self.n, self.plain, self.lr
         new_W, new_b = list(W), None if b is None else list(b)
         for l, sigmoid, f, W_mask, b_mask in self.down:
-            if dadz is None:
-                a = acts[l + 1]
-                dadz = a * (one - a) if sigmoid else f[1](zs[l], a)
-            delta = g * dadz
-            dadz = None
+            if delta is None:
+                if dadz is None:
+                    a = acts[l + 1]
+                    dadz = a * (one - a) if sigmoid else f[1](zs[l], a)
+                delta = g * dadz
+                dadz = None
             gW = delta.T.dot(acts[l])
             if n is not None:
                 gW = gW / n
@@ -435,6 +450,7 @@ class _FastForward:
                 new_b[l] = b[l] - gb if plain else _update(b[l], gb, lr, b_mask)
             if l:
                 g = delta.dot(new_W[l] if self.sequential else W[l])
+            delta = None
         return new_W, new_b
 
 
@@ -445,6 +461,6 @@ def evaluate(net: Network, p: Params) -> EpochArrays:
     """The forward pass and loss with the final weights (the evaluate phase)."""
     with np.errstate(**_QUIET):
         zs, acts = forward(net, p, net.X)
-        terms = loss_terms(net, acts[-1], net.T)
+        terms = loss_terms(net, acts[-1], net.T, zs[-1])
         return EpochArrays(W=p.W, b=p.b, z=zs, act=acts, E_terms=terms, E_sample=terms.sum(axis=1),
                            E=batch_loss(terms))

@@ -61,6 +61,10 @@ class Activation:
     reads: str | None
     spread: Callable
     torch: Callable  # torch → the function the mirror applies to z
+    #: False: a of each unit depends on the whole layer's z (softmax); ``derivative`` is then the
+    #: Jacobian, N×K×K with [n, k, j] = ∂a_k/∂z_j, ``formula(z, zs)`` reads every z of the layer
+    #: (``zs()``: their Refs) and ``derivative_formula(a, z)`` takes (a_k, a_j, k == j)
+    elementwise: bool = True
 
 
 def _sigmoid(z):
@@ -71,7 +75,35 @@ def _sigmoid(z):
 
 def _called(symbol, tex):
     """f(z) written as a call of ``symbol`` (``tex`` in LaTeX)."""
-    return lambda z: Call(symbol, z, tex)
+    return lambda z, zs: Call(symbol, z, tex)
+
+
+def _softmax(z):
+    """o_k = e^(z_k − m) / Σ_j e^(z_j − m), m = max_j z_j (as torch: no overflow)"""
+    e = np.exp(z - z.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def _softmax_jacobian(z, a):
+    """[n, k, j] = ∂o_k/∂z_j = o_k(δ_kj − o_j)"""
+    eye = np.eye(a.shape[-1], dtype=a.dtype)
+    return a[..., :, None] * (eye - a[..., None, :])
+
+
+def _softmax_formula(z, zs):
+    return Frac(Call("exp", z), Op("+", tuple(Call("exp", zk) for zk in zs())))
+
+
+def _softmax_derivative_formula(ak, aj, same):
+    """o_k(1 − o_k) on the diagonal, −o_k·o_j off it"""
+    return Op("", (ak, Call("paren", Op("−", (ONE, ak))))) if same else Neg(Op("·", (ak, aj)))
+
+
+def _softmax_spread(a, z, S_a, S_z, rtol):
+    """of o_k(δ_kj − o_j): each product exact to ε, plus the drift of o_k and o_j"""
+    ak, aj = np.abs(a[..., :, None]), np.abs(a[..., None, :])
+    eye = np.eye(a.shape[-1])
+    return ak * (eye + aj) + S_a[..., :, None] * (eye + aj) + ak * S_a[..., None, :]
 
 
 ACTIVATIONS = {
@@ -109,13 +141,24 @@ ACTIVATIONS = {
     "identity": Activation(
         value=lambda z: z.copy(),
         derivative=lambda z, a: np.ones_like(z),
-        formula=lambda z: z,
+        formula=lambda z, zs: z,
         derivative_formula=lambda a, z: ONE,
         layer=lambda z: z,
         layer_derivative=lambda a, z: "1",
         reads=None,
         spread=lambda a, z, S_a, S_z, rtol: np.zeros_like(a),
         torch=lambda torch: (lambda z: z)),
+    "softmax": Activation(
+        value=_softmax,
+        derivative=_softmax_jacobian,
+        formula=_softmax_formula,
+        derivative_formula=_softmax_derivative_formula,
+        layer=lambda z: f"softmax({z})",
+        layer_derivative=lambda a, z: f"diag({a}) − {a} {a}ᵀ",
+        reads="a",
+        spread=_softmax_spread,
+        torch=lambda torch: (lambda z: torch.softmax(z, -1)),
+        elementwise=False),
 }
 
 
@@ -143,6 +186,14 @@ class Loss:
     torch: Callable
     term_spread: Callable
     gradient_spread: Callable
+    #: True: ``terms(z, t)`` reads the logits z of the output layer (log-sum-exp), not o
+    from_logits: bool = False
+    #: δ of the output layer when the loss comes after softmax: Σ_k ∂E/∂o_k·∂o_k/∂z_j, simplified
+    #: (``delta(o, t)``; ``delta_formula(o, t)`` the simplified formula, ``layer_delta(o, t)`` the
+    #: layer view's); None: not after softmax
+    delta: Callable | None = None
+    delta_formula: Callable | None = None
+    layer_delta: Callable | None = None
 
 
 def count(n):
@@ -197,6 +248,12 @@ def _bce_formula(o, t, K):
     return over(Neg(inner), K)
 
 
+def _log_softmax(z):
+    """ln o_k = z_k − m − ln Σ_j e^(z_j − m), m = max_j z_j (log-sum-exp: no overflow, no ln 0)"""
+    shifted = z - z.max(-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+
+
 LOSSES = {
     "half_sse": Loss(
         terms=lambda o, t: 0.5 * (t - o) ** 2,  # E[k] = ½(t_k − o_k)²
@@ -231,4 +288,21 @@ LOSSES = {
         torch=lambda torch: torch.nn.BCELoss(reduction="none"),
         term_spread=_bce_term_spread,
         gradient_spread=_bce_gradient_spread),
+    "cross_entropy": Loss(
+        terms=lambda z, t: -(t * _log_softmax(z)),  # E[k] = −t_k ln o_k, from the logits
+        gradient=lambda o, t: -(t / o),  # ∂E/∂o_k = −t_k / o_k
+        term_formula=lambda o, t, K: Neg(Op("·", (t, Call("ln", o)))),
+        gradient_formula=lambda o, t, K: Neg(Frac(t, o)),
+        layer="−Σₖ tₖ ln oₖ",
+        layer_gradient=lambda o, t, k: f"−{t} ⊘ {o}",
+        words="the cross-entropy of the softmax outputs (as torch's CrossEntropyLoss of the logits)",
+        torch=lambda torch: torch.nn.CrossEntropyLoss(reduction="none"),
+        # ln o_k and 1/o_k pass o_k's relative spread S_o/o on (nothing where t_k = 0: exact zeros)
+        term_spread=lambda terms, o, t, S_o, spread, K: np.abs(terms) + np.where(t == 0, 0, np.abs(t) * (1 + S_o / o)),
+        gradient_spread=lambda o, g, S_o, spread, K: np.where(g == 0, 0, np.abs(g) * (1 + S_o / o)),
+        from_logits=True,
+        # Σ_k (−t_k/o_k)·o_k(δ_kj − o_j) = o_j Σ_k t_k − t_j = o_j − t_j: the targets sum to 1
+        delta=lambda o, t: o - t,
+        delta_formula=lambda o, t: Op("−", (o, t)),
+        layer_delta=lambda o, t: f"{o} − {t}"),
 }

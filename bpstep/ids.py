@@ -14,6 +14,7 @@ id                         family    id                   family
 ``E[k]``, ``E``            Ek, E     ``dE/db[l,j]``       dEdb
 ``dE/da[l,j]``             dEda      ``dE[l+1,m]/da[l,j]``  part
 ``da[l,j]/dz[l,j]``        dadz      ``dz[l+1,m]/da[l,j]``  dzda
+``da[l,k]/dz[l,j]``        jac (softmax's Jacobian term, k ≠ j; k = j is dadz)
 ``W+[l,j,i]``, ``b+[l,j]`` W+, b+
 =========================  ========  ===================  =========================
 
@@ -34,7 +35,7 @@ _FORMS = [  # (pattern, family, how the indices of the pattern's brackets make t
     (re.compile(rf"dE/dz{_I}"), "dEdz", None),
     (re.compile(rf"dE/dW{_I}"), "dEdW", None),
     (re.compile(rf"dE/db{_I}"), "dEdb", None),
-    (re.compile(rf"da{_I}/dz{_I}"), "dadz", "same"),
+    (re.compile(rf"da{_I}/dz{_I}"), "dadz", "jacobian"),
     (re.compile(rf"dz{_I}/dW{_I}"), "dzdW", "prefix"),
     (re.compile(rf"dz{_I}/db{_I}"), "dzdb", "same"),
     (re.compile(rf"dE{_I}/da{_I}"), "part", "down"),
@@ -43,7 +44,8 @@ _FORMS = [  # (pattern, family, how the indices of the pattern's brackets make t
 ]
 #: families → how many indices they have
 ARITY = {"x": 1, "t": 1, "W": 3, "b": 2, "W+": 3, "b+": 2, "z": 2, "a": 2, "Ek": 1, "E": 0, "lr": 0,
-         "dEda": 2, "dadz": 2, "dEdz": 2, "dzdW": 3, "dzdb": 2, "dEdW": 3, "dEdb": 2, "part": 3, "dzda": 3}
+         "dEda": 2, "dadz": 2, "dEdz": 2, "dzdW": 3, "dzdb": 2, "dEdW": 3, "dEdb": 2, "part": 3, "dzda": 3,
+         "jac": 3}
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,10 @@ def parse(qid: str) -> Qid | None:
             outer, inner = groups
             if combine == "same" and outer != inner:
                 return None
+            if combine == "jacobian" and outer != inner:  # da[l,k]/dz[l,j]: a softmax's Jacobian term
+                if len(outer) != 2 or len(inner) != 2 or outer[0] != inner[0]:
+                    return None
+                family, inner = "jac", (inner[0], outer[1], inner[1])
             if combine == "prefix" and inner[:2] != outer:
                 return None
             if combine == "down":  # dE[l+1,m]/da[l,j]: (l, m, j)
@@ -124,6 +130,8 @@ def in_range(q: Qid, sizes, bias: bool) -> bool:
     l = idx[0]
     if q.family in ("part", "dzda"):
         return 1 <= l < L and 1 <= idx[1] <= sizes[l + 1] and 1 <= idx[2] <= sizes[l]
+    if q.family == "jac":
+        return 1 <= l <= L and 1 <= idx[1] <= sizes[l] and 1 <= idx[2] <= sizes[l]
     if not 1 <= l <= L or not 1 <= idx[1] <= sizes[l]:
         return False
     return len(idx) == 2 or 1 <= idx[2] <= sizes[l - 1]

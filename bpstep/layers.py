@@ -275,11 +275,11 @@ def _design(family, l, sc):
         if l == L:
             return "dEda", [("a", L), ("t", L)]
         return "dEda", [("dEdz", l + 1), ("Wd", l + 1)] if batch else [("Wd", l + 1), ("dEdz", l + 1)]
+    fn = ACTIVATIONS[sc.activations[l - 1]]
     if family == "da/dz":
-        reads = ACTIVATIONS[sc.activations[l - 1]].reads
-        return "dadz", [] if reads is None else [(reads, l)]
+        return "dadz" if fn.elementwise else "jac", [] if fn.reads is None else [(fn.reads, l)]
     if family == "dE/dz":
-        return "dEdz", [("dEda", l), ("dadz", l)]
+        return "dEdz", [("dEda", l), ("dadz" if fn.elementwise else "jac", l)]
     if family == "dE/dW":
         return g, [("dEdz", l), ("a", l - 1)]
     if family == "dE/db":
@@ -294,6 +294,9 @@ def _cells(kind, l, sc) -> tuple:
     broadcast to the matrix's shape. A batch has a row per sample, one sample is a column;
     weights have a row per receiving unit, biases are a column."""
     N, sizes = sc.samples, sc.sizes
+    if kind == "jac":  # the Jacobian of one sample, the first: [k, j] = ∂o_k/∂z_j
+        K = sizes[l]
+        return (kind, l - 1, 0, np.arange(K)[:, None], np.arange(K)[None, :]), (K, K)
     if kind in _PER_SAMPLE or kind in ("t", "Ek"):
         if kind == "a" and l == 0:
             kind, prefix, units = "x", (), sizes[0]
@@ -335,6 +338,8 @@ def _label(kind, l, sc) -> str:
         return f"∂E/∂{_label('a', l, sc)}"
     if kind == "dadz":
         return f"∂{_label('a', l, sc)}/∂{_label('z', l, sc)}"
+    if kind == "jac":  # one sample's, whatever the batch
+        return f"∂o/∂z{s}" + ("⁽¹⁾" if batch else "")
     if kind == "Ek":
         return "Eₖ"
     base = "W" if kind in ("W", "Wd", "gW", "gWs", "W+") else "b"
@@ -365,8 +370,13 @@ def _formula(family, l, sc) -> str:
     if family == "dE/da":
         rhs = f"{lab('dEdz', l + 1)}{lab('Wd', l + 1)}" if batch else f"({lab('Wd', l + 1)})ᵀ{lab('dEdz', l + 1)}"
         return f"{lab('dEda')} = {rhs}"
+    if family == "da/dz" and not fn.elementwise:  # one sample's Jacobian (diag(o) − o oᵀ)
+        return f"{lab('jac')} = {fn.layer_derivative('o', 'z')}" + (" (sample 1 of each)" if batch else "")
     if family == "da/dz":
         return f"{lab('dadz')} = {fn.layer_derivative(lab('a'), lab('z'))}"
+    if family == "dE/dz" and not fn.elementwise:
+        each = ", per sample" if batch else ""
+        return f"{lab('dEdz')} = (∂o/∂z)ᵀ {lab('dEda')}{each} = {LOSSES[sc.loss].layer_delta(lab('a'), lab('t'))}"
     if family == "dE/dz":
         return f"{lab('dEdz')} = {lab('dEda')} ⊙ {lab('dadz')}"
     if family == "dE/dW":

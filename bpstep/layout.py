@@ -22,6 +22,8 @@ Step ids (1-based; a step of one sample is also written ``id@n``; see :mod:`bpst
                                layer (the lecture's ∂E_o1/∂h1) = δ[l+1,j] · W[l+1,j,i]
 ``dz[l+1,j]/da[l,i]``          its local factor, the weight W[l+1,j,i] (W⁺ when sequential)
 ``da[l,j]/dz[l,j]``            the activation's derivative
+``da[l,k]/dz[l,j]``            a softmax layer's Jacobian term ∂a_k/∂z_j (block ``jac``, axes
+                               n, j and k on m; its δ_j = Σ_k ∂E/∂a_k · ∂a_k/∂z_j)
 ``dE/dz[l,j]``                 δ = ∂E/∂a × ∂a/∂z
 ``dz[l,j]/dW[l,j,i]``          the local factor a[l−1,i] (x[i] for the first layer)
 ``dz[l,j]/db[l,j]``            the local factor 1
@@ -61,15 +63,15 @@ from .functions import ACTIVATIONS, LOSSES, count
 from .notation import ONE, Const, Frac, Name, Namer, Op, Ref, d, refs, render
 
 #: block kinds that are chain-rule factors (``next`` steps over them)
-FACTORS = frozenset({"dzda", "part", "dadz", "dzdW", "dzdb"})
+FACTORS = frozenset({"dzda", "part", "dadz", "jac", "dzdW", "dzdb"})
 #: id families → block kinds: (per sample, batch)
 _KINDS = {"z": ("z", None), "a": ("a", None), "Ek": ("Ek", None), "E": ("En", "E"), "dEda": ("dEda", None),
           "dadz": ("dadz", None), "dEdz": ("dEdz", None), "dzdW": ("dzdW", None), "dzdb": ("dzdb", None),
           "dEdW": ("gWs", "gW"), "dEdb": ("gbs", "gb"), "part": ("part", None), "dzda": ("dzda", None),
-          "W+": (None, "W+"), "b+": (None, "b+")}
+          "W+": (None, "W+"), "b+": (None, "b+"), "jac": ("jac", None)}
 #: the layer view's family of each block kind (the factors go with the quantity they make)
 FAMILY = {"z": "z", "a": "a", "Ek": "E", "En": "E", "E": "E", "dzda": "dE/da", "part": "dE/da",
-          "dEda": "dE/da", "dadz": "da/dz", "dEdz": "dE/dz", "dzdW": "dE/dW", "gWs": "dE/dW", "gW": "dE/dW",
+          "dEda": "dE/da", "dadz": "da/dz", "jac": "da/dz", "dEdz": "dE/dz", "dzdW": "dE/dW", "gWs": "dE/dW", "gW": "dE/dW",
           "dzdb": "dE/db", "gbs": "dE/db", "gb": "dE/db", "W+": "W+", "b+": "b+"}
 
 
@@ -408,9 +410,15 @@ class Layout:
         if q is None or q.family not in _KINDS:
             return None
         layer = self.scenario.layers if q.family in ("Ek", "E") else q.idx[0]
+        if q.family == "dadz" and self._jacobian(layer):  # the Jacobian's diagonal
+            q = ids.Qid("jac", (layer, q.idx[1], q.idx[1]))
         grid = self._grids[evaluate]
         per_sample, batch = (None if kind is None else grid.by_kind.get((kind, layer)) for kind in _KINDS[q.family])
         return per_sample, batch, _env(q)
+
+    def _jacobian(self, layer: int) -> bool:
+        """Whether ∂a/∂z of the layer is a Jacobian (softmax)."""
+        return 1 <= layer <= self.scenario.layers and not ACTIVATIONS[self.scenario.activations[layer - 1]].elementwise
 
     def blocks_of(self, evaluate: bool, qid: str, sample: int | None) -> list:
         """``(block, env)`` of the steps with this id: of exactly this sample, or (``sample``
@@ -506,7 +514,7 @@ def _env(q: ids.Qid) -> dict:
     f = q.family
     if f in ("Ek",):
         return {"j": i[0]}
-    if f in ("part", "dzda"):
+    if f in ("part", "dzda", "jac"):
         return {"j": i[2], "m": i[1]}
     if len(i) == 3:
         return {"j": i[1], "i": i[2]}
@@ -539,6 +547,10 @@ def _readers(sc, qid: str, n: int | None) -> list:
                 + ([(f"dE/db[{l},{j}]", n)] if sc.bias else []) + through(l, j))
 
     fn = (lambda l: sc.activations[l - 1])
+    if not ACTIVATIONS[fn(L)].elementwise:
+        found = _softmax_readers(sc, f, x, n, gradients)
+        if found is not None:
+            return found
     if f == "x":
         return [(f"z[1,{j}]", n) for j in each(1)] + [(f"dz[1,{j}]/dW[1,{j},{x[0]}]", n) for j in each(1)]
     if f == "t":
@@ -585,6 +597,33 @@ def _readers(sc, qid: str, n: int | None) -> list:
     return []
 
 
+def _softmax_readers(sc, f, x, n, gradients):
+    """The readers that differ where the output layer is softmax (None: those of any layer):
+    every oₖ reads every z, the Jacobian terms read two o, δ reads every ∂E/∂oₖ and term."""
+    L, K = sc.layers, sc.sizes[-1]
+    if f in ("z", "a", "dEda", "dadz", "jac", "dEdz") and x[0] != L:
+        return None
+    each = range(1, K + 1)
+    if f == "z":
+        return [(f"a[{L},{k}]", n) for k in each]
+    if f == "a":
+        j = x[1]
+        return ([(f"da[{L},{j}]/dz[{L},{m}]", n) for m in each] + [(f"da[{L},{k}]/dz[{L},{j}]", n) for k in each
+                                                                    if k != j]
+                + [(f"E[{j}]", n), (f"dE/da[{L},{j}]", n), (f"dE/dz[{L},{j}]", n)])
+    if f == "t":
+        return [(f"E[{x[0]}]", n), (f"dE/da[{L},{x[0]}]", n), (f"dE/dz[{L},{x[0]}]", n)]
+    if f == "dEda":
+        return [(f"dE/dz[{L},{m}]", n) for m in each]
+    if f == "dadz":
+        return [(f"dE/dz[{L},{x[1]}]", n)]
+    if f == "jac":
+        return [(f"dE/dz[{L},{x[2]}]", n)]
+    if f == "dEdz":
+        return gradients(L, x[1])[1:]
+    return None
+
+
 def _unit(block: Block, env: dict, sizes) -> tuple:
     """``(l, n, j, x)`` 1-based: the block's layer, sample (None for the batch), unit, and the
     unit m of the next layer or input i (an update's or batch mean's p = j·I + i unfolded)."""
@@ -603,6 +642,7 @@ _ID = {
     "dadz": "da[{l},{j}]/dz[{l},{j}]", "dEdz": "dE/dz[{l},{j}]", "dzdW": "dz[{l},{j}]/dW[{l},{j},{x}]",
     "gWs": "dE/dW[{l},{j},{x}]", "dzdb": "dz[{l},{j}]/db[{l},{j}]", "gbs": "dE/db[{l},{j}]",
     "gW": "dE/dW[{l},{j},{x}]", "gb": "dE/db[{l},{j}]", "W+": "W+[{l},{j},{x}]", "b+": "b+[{l},{j}]",
+    "jac": "da[{l},{x}]/dz[{l},{j}]",
 }
 
 
@@ -631,6 +671,8 @@ def block_key(block: Block, env: dict, sizes) -> tuple:
         return ("Wd", l + 1, m, j)
     if kind == "part":
         return ("part", l + 1, n, m, j)
+    if kind == "jac":  # ∂a_k/∂z_j, k on axis m
+        return ("jac", l, n, m, j)
     if kind == "dzdW":
         return ("dzdW", l, n, i)
     if kind == "dzdb":
@@ -683,16 +725,23 @@ def _loss_section(sc, phase):
 
 
 def _backward_layer(sc, l):
-    """One sample's steps for the units of layer l."""
+    """One sample's steps for the units of layer l. A softmax output's δⱼ reads ∂E/∂oₖ of
+    every k and the Jacobian terms ∂oₖ/∂zⱼ (axis m is k): all ∂E/∂o come first."""
     L, sizes = sc.layers, sc.sizes
     unit = []
     if l < L:
         unit.append(Rep("m", sizes[l + 1], Seq([Block("dzda", l, "backward"), Block("part", l, "backward")])))
-    unit += [Block("dEda", l, "backward"), Block("dadz", l, "backward"), Block("dEdz", l, "backward"),
+    jacobian = not ACTIVATIONS[sc.activations[l - 1]].elementwise
+    if not jacobian:
+        unit += [Block("dEda", l, "backward"), Block("dadz", l, "backward")]
+    else:
+        unit.append(Rep("m", sizes[l], Block("jac", l, "backward")))
+    unit += [Block("dEdz", l, "backward"),
              Rep("i", sizes[l - 1], Seq([Block("dzdW", l, "backward"), Block("gWs", l, "backward")]))]
     if sc.bias:
         unit.append(Seq([Block("dzdb", l, "backward"), Block("gbs", l, "backward")]))
-    return Rep("j", sizes[l], Seq(unit))
+    units = Rep("j", sizes[l], Seq(unit))
+    return Seq([Rep("j", sizes[l], Block("dEda", l, "backward")), units]) if jacobian else units
 
 
 def _means(sc, layers):
@@ -776,6 +825,24 @@ class _Maker:
         return Ref(w.plus() if self.seq else w, ("Wd", l, m - 1, j - 1),
                    f"W+[{l + 1},{m},{j}]" if self.seq else f"W[{l + 1},{m},{j}]")
 
+    def dEdz(self, l, n, j):
+        return Ref(d(self.E, self.nm.z(l, j)), ("dEdz", l - 1, n - 1, j - 1), f"dE/dz[{l},{j}]@{n}")
+
+    def jac(self, l, n, k, j):
+        """∂a[l,k]/∂z[l,j] of a softmax layer."""
+        return Ref(d(self.nm.a(l, k), self.nm.z(l, j)), ("jac", l - 1, n - 1, k - 1, j - 1),
+                   f"da[{l},{k}]/dz[{l},{j}]@{n}")
+
+    def jacobian(self, l) -> bool:
+        return not ACTIVATIONS[self.sc.activations[l - 1]].elementwise
+
+    def upstream(self, l, n, j) -> tuple:
+        """The chain-rule factors that bring the loss to z[l,j]: ∂E/∂a × ∂a/∂z, or δ itself
+        where a of the layer is softmax (its δ is a sum over the Jacobian)."""
+        if self.jacobian(l):
+            return (self.dEdz(l, n, j),)
+        return self.dEda(l, n, j), self.dadz(l, n, j)
+
     def dzda_name(self, l, m, j):
         return d(self.nm.z(l + 1, m), self.nm.a(l, j))
 
@@ -795,7 +862,8 @@ class _Maker:
         return self.nm.z(l, j), LongSum(I + self.sc.bias, term)
 
     def _a(self, l, n, j, _):
-        return self.nm.a(l, j), ACTIVATIONS[self.sc.activations[l - 1]].formula(self.z(l, n, j))
+        zs = lambda: [self.z(l, n, k) for k in range(1, self.sizes[l] + 1)]  # noqa: E731
+        return self.nm.a(l, j), ACTIVATIONS[self.sc.activations[l - 1]].formula(self.z(l, n, j), zs)
 
     # -- loss ------------------------------------------------------------------------------------
 
@@ -823,8 +891,8 @@ class _Maker:
         return self.dzda_name(l, m, j), self.Wd(l, m, j)
 
     def _part(self, l, n, j, m):
-        chain = (self.dEda(l + 1, n, m), self.dadz(l + 1, n, m),
-                 Ref(self.dzda_name(l, m, j), ("Wd", l, m - 1, j - 1), f"dz[{l + 1},{m}]/da[{l},{j}]@{n}"))
+        chain = self.upstream(l + 1, n, m) + (
+            Ref(self.dzda_name(l, m, j), ("Wd", l, m - 1, j - 1), f"dz[{l + 1},{m}]/da[{l},{j}]@{n}"),)
         return self.part_name(l, m, j), Op("×", chain)
 
     def _dEda(self, l, n, j, _):
@@ -839,16 +907,25 @@ class _Maker:
         rhs = ACTIVATIONS[self.sc.activations[l - 1]].derivative_formula(self.act(l, n, j), self.z(l, n, j))
         return d(self.nm.a(l, j), self.nm.z(l, j)), rhs
 
+    def _jac(self, l, n, j, k):
+        rhs = ACTIVATIONS[self.sc.activations[l - 1]].derivative_formula(self.act(l, n, k), self.act(l, n, j), k == j)
+        return d(self.nm.a(l, k), self.nm.z(l, j)), rhs
+
     def _dEdz(self, l, n, j, _):
-        delta = Op("×", (self.dEda(l, n, j), self.dadz(l, n, j)))
+        if not self.jacobian(l):
+            return d(self.E, self.nm.z(l, j)), Op("×", (self.dEda(l, n, j), self.dadz(l, n, j)))
+
+        def delta():  # δⱼ = Σₖ ∂E/∂oₖ × ∂oₖ/∂zⱼ, and what it simplifies to
+            chain = _sum([Op("×", (self.dEda(l, n, k), self.jac(l, n, k, j))) for k in range(1, self.sizes[l] + 1)])
+            return Op("=", (chain, LOSSES[self.sc.loss].delta_formula(self.act(l, n, j), self.t(n, j))))
         return d(self.E, self.nm.z(l, j)), delta
 
     def _dzdW(self, l, n, j, i):
         return self.local_W(l, j, i), self.act(l - 1, n, i)
 
     def _gWs(self, l, n, j, i):
-        chain = (self.dEda(l, n, j), self.dadz(l, n, j),
-                 Ref(self.local_W(l, j, i), ("dzdW", l - 1, n - 1, i - 1), f"dz[{l},{j}]/dW[{l},{j},{i}]@{n}"))
+        chain = self.upstream(l, n, j) + (
+            Ref(self.local_W(l, j, i), ("dzdW", l - 1, n - 1, i - 1), f"dz[{l},{j}]/dW[{l},{j},{i}]@{n}"),)
         return d(self.E, self.nm.W(l, j, i)), Op("×", chain)
 
     def _dzdb(self, l, n, j, _):
@@ -856,7 +933,7 @@ class _Maker:
 
     def _gbs(self, l, n, j, _):
         local = Ref(d(self.nm.z(l, j), self.nm.b(l, j)), ("one",), f"dz[{l},{j}]/db[{l},{j}]@{n}")
-        chain = (self.dEda(l, n, j), self.dadz(l, n, j), local)
+        chain = self.upstream(l, n, j) + (local,)
         return d(self.E, self.nm.b(l, j)), Op("×", chain)
 
     # -- batch means and updates -------------------------------------------------------------------

@@ -147,7 +147,7 @@ class Const:
 @dataclass(frozen=True)
 class Op:
     """Operands joined by one operator: ``+``, ``−``, ``·`` (weighted sums), ``×`` (chain rule),
-    ``""`` (written side by side: ½(t − o)², o(1 − o))."""
+    ``""`` (written side by side: ½(t − o)², o(1 − o)), ``=`` (a formula and what it simplifies to)."""
 
     op: str
     args: tuple
@@ -192,8 +192,8 @@ class Indicator:
 
 ONE = Const("1", "1")
 HALF = Const("½", r"\frac{1}{2}")
-_TEX_OP = {"+": "+", "−": "-", "·": r"\cdot", "×": r"\times", "": ""}
-_TEX_FN = {"ln": r"\ln", "paren": ""}
+_TEX_OP = {"+": "+", "−": "-", "·": r"\cdot", "×": r"\times", "": "", "=": "="}
+_TEX_FN = {"ln": r"\ln", "exp": r"\exp", "paren": ""}
 
 
 def refs(node):

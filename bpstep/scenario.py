@@ -372,6 +372,11 @@ class _Validator:
             if a not in ACTIVATIONS:
                 self.fail("network", "activation", f"unknown activation {a!r}; expected one of: "
                                                    f"{', '.join(ACTIVATIONS)}")
+        if "softmax" in activation[:-1]:
+            self.fail("network", "activation", f"softmax is for the output layer only; layer "
+                                               f"{activation.index('softmax') + 1} of {layers} has it")
+        if activation[-1] == "softmax" and sizes[-1] < 2:
+            self.fail("network", "activation", "softmax needs at least 2 outputs; the network has 1")
         bias = net.get("bias", True)
         if not isinstance(bias, bool):
             self.fail("network", "bias", f"expected true or false, got {_kind(bias)}")
@@ -388,6 +393,11 @@ class _Validator:
         tr = self.table("training")
         self.check_keys("training", tr)
         loss = self.string("training", tr, "loss", "half_sse", LOSSES)
+        if (loss == "cross_entropy") != (activation[-1] == "softmax"):
+            self.fail("training", "loss", "loss = \"cross_entropy\" goes with activation \"softmax\" on the output "
+                                          f"layer; got loss {loss!r} and output activation {activation[-1]!r}")
+        if loss == "cross_entropy":
+            self.one_hot(T)
         if loss == "bce" and ((T < 0).any() or (T > 1).any()):
             bad = next(v for v in T.ravel() if not 0 <= v <= 1)
             self.fail("data", "targets", f"loss = \"bce\" needs targets in [0, 1], got {bad:g}")
@@ -418,8 +428,36 @@ class _Validator:
             self.fail("data", "inputs", f"expected a list of samples (one row per sample), got {_kind(inputs)}")
         n = len(inputs)
         X = self.matrix("data", "inputs", inputs, (n, sizes[0]), "inputs")
-        T = self.matrix("data", "targets", data["targets"], (n, sizes[-1]), "targets")
+        targets = data["targets"]
+        if isinstance(targets, list) and targets and not any(isinstance(t, list) for t in targets):
+            return X, self.class_indices(targets, n, sizes[-1]), ()
+        T = self.matrix("data", "targets", targets, (n, sizes[-1]), "targets")
         return X, T, ()
+
+    def class_indices(self, targets, n, outputs):
+        """``targets = [0, 2, 1]``: one class index per sample (0-based, as torch's
+        CrossEntropyLoss takes them) → one-hot rows."""
+        if len(targets) != n:
+            self.fail("data", "targets", f"expected {n} class indices (one per sample), got {len(targets)}")
+        if outputs < 2:
+            self.fail("data", "targets", "class indices need a network of at least 2 outputs; expected one "
+                                         "row per sample such as [[0], [1]]")
+        for k, t in enumerate(targets):
+            if isinstance(t, bool) or not isinstance(t, int):
+                self.fail("data", "targets", f"targets[{k}]: expected a class index (a whole number), got {_kind(t)}")
+            if not 0 <= t < outputs:
+                self.fail("data", "targets", f"targets[{k}]: class index {t} out of range for {outputs} outputs; "
+                                             f"expected 0…{outputs - 1}")
+        return np.eye(outputs)[targets]
+
+    def one_hot(self, T):
+        """Cross-entropy's targets: one-hot rows (so that δ = o − t)."""
+        ok = ((T == 0) | (T == 1)).all(1) & (T.sum(1) == 1)
+        if not ok.all():
+            n = int(np.flatnonzero(~ok)[0])
+            row = ", ".join(f"{v:g}" for v in T[n])
+            self.fail("data", "targets", f"loss = \"cross_entropy\" needs one-hot target rows or class indices; "
+                                         f"row {n + 1} is [{row}]")
 
     def data_file(self, name):
         """``[data] file``, read (its columns are picked and converted by :meth:`file_data`)."""

@@ -36,6 +36,7 @@ _GET = {
     "E": lambda r: r.arrays.E,
     "dEda": lambda r, l, n, j: r.arrays.dEda[l][n, j],
     "dadz": lambda r, l, n, j: r.arrays.dadz[l][n, j],
+    "jac": lambda r, l, n, k, j: r.arrays.dadz[l][n, k, j],  # a softmax layer's dadz is its Jacobian
     "dEdz": lambda r, l, n, j: r.arrays.dEdz[l][n, j],
     "dzdW": lambda r, l, n, i: r.arrays.dzdW[l][n, i],
     "gWs": lambda r, l, n, j, i: r.arrays.gW_sample[l][n, j, i],

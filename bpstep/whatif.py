@@ -40,6 +40,8 @@ def problem(ref: Ref, value: float | None, scenario) -> str | None:
                 "x[i][@n], a target t[k][@n] or lr")
     if head in PARAMETERS and ref.sample is not None:
         return f"{ref}: a parameter is shared by every sample; write it without @n"
+    if head == "t" and scenario.loss == "cross_entropy":  # δ = o − t needs each row to sum to 1
+        return f"{ref}: cross_entropy's targets are one-hot rows; one t[k] cannot change alone"
     if value is None:
         return None
     if not math.isfinite(value):
