@@ -171,9 +171,10 @@ def _epoch_of(arrays: engine.EpochArrays, c: int) -> engine.EpochArrays:
     pick = lambda x: None if x is None else x[..., c]
     many = lambda xs: None if xs is None else [pick(x) for x in xs]
     out = engine.EpochArrays(W=many(arrays.W), b=many(arrays.b))
+    one = lambda v: many(v) if isinstance(v, list) else pick(v)  # noqa: E731
     for name, value in vars(arrays).items():
         if name not in ("W", "b"):
-            setattr(out, name, many(value) if isinstance(value, list) else pick(value))
+            setattr(out, name, {k: one(v) for k, v in value.items()} if isinstance(value, dict) else one(value))
     return out
 
 
@@ -187,13 +188,17 @@ def stack_epochs(many: list) -> engine.EpochArrays:
         if isinstance(xs[0], engine.Outer):
             return engine.Outer.stack(xs, np.float64)
         return np.stack(xs, axis=-1).astype(np.float64)
+    def stacked(value, get):
+        """``value`` (a list per layer, or an array) of the first epoch; ``get(a)`` of any."""
+        if isinstance(value, list):
+            return [None if v is None else stack(lambda a, l=l: get(a)[l]) for l, v in enumerate(value)]
+        return None if value is None else stack(get)
     out = engine.EpochArrays(W=None, b=None)
     for name, value in vars(first).items():
-        if isinstance(value, list):
-            value = [None if v is None else stack(lambda a, name=name, l=l: getattr(a, name)[l])
-                     for l, v in enumerate(value)]
-        elif value is not None:
-            value = stack(lambda a, name=name: getattr(a, name))
+        if isinstance(value, dict):  # the optimizer's quantities and state
+            value = {k: stacked(v, lambda a, name=name, k=k: getattr(a, name)[k]) for k, v in value.items()}
+        else:
+            value = stacked(value, lambda a, name=name: getattr(a, name))
         setattr(out, name, value)
     return out
 

@@ -41,9 +41,15 @@ class Params:
 
     W: list
     b: list | None
+    #: the optimizer's state after the steps so far: {(quantity, "W" | "b"): one array per layer}
+    #: of what it carries (the momentum buffer, Adam's m and v) and "t", the steps taken; None
+    #: before the first step and for plain gradient descent
+    state: dict | None = None
 
     def copy(self) -> "Params":
-        return Params([w.copy() for w in self.W], None if self.b is None else [v.copy() for v in self.b])
+        state = None if self.state is None else {k: v if k == "t" else [x.copy() for x in v]
+                                                 for k, v in self.state.items()}
+        return Params([w.copy() for w in self.W], None if self.b is None else [v.copy() for v in self.b], state)
 
     def flat(self) -> np.ndarray:
         parts = [w.ravel() for w in self.W] + ([v.ravel() for v in self.b] if self.b is not None else [])
@@ -63,6 +69,15 @@ class Network:
     #: per layer, 1 where a weight (bias) may change and 0 where it is frozen; None: nothing frozen
     W_mask: list | None = None
     b_mask: list | None = None
+    #: the optimizer (functions.OPTIMIZERS) and its hyper-parameters (numbers as 0-d arrays of
+    #: the dtype); plain SGD computes θ − α·g as it always did
+    optimizer: str = "sgd"
+    hyper: dict = field(default_factory=lambda: dict(functions.OPTIMIZERS["sgd"].hyper))
+
+    @cached_property
+    def steps(self) -> tuple:
+        """The optimizer's quantities shown before θ⁺, in order; () for plain gradient descent."""
+        return tuple(functions.OPTIMIZERS[self.optimizer].kinds(self.hyper))
 
     @property
     def layers(self) -> int:
@@ -265,6 +280,9 @@ class EpochArrays:
     dzdW: list = field(default_factory=list)  # N×I: the local factor ∂z_l/∂W_l = a_{l−1} (act[:-1] here)
     W_new: list = field(default_factory=list)
     b_new: list | None = None
+    #: the optimizer's quantities {(quantity, "W" | "b"): per layer} and its state before the step
+    opt: dict = field(default_factory=dict)
+    opt_prev: dict | None = None
 
 
 def forward(net: Network, p: Params, X: np.ndarray):
@@ -295,6 +313,38 @@ def _update(value, grad, lr, mask):
     skips the product)."""
     step = grad if mask is None else grad * mask
     return value - (step if lr == 1 else lr * step)
+
+
+def _step(net: Network, p: Params, P: str, l: int, value, grad, mask, state: dict, shown: dict | None):
+    """θ⁺ of layer l's weights (``P`` = "W") or biases ("b") by the network's optimizer: the
+    carried quantities go into ``state`` for the next epoch and, with ``shown``, every
+    quantity into it (the tape's). A frozen entry has a zero gradient, which leaves it as it is."""
+    if not net.steps:
+        return _update(value, grad, net.lr, mask)
+    opt = functions.OPTIMIZERS[net.optimizer]
+    before = p.state
+    prev = None
+    if before is not None and all((q, P) in before for q in opt.carried if q in net.steps):
+        prev = {q: before[(q, P)][l] for q in opt.carried if (q, P) in before}
+    t = 1 if before is None else before["t"] + 1
+    out = opt.step(value, grad if mask is None else grad * mask, prev, net.hyper, net.lr, t)
+    state["t"] = t
+    for q, x in out.items():
+        if q in opt.carried:
+            state.setdefault((q, P), [None] * net.layers)[l] = x
+        if shown is not None and q != "+":
+            shown.setdefault((q, P), [None] * net.layers)[l] = x
+    return out["+"]
+
+
+def _state_before(net: Network, p: Params) -> dict | None:
+    """The optimizer's state before this epoch's step, as the tape shows it: zeros (and t = 0)
+    before the first step; None for plain gradient descent."""
+    if not net.steps or p.state is not None:
+        return p.state
+    carried = [q for q in functions.OPTIMIZERS[net.optimizer].carried if q in net.steps]
+    tensors = [("W", p.W)] + ([("b", p.b)] if p.b is not None else [])
+    return {**{(q, P): [np.zeros_like(x) for x in xs] for q in carried for P, xs in tensors}, "t": 0}
 
 
 def _mean_of_sum(total, n):
@@ -330,17 +380,18 @@ def run_epoch(net: Network, p: Params, full: bool = False):
         n = net.divisor
         new_W = list(p.W)
         new_b = None if p.b is None else list(p.b)
-        arrays = EpochArrays(W=p.W, b=p.b)
+        arrays = EpochArrays(W=p.W, b=p.b, opt_prev=_state_before(net, p))
+        state = {}
         for l in reversed(range(net.layers)):
             dadz = ACTIVATION_FUNCTIONS[net.activations[l]][1](zs[l], acts[l + 1])
             # a softmax output's Jacobian (N×K×K) is shown; δ is the loss's simplified Σ_k
             delta = g * dadz if dadz.ndim == g.ndim else net.output_delta(o, net.T)
             # the batch mean of the per-sample gradients δ_n a_nᵀ, as one product
             gW = _mean_of_sum(delta.T.dot(acts[l]), n)
-            new_W[l] = _update(p.W[l], gW, net.lr, net.W_mask and net.W_mask[l])
+            new_W[l] = _step(net, p, "W", l, p.W[l], gW, net.W_mask and net.W_mask[l], state, arrays.opt)
             if p.b is not None:
                 gb = _mean_of_sum(np.add.reduce(delta, 0), n)
-                new_b[l] = _update(p.b[l], gb, net.lr, net.b_mask and net.b_mask[l])
+                new_b[l] = _step(net, p, "b", l, p.b[l], gb, net.b_mask and net.b_mask[l], state, arrays.opt)
                 arrays.gb_sample.insert(0, delta)
                 arrays.gb.insert(0, gb)
             W_down = new_W[l] if net.sequential else p.W[l]
@@ -359,7 +410,7 @@ def run_epoch(net: Network, p: Params, full: bool = False):
     arrays.E_terms, arrays.E_sample, arrays.E = terms, E_sample, loss
     arrays.W_new, arrays.b_new = new_W, new_b
     arrays.dzdW = acts[:-1]
-    return Params(new_W, new_b), loss, arrays
+    return Params(new_W, new_b, state or None), loss, arrays
 
 
 class _FastForward:
@@ -386,6 +437,7 @@ class _FastForward:
         self.bce_sigmoid = net.loss == "bce" and net.activations[-1] == "sigmoid"
         self.one_minus_T = self.one - net.T  # the (1 − t) of every epoch's BCE
         self.plain = net.W_mask is None and net.lr == 1  # θ − g is all _update does then
+        self.net, self.optimized = net, bool(net.steps)
         self.layers = L
 
     def __call__(self, p: Params):
@@ -393,12 +445,12 @@ class _FastForward:
             zs, acts = self.forward(p.W, p.b)
             if self.output_delta is None:
                 terms, g, dadz_out = self.loss_and_gradient(acts[-1])
-                new_W, new_b = self.backward(p.W, p.b, zs, acts, g, dadz_out)
+                new_W, new_b, state = self.backward(p, zs, acts, g, dadz_out)
             else:  # softmax: δ of the output straight from the loss
                 terms = self.loss[0](zs[-1] if self.logits else acts[-1], self.T)
-                new_W, new_b = self.backward(p.W, p.b, zs, acts, None, None, self.output_delta(acts[-1], self.T))
+                new_W, new_b, state = self.backward(p, zs, acts, None, None, self.output_delta(acts[-1], self.T))
             loss = _reduce(_reduce(terms, 1)) / terms.shape[0]  # batch_loss
-        return Params(new_W, new_b), loss, None
+        return Params(new_W, new_b, state), loss, None
 
     def forward(self, W, b):
         """z_l = a_{l−1} W_lᵀ + b_l, a_l = f_l(z_l), as :func:`forward` (σ written out)."""
@@ -427,10 +479,12 @@ class _FastForward:
             terms, g = terms / self.K, g / self.K
         return terms, g, oq
 
-    def backward(self, W, b, zs, acts, g, dadz, delta=None):
+    def backward(self, p, zs, acts, g, dadz, delta=None):
         """δ, the batch-mean gradients and the update of every layer, from the output down;
-        ``dadz``: the output's ∂a/∂z if already known; ``delta``: the output's δ if known."""
-        one, n, plain, lr = self.one, self.n, self.plain, self.lr
+        ``dadz``: the output's ∂a/∂z if already known; ``delta``: the output's δ if known.
+        Returns the new weights, biases and optimizer state."""
+        one, n, plain, lr, optimized = self.one, self.n, self.plain, self.lr, self.optimized
+        W, b, state = p.W, p.b, {}
         new_W, new_b = list(W), None if b is None else list(b)
         for l, sigmoid, f, W_mask, b_mask in self.down:
             if delta is None:
@@ -442,16 +496,22 @@ class _FastForward:
             gW = delta.T.dot(acts[l])
             if n is not None:
                 gW = gW / n
-            new_W[l] = W[l] - gW if plain else _update(W[l], gW, lr, W_mask)
+            if optimized:
+                new_W[l] = _step(self.net, p, "W", l, W[l], gW, W_mask, state, None)
+            else:
+                new_W[l] = W[l] - gW if plain else _update(W[l], gW, lr, W_mask)
             if b is not None:
                 gb = _reduce(delta, 0)
                 if n is not None:
                     gb = gb / n
-                new_b[l] = b[l] - gb if plain else _update(b[l], gb, lr, b_mask)
+                if optimized:
+                    new_b[l] = _step(self.net, p, "b", l, b[l], gb, b_mask, state, None)
+                else:
+                    new_b[l] = b[l] - gb if plain else _update(b[l], gb, lr, b_mask)
             if l:
                 g = delta.dot(new_W[l] if self.sequential else W[l])
             delta = None
-        return new_W, new_b
+        return new_W, new_b, state or None
 
 
 _reduce = np.add.reduce

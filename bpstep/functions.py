@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from .notation import HALF, ONE, Call, Const, Frac, Indicator, Neg, Op, Power
+from .notation import HALF, ONE, Call, Const, Frac, Indicator, Neg, Op, Pow, Power
 
 #: torch's BCELoss clamps each log at -100 and its gradient's denominator at 1e-12 (torch's
 #: EPSILON is the float32 1e-12f, 9.99999996e-13, for float64 tensors too: the cross-check saw it).
@@ -305,4 +305,183 @@ LOSSES = {
         delta=lambda o, t: o - t,
         delta_formula=lambda o, t: Op("−", (o, t)),
         layer_delta=lambda o, t: f"{o} − {t}"),
+}
+
+
+# --- optimizers -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """An optimizer with torch's argument names, defaults and update rule. Each quantity it
+    computes for a parameter θ (with gradient g = ∂E/∂θ, the batch mean) is a step of the update
+    phase, in the order of ``kinds(h)`` (h: the hyper-parameters), then θ⁺:
+
+    - ``step(θ, g, prev, h, lr, t)`` → {quantity: array, "+": θ⁺}; ``prev``: the ``carried``
+      quantities of the epoch before (None at the first step), t the step count from 1;
+    - ``formula(q, r)``: quantity q's formula tree (``"+"``: θ⁺'s) from ``r``, which makes the
+      Refs: ``r.theta``, ``r.grad``, ``r.q(q)`` (this epoch's), ``r.prev(q)`` (the carried
+      value of the epoch before), ``r.hp(name)``, ``r.lr``, ``r.t``;
+    - ``reads(q, h)``: what q's formula reads: quantities, "grad", "theta", "prev:q";
+    - ``spread(q, S, x, θ, h, lr)``: its rounding scale from the scales S and values x of those
+      before it (``S["grad"]``, ``x["prev:m"]``, …; the carried values are exact: each epoch of
+      the cross-check starts from bpstep's own state);
+    - ``torch(torch, params, h, lr)`` → the torch optimizer, ``state`` maps the carried
+      quantities to the keys of its state."""
+
+    hyper: dict
+    symbols: dict  # hyper-parameter → (Unicode, LaTeX)
+    names: dict  # quantity → (Unicode prefix, LaTeX prefix) of its name, e.g. m → ("m", "m")
+    kinds: Callable
+    carried: tuple
+    step: Callable
+    formula: Callable
+    reads: Callable
+    spread: Callable
+    torch: Callable
+    state: dict
+    words: str
+
+
+def _sgd_kinds(h):
+    return (("g",) if h["weight_decay"] else ()) + (("buf",) if h["momentum"] else ()) + (
+        ("nes",) if h["nesterov"] else ())
+
+
+def _sgd_step(theta, g, prev, h, lr, t):
+    out = {}
+    if h["weight_decay"]:
+        g = out["g"] = g + h["weight_decay"] * theta
+    u = g
+    if h["momentum"]:  # torch: the first buffer is the gradient itself, without dampening
+        u = out["buf"] = g.copy() if prev is None else h["momentum"] * prev["buf"] + (1 - h["dampening"]) * g
+        if h["nesterov"]:
+            u = out["nes"] = g + h["momentum"] * u
+    out["+"] = theta - lr * u
+    return out
+
+
+def _sgd_input(h):
+    """The gradient as the optimizer takes it: with weight decay added, or ∂E/∂θ itself."""
+    return "g" if h["weight_decay"] else "grad"
+
+
+def _sgd_reads(q, h):
+    g = _sgd_input(h)
+    return {"g": ("grad", "theta"), "buf": ("prev:buf", g), "nes": (g, "buf"),
+            "+": ("theta", (_sgd_kinds(h) or ("grad",))[-1])}[q]
+
+
+def _sgd_formula(q, r):
+    g = r.q("g") if r.h["weight_decay"] else r.grad
+    if q == "g":
+        return Op("+", (r.grad, Op("·", (r.hp("weight_decay"), r.theta))))
+    if q == "buf":
+        if r.t_value == 1:
+            return g
+        return Op("+", (Op("·", (r.hp("momentum"), r.prev("buf"))),
+                        Op("·", (Call("paren", Op("−", (ONE, r.hp("dampening")))), g))))
+    if q == "nes":
+        return Op("+", (g, Op("·", (r.hp("momentum"), r.q("buf")))))
+    u = r.q(_sgd_kinds(r.h)[-1]) if _sgd_kinds(r.h) else r.grad
+    return Op("−", (r.theta, Op("×", (r.lr, u))))
+
+
+def _sgd_spread(q, S, x, theta, h, lr):
+    g = _sgd_input(h)
+    if q == "g":
+        return S["grad"] + h["weight_decay"] * np.abs(theta)
+    if q == "buf":
+        return h["momentum"] * np.abs(x.get("prev:buf", 0)) + (1 - h["dampening"]) * S[g] if "prev:buf" in x else S[g]
+    if q == "nes":
+        return S[g] + h["momentum"] * S["buf"]
+    return np.abs(theta) + lr * S[(_sgd_kinds(h) or ("grad",))[-1]]
+
+
+def _adam_kinds(h):
+    return (("g",) if h["weight_decay"] else ()) + ("m", "v", "mhat", "vhat", "upd")
+
+
+def _adam_step(theta, g, prev, h, lr, t):
+    out = {}
+    if h["weight_decay"]:
+        g = out["g"] = g + h["weight_decay"] * theta
+    b1, b2, one = h["beta1"], h["beta2"], ONE_OF[g.dtype]
+    m_prev, v_prev = (np.zeros_like(g), np.zeros_like(g)) if prev is None else (prev["m"], prev["v"])
+    m = out["m"] = b1 * m_prev + (one - b1) * g
+    v = out["v"] = b2 * v_prev + (one - b2) * (g * g)
+    mhat = out["mhat"] = m / (one - b1 ** t)
+    vhat = out["vhat"] = v / (one - b2 ** t)
+    upd = out["upd"] = lr * mhat / (np.sqrt(vhat) + h["eps"])
+    out["+"] = theta - upd
+    return out
+
+
+def _adam_reads(q, h):
+    g = "g" if h["weight_decay"] else "grad"
+    return {"g": ("grad", "theta"), "m": ("prev:m", g), "v": ("prev:v", g), "mhat": ("m",), "vhat": ("v",),
+            "upd": ("mhat", "vhat"), "+": ("theta", "upd")}[q]
+
+
+def _adam_formula(q, r):
+    g = r.q("g") if r.h["weight_decay"] else r.grad
+    if q == "g":
+        return Op("+", (r.grad, Op("·", (r.hp("weight_decay"), r.theta))))
+    if q in ("m", "v"):
+        beta = r.hp("beta1" if q == "m" else "beta2")
+        new = g if q == "m" else Power(g)
+        return Op("+", (Op("·", (beta, r.prev(q))), Op("·", (Call("paren", Op("−", (ONE, beta))), new))))
+    if q in ("mhat", "vhat"):
+        beta = r.hp("beta1" if q == "mhat" else "beta2")
+        return Frac(r.q(q[0]), Call("paren", Op("−", (ONE, Pow(beta, r.t)))))
+    if q == "upd":
+        root = Call("√", r.q("vhat"), r"\operatorname{sqrt}")
+        return Frac(Op("·", (r.lr, r.q("mhat"))), Call("paren", Op("+", (root, r.hp("eps")))))
+    return Op("−", (r.theta, r.q("upd")))
+
+
+def _adam_spread(q, S, x, theta, h, lr):
+    g = "g" if h["weight_decay"] else "grad"
+    b1, b2 = h["beta1"], h["beta2"]
+    if q == "g":
+        return S["grad"] + h["weight_decay"] * np.abs(theta)
+    if q == "m":
+        return b1 * np.abs(x["prev:m"]) + (1 - b1) * S[g]
+    if q == "v":
+        return b2 * np.abs(x["prev:v"]) + (1 - b2) * 2 * np.abs(x[g]) * S[g]
+    if q in ("mhat", "vhat"):  # m / (1 − β₁ᵗ)
+        return S[q[0]] / (1 - (b1 if q == "mhat" else b2) ** x["t"])
+    if q == "upd":
+        root = np.sqrt(x["vhat"])
+        den = root + h["eps"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            S_root = np.where(root > 0, S["vhat"] / (2 * root), 0.0)
+        return lr * (S["mhat"] + np.abs(x["mhat"]) * S_root / den) / den
+    return np.abs(theta) + S["upd"]
+
+
+OPTIMIZERS = {
+    "sgd": Optimizer(
+        hyper={"momentum": 0.0, "dampening": 0.0, "nesterov": False, "weight_decay": 0.0},
+        symbols={"momentum": ("μ", r"\mu"), "dampening": ("τ", r"\tau"), "weight_decay": ("λ", r"\lambda")},
+        names={"g": ("g", "g"), "buf": ("b", "b"), "nes": ("gₙ", r"g^{nes}")},
+        kinds=_sgd_kinds, carried=("buf",), step=_sgd_step, formula=_sgd_formula, reads=_sgd_reads,
+        spread=_sgd_spread,
+        torch=lambda torch, params, h, lr: torch.optim.SGD(params, lr=lr, momentum=h["momentum"],
+                                                           dampening=h["dampening"], nesterov=h["nesterov"],
+                                                           weight_decay=h["weight_decay"]),
+        state={"buf": "momentum_buffer"},
+        words="stochastic gradient descent (torch.optim.SGD)"),
+    "adam": Optimizer(
+        hyper={"beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0},
+        symbols={"beta1": ("β₁", r"\beta_1"), "beta2": ("β₂", r"\beta_2"), "eps": ("ε", r"\epsilon"),
+                 "weight_decay": ("λ", r"\lambda")},
+        names={"g": ("g", "g"), "m": ("m", "m"), "v": ("v", "v"), "mhat": ("m̂", r"\hat{m}"),
+               "vhat": ("v̂", r"\hat{v}"), "upd": ("Δ", r"\Delta")},
+        kinds=_adam_kinds, carried=("m", "v"), step=_adam_step, formula=_adam_formula, reads=_adam_reads,
+        spread=_adam_spread,
+        torch=lambda torch, params, h, lr: torch.optim.Adam(params, lr=lr, betas=(h["beta1"], h["beta2"]),
+                                                            eps=h["eps"], weight_decay=h["weight_decay"]),
+        state={"m": "exp_avg", "v": "exp_avg_sq"},
+        words="Adam (torch.optim.Adam)"),
 }

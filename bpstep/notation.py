@@ -177,6 +177,14 @@ class Power:
 
 
 @dataclass(frozen=True)
+class Pow:
+    """base^exponent (β₁ᵗ)"""
+
+    base: object
+    exponent: object
+
+
+@dataclass(frozen=True)
 class Neg:
     """−(arg)"""
 
@@ -208,6 +216,9 @@ def refs(node):
         yield from refs(node.den)
     elif isinstance(node, (Call, Power, Neg, Indicator)):
         yield from refs(node.arg if not isinstance(node, Power) else node.base)
+    elif isinstance(node, Pow):
+        yield from refs(node.base)
+        yield from refs(node.exponent)
 
 
 def bracketed(node) -> tuple:
@@ -221,9 +232,9 @@ def bracketed(node) -> tuple:
         elif isinstance(n, Op):
             for a in n.args:
                 walk(a, False)
-        elif isinstance(n, Frac):
-            walk(n.num, False)
-            walk(n.den, False)
+        elif isinstance(n, (Frac, Pow)):
+            walk(n.num if isinstance(n, Frac) else n.base, False)
+            walk(n.den if isinstance(n, Frac) else n.exponent, False)
         elif isinstance(n, Power):
             walk(n.base, True)
         elif isinstance(n, (Call, Neg, Indicator)):
@@ -261,6 +272,8 @@ def render(node, leaf, tex=False) -> str:
             return f"-\\left({r(n.arg)}\\right)" if tex else f"−({r(n.arg)})"
         if isinstance(n, Indicator):
             return f"[{r(n.arg)} > 0]"
+        if isinstance(n, Pow):
+            return f"{{{r(n.base)}}}^{{{r(n.exponent)}}}" if tex else f"{r(n.base)}^{r(n.exponent)}"
         raise TypeError(n)
     return r(node)
 

@@ -47,6 +47,7 @@ except ImportError:  # the same parser, pure Python
 from . import datafile
 from .datafile import describe as _kind
 from .engine import ACTIVATIONS, LOSSES, UPDATE_ORDERS
+from .functions import OPTIMIZERS
 
 _PACKAGE_SCENARIOS = Path(__file__).parent / "scenarios"  # inside an installed wheel
 _SOURCE_SCENARIOS = Path(__file__).parent.parent / "scenarios"  # in a source checkout
@@ -56,7 +57,8 @@ _KEYS = {
     "network": {"sizes", "activation", "bias"},
     "init": {"weights", "biases", "method", "seed", "scale"},
     "data": {"file", "inputs", "targets"},
-    "training": {"loss", "learning_rate", "epochs", "dtype", "update_order", "freeze"},
+    "training": {"loss", "learning_rate", "epochs", "dtype", "update_order", "freeze", "optimizer", "momentum",
+                 "dampening", "nesterov", "weight_decay", "betas", "eps"},
 }
 _REQUIRED = {None: ("network", "init", "data", "training"), "network": ("sizes",),
              "data": ("targets",), "training": ("learning_rate",)}
@@ -113,6 +115,9 @@ class Scenario:
     source: str
     #: the names of the classes by index when the targets were a column of class labels, else ()
     classes: tuple = ()
+    #: ``[training] optimizer`` and its hyper-parameters as (name, value) pairs, torch's names
+    optimizer: str = "sgd"
+    hyper: tuple = ()
 
     @property
     def layers(self) -> int:
@@ -413,11 +418,54 @@ class _Validator:
             problem = param_id_problem(f, sizes, bias)
             if problem:
                 self.fail("training", "freeze", problem)
+        optimizer = self.string("training", tr, "optimizer", "sgd", tuple(OPTIMIZERS))
+        hyper = self.hyper(tr, optimizer)
+        if OPTIMIZERS[optimizer].kinds(hyper) and order == "sequential":
+            self.fail("training", "update_order", f"update_order = \"sequential\" is for plain gradient descent; "
+                                                  f"optimizer {optimizer!r} here has state or weight decay")
+        if freeze and hyper["weight_decay"]:
+            self.fail("training", "freeze", "a frozen parameter would still decay: expected weight_decay = 0 "
+                                            "with freeze")
         return Scenario(name=name, title=title, description=description, notation=notation,
                         sizes=tuple(sizes), activations=tuple(activation), bias=bias,
                         weights=tuple(weights), biases=None if biases is None else tuple(biases),
                         inputs=X, targets=T, loss=loss, learning_rate=lr, epochs=epochs, dtype=dtype,
-                        update_order=order, freeze=frozenset(freeze), source=self.shown, classes=classes)
+                        update_order=order, freeze=frozenset(freeze), source=self.shown, classes=classes,
+                        optimizer=optimizer, hyper=tuple(hyper.items()))
+
+    def hyper(self, tr, optimizer) -> dict:
+        """The optimizer's hyper-parameters, torch's defaults where not given, checked as torch
+        checks them."""
+        opt = OPTIMIZERS[optimizer]
+        for key in ("momentum", "dampening", "nesterov", "betas", "eps"):
+            mine = key in opt.hyper or (key == "betas" and "beta1" in opt.hyper)
+            if key in tr and not mine:
+                self.fail("training", key, f"{key} is not a setting of optimizer {optimizer!r}")
+        h = {}
+        for key, default in opt.hyper.items():
+            if key in ("beta1", "beta2"):
+                continue
+            if isinstance(default, bool):
+                value = tr.get(key, default)
+                if not isinstance(value, bool):
+                    self.fail("training", key, f"expected true or false, got {_kind(value)}")
+                h[key] = value
+            else:
+                h[key] = self.number("training", tr, key, default)
+                if h[key] < 0:
+                    self.fail("training", key, f"expected a number ≥ 0, got {h[key]:g}")
+        if optimizer == "sgd" and h["nesterov"] and (h["momentum"] <= 0 or h["dampening"] != 0):
+            self.fail("training", "nesterov", "nesterov needs momentum > 0 and dampening = 0 (as torch)")
+        if "beta1" in opt.hyper:
+            betas = tr.get("betas", [opt.hyper["beta1"], opt.hyper["beta2"]])
+            if (not isinstance(betas, list) or len(betas) != 2
+                    or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in betas)):
+                self.fail("training", "betas", f"expected two numbers [beta1, beta2], got {betas!r}")
+            for k, v in enumerate(betas):
+                if not 0 <= v < 1:
+                    self.fail("training", "betas", f"beta{k + 1} = {v:g}: expected a number in [0, 1)")
+            h = {"beta1": float(betas[0]), "beta2": float(betas[1]), **h}
+        return h
 
     def data(self, data, sizes):
         """``[data] inputs`` and ``targets`` as numbers in the file → (X, T, no classes)."""

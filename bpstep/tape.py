@@ -13,7 +13,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from . import engine
+from . import engine, functions
 from .ids import indices
 from .layout import Layout, Spec
 from .notation import Const, Ref, fmt, operands
@@ -69,8 +69,15 @@ def network_for(scenario) -> tuple[engine.Network, engine.Params]:
     net = engine.Network(activations=list(scenario.activations), loss=scenario.loss,
                          lr=dt.type(scenario.learning_rate), sequential=scenario.update_order == "sequential",
                          X=np.asarray(scenario.inputs, dtype=dt), T=np.asarray(scenario.targets, dtype=dt),
-                         W_mask=W_mask, b_mask=b_mask)
+                         W_mask=W_mask, b_mask=b_mask, optimizer=scenario.optimizer,
+                         hyper=hyper_for(scenario.optimizer, dict(scenario.hyper), dt))
     return net, engine.Params(W, b)
+
+
+def hyper_for(optimizer: str, given: dict, dt) -> dict:
+    """The optimizer's hyper-parameters (torch's defaults where not given), numbers in the dtype."""
+    h = dict(functions.OPTIMIZERS[optimizer].hyper, **given)
+    return {k: v if isinstance(v, bool) else dt.type(v) for k, v in h.items()}
 
 
 class Record:
