@@ -112,6 +112,8 @@ def error_scales(net, arrays: engine.EpochArrays, rtol: float) -> engine.EpochAr
             S_gW = _mean_over_samples(S_delta, A, D, S_act[l])
             free = 1 if net.W_mask is None else net.W_mask[l]  # 0 where frozen
             S_W_new = np.abs(W[l]) + float(net.lr) * S_gW * free
+            if net.steps:
+                S_W_new = _optimizer_scales(net, arrays, out, l, "W", W[l], S_gW, first, last)
             S_Wd = S_W_new if net.sequential else np.abs(W[l])
             out.dEda[l], out.dadz[l], out.dEdz[l] = last(S_g), last(S_dadz), last(S_delta)
             out.gW_sample[l] = engine.Outer(last(S_delta), last(A), True, more=[(last(D), last(S_act[l]))])
@@ -122,9 +124,29 @@ def error_scales(net, arrays: engine.EpochArrays, rtol: float) -> engine.EpochAr
                 out.gb_sample[l], out.gb[l] = last(S_delta), last(S_gb)
                 free = 1 if net.b_mask is None else net.b_mask[l]
                 out.b_new[l] = last(np.abs(b[l]) + float(net.lr) * S_gb * free)
+                if net.steps:
+                    out.b_new[l] = last(_optimizer_scales(net, arrays, out, l, "b", b[l], S_gb, first, last))
             if l:  # what the layer below reads
                 S_g = _sum_over_units(S_delta, Wd, D, S_Wd)
     return out
+
+
+def _optimizer_scales(net, arrays, out, l, P, theta, S_grad, first, last):
+    """The rounding scales of the optimizer's quantities of layer l's weights (``P`` = "W") or
+    biases ("b"), into ``out.opt``, each from those it reads (the registry's ``spread``; the
+    state before the step is exact, the engine's own); returns θ⁺'s. Arrays epoch first."""
+    opt = functions.OPTIMIZERS[net.optimizer]
+    h = {k: v if isinstance(v, bool) else float(v) for k, v in net.hyper.items()}
+    t = np.asarray(arrays.opt_prev["t"], np.float64).reshape((-1,) + (1,) * (theta.ndim - 1)) + 1
+    S, x = {"grad": S_grad}, {"grad": first((arrays.gW if P == "W" else arrays.gb)[l]), "t": t}
+    for q in opt.carried:
+        if (q, P) in arrays.opt_prev:
+            x["prev:" + q] = first(arrays.opt_prev[(q, P)][l])
+    for q in net.steps:
+        x[q] = first(arrays.opt[(q, P)][l])
+        S[q] = opt.spread(q, S, x, theta, h, float(net.lr))
+        out.opt.setdefault((q, P), [None] * len(arrays.W))[l] = last(S[q])
+    return opt.spread("+", S, x, theta, h, float(net.lr))
 
 
 #: how many elements of an N×J×I product are formed at once where it is summed

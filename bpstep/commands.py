@@ -9,9 +9,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .functions import HYPER, QUANTITIES
+
 _IDX = r"\[\s*\d+(?:\s*,\s*\d+)*\s*\]"
 QID = re.compile(
-    rf"(?:d(?:E|a|z)(?:{_IDX})?\s*/\s*d(?:a|z|W|b){_IDX}|(?:W\+|b\+|W|b|z|a|x|t){_IDX}|E(?:{_IDX})?|lr)"
+    rf"(?:d(?:E|a|z)(?:{_IDX})?\s*/\s*d(?:a|z|W|b){_IDX}|(?:W\+|b\+|W|b|z|a|x|t){_IDX}|E(?:{_IDX})?|lr"
+    rf"|(?:{'|'.join(QUANTITIES)})\(\s*(?:W|b){_IDX}\s*\)|(?:{'|'.join(HYPER)})(?![\w\[]))"
     r"(?:\s*@\s*\d+)?")
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
 PHASES = ("forward", "loss", "backward", "update", "evaluate")

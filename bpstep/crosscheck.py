@@ -25,7 +25,8 @@ import numpy as np
 from . import engine, functions
 from .agreement import (EXACT, FD_STEP, FD_TOLERANCE, TOLERANCES, Tolerance, error_scales,
                         finite_differences)
-from .ids import indices
+from .ids import indices, optimizer_id
+from .layout import optimizer_kinds
 from .notation import fmt
 from .tape import Record, Tape
 
@@ -41,6 +42,7 @@ KINDS = (
     ("local factors", ("dadz", "jac", "dzdW", "Wd", "one")),  # ∂a/∂z (softmax: its Jacobian), ∂z/∂W, ∂z/∂a, ∂z/∂b
     ("∂E/∂a, parts, δ", ("dEda", "part", "dEdz")),
     ("parameter gradients", ("gWs", "gbs", "gW", "gb")),
+    ("optimizer g, buffer, m, v, …", ("opt",)),
     ("updates W⁺, b⁺", ("W+", "b+")),
 )
 _KIND_OF = {key: kind for kind, keys in KINDS for key in keys}
@@ -317,7 +319,9 @@ class _GroupMaker:
 
     def update(self, l) -> list:
         names = ("W+", "b+") if self.sc.bias else ("W+",)
-        return [g for g in (self.updated(name, l) for name in names) if g is not None]
+        kinds = optimizer_kinds(self.sc)
+        return [g for name in names for g in [self.updated(name, l, q) for q in kinds] + [self.updated(name, l)]
+                if g is not None]
 
     def _group(self, name, key, shape, order=None, weight=1, first=None, sample=None, keep=None):
         order = tuple(range(len(shape))) if order is None else order
@@ -385,8 +389,9 @@ class _GroupMaker:
                                first=lambda l, j, i: (f"dE/dW[{l + 1},{j + 1},{i + 1}]", None))
         return self._group(name, (l, slice(None)), (J,), first=lambda l, j: (f"dE/db[{l + 1},{j + 1}]", None))
 
-    def updated(self, name, l):
-        """W⁺ or b⁺ of layer l, but for the frozen ones (None when all are)."""
+    def updated(self, name, l, q=None):
+        """W⁺ or b⁺ of layer l (with ``q``: the optimizer's quantity q of W or b), but for the
+        frozen ones (None when all are)."""
         shape = (self.sizes[l + 1], self.sizes[l]) if name == "W+" else (self.sizes[l + 1],)
         keep = None
         if self.sc.freeze:
@@ -398,6 +403,9 @@ class _GroupMaker:
             keep = None if free.all() else np.flatnonzero(free)
             if keep is not None and keep.size == 0:
                 return None
+        if q is not None:
+            first = lambda q, P, l, *idx: (optimizer_id(q, P, [l + 1] + [i + 1 for i in idx]), None)  # noqa: E731
+            return self._group("opt", (q, name[0], l) + (slice(None),) * len(shape), shape, first=first, keep=keep)
         first = lambda l, *idx: (f"{name}[{l + 1},{','.join(str(i + 1) for i in idx)}]", None)
         return self._group(name, (l,) + (slice(None),) * len(shape), shape, first=first, keep=keep)
 
@@ -592,10 +600,16 @@ def _samples_at_once(sc, groups) -> int:
 
 
 def _starts(many: list):
-    """The starting parameters of consecutive epochs, stacked on a first axis, in their dtype."""
+    """The starting parameters of consecutive epochs, stacked on a first axis, in their dtype,
+    and the optimizer's state before each (None: plain gradient descent), its epoch axis last."""
     W = [np.stack([a.W[l] for a in many]) for l in range(len(many[0].W))]
     b = None if many[0].b is None else [np.stack([a.b[l] for a in many]) for l in range(len(many[0].b))]
-    return W, b
+    if many[0].opt_prev is None:
+        return W, b, None
+    state = {k: np.array([a.opt_prev[k] for a in many]) if k == "t" else
+             [np.stack([a.opt_prev[k][l] for a in many], axis=-1) for l in range(len(v))]
+             for k, v in many[0].opt_prev.items()}
+    return W, b, state
 
 
 def _values_per_epoch(sc, groups) -> int:

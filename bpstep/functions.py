@@ -376,9 +376,7 @@ def _sgd_formula(q, r):
     g = r.q("g") if r.h["weight_decay"] else r.grad
     if q == "g":
         return Op("+", (r.grad, Op("·", (r.hp("weight_decay"), r.theta))))
-    if q == "buf":
-        if r.t_value == 1:
-            return g
+    if q == "buf":  # (torch's first buffer is g itself: b⁻ is 0 then, and τ taken as 0)
         return Op("+", (Op("·", (r.hp("momentum"), r.prev("buf"))),
                         Op("·", (Call("paren", Op("−", (ONE, r.hp("dampening")))), g))))
     if q == "nes":
@@ -459,6 +457,12 @@ def _adam_spread(q, S, x, theta, h, lr):
         return lr * (S["mhat"] + np.abs(x["mhat"]) * S_root / den) / den
     return np.abs(theta) + S["upd"]
 
+
+#: what an optimizer step may show of a parameter θ (ids ``q(W[l,j,i])``, ``q(b[l,j])``): the
+#: gradient with weight decay, the momentum buffer, Nesterov's gradient, Adam's m, v, m̂, v̂ and Δ
+QUANTITIES = ("g", "buf", "nes", "m", "v", "mhat", "vhat", "upd")
+#: the hyper-parameters a formula reads (given quantities, as lr), and steps, the step count t
+HYPER = ("momentum", "dampening", "weight_decay", "beta1", "beta2", "eps", "steps")
 
 OPTIMIZERS = {
     "sgd": Optimizer(

@@ -59,7 +59,7 @@ from functools import cached_property, lru_cache, partial
 import numpy as np
 
 from . import ids
-from .functions import ACTIVATIONS, LOSSES, count
+from .functions import ACTIVATIONS, LOSSES, OPTIMIZERS, QUANTITIES, count
 from .notation import ONE, Const, Frac, Name, Namer, Op, Ref, d, refs, render
 
 #: block kinds that are chain-rule factors (``next`` steps over them)
@@ -68,11 +68,13 @@ FACTORS = frozenset({"dzda", "part", "dadz", "jac", "dzdW", "dzdb"})
 _KINDS = {"z": ("z", None), "a": ("a", None), "Ek": ("Ek", None), "E": ("En", "E"), "dEda": ("dEda", None),
           "dadz": ("dadz", None), "dEdz": ("dEdz", None), "dzdW": ("dzdW", None), "dzdb": ("dzdb", None),
           "dEdW": ("gWs", "gW"), "dEdb": ("gbs", "gb"), "part": ("part", None), "dzda": ("dzda", None),
-          "W+": (None, "W+"), "b+": (None, "b+"), "jac": ("jac", None)}
+          "W+": (None, "W+"), "b+": (None, "b+"), "jac": ("jac", None),
+          **{ids.optimizer_family(q, P): (None, ids.optimizer_family(q, P)) for q in QUANTITIES for P in "Wb"}}
 #: the layer view's family of each block kind (the factors go with the quantity they make)
 FAMILY = {"z": "z", "a": "a", "Ek": "E", "En": "E", "E": "E", "dzda": "dE/da", "part": "dE/da",
           "dEda": "dE/da", "dadz": "da/dz", "jac": "da/dz", "dEdz": "dE/dz", "dzdW": "dE/dW", "gWs": "dE/dW", "gW": "dE/dW",
-          "dzdb": "dE/db", "gbs": "dE/db", "gb": "dE/db", "W+": "W+", "b+": "b+"}
+          "dzdb": "dE/db", "gbs": "dE/db", "gb": "dE/db", "W+": "W+", "b+": "b+",
+          **{ids.optimizer_family(q, P): f"{q}({P})" for q in QUANTITIES for P in "Wb"}}
 
 
 @dataclass(frozen=True)
@@ -643,6 +645,8 @@ _ID = {
     "gWs": "dE/dW[{l},{j},{x}]", "dzdb": "dz[{l},{j}]/db[{l},{j}]", "gbs": "dE/db[{l},{j}]",
     "gW": "dE/dW[{l},{j},{x}]", "gb": "dE/db[{l},{j}]", "W+": "W+[{l},{j},{x}]", "b+": "b+[{l},{j}]",
     "jac": "da[{l},{x}]/dz[{l},{j}]",
+    **{ids.optimizer_family(q, "W"): q + "(W[{l},{j},{x}])" for q in QUANTITIES},
+    **{ids.optimizer_family(q, "b"): q + "(b[{l},{j}])" for q in QUANTITIES},
 }
 
 
@@ -681,6 +685,9 @@ def block_key(block: Block, env: dict, sizes) -> tuple:
         return ("gWs", l, n, j, i)
     if kind in ("gW", "W+"):
         return (kind, l, j, i)
+    if kind.startswith("o:"):  # an optimizer's quantity of W[l,j,i] or b[l,j]
+        _, q, P = kind.split(":")
+        return ("opt", q, P, l, j, i) if P == "W" else ("opt", q, P, l, j)
     return (kind, l, j)  # gb, b+
 
 
@@ -755,13 +762,24 @@ def _means(sc, layers):
     return Seq(out)
 
 
+def optimizer_kinds(sc) -> tuple:
+    """The optimizer's quantities each parameter's update shows before θ⁺ (none: plain SGD)."""
+    opt = OPTIMIZERS[sc.optimizer]
+    return tuple(opt.kinds(dict(opt.hyper, **dict(sc.hyper))))
+
+
 def _updates(sc, layers):
-    out = []
+    """Each parameter's update: the optimizer's quantities one after another, then θ⁺."""
+    kinds, out = optimizer_kinds(sc), []
+
+    def steps(P, l):
+        plus = Block(P + "+", l, "update")
+        return Seq([Block(ids.optimizer_family(q, P), l, "update") for q in kinds] + [plus]) if kinds else plus
     for l in layers:
         J, I = sc.sizes[l], sc.sizes[l - 1]
-        out.append(Rep("p", J * I, Block("W+", l, "update"), _unfrozen(sc, "W", l, J * I, I)))
+        out.append(Rep("p", J * I, steps("W", l), _unfrozen(sc, "W", l, J * I, I)))
         if sc.bias:
-            out.append(Rep("j", J, Block("b+", l, "update"), _unfrozen(sc, "b", l, J, 1)))
+            out.append(Rep("j", J, steps("b", l), _unfrozen(sc, "b", l, J, 1)))
     return Seq(out)
 
 
@@ -786,10 +804,15 @@ class _Maker:
         self.L, self.N, self.sizes = sc.layers, sc.samples, sc.sizes
         self.E = Name("E", "E")
         self.seq = sc.update_order == "sequential"
+        self.optimized = bool(optimizer_kinds(sc))
+        self.hyper = dict(OPTIMIZERS[sc.optimizer].hyper, **dict(sc.hyper))
 
     def spec(self, block: Block, env: dict, index: int) -> Spec:
         l, n, j, x = _unit(block, env, self.sizes)
-        make = partial(getattr(self, "_" + block.kind.replace("+", "_plus")), l, n, j, x)
+        if block.kind.startswith("o:"):
+            make = partial(self._optimizer, block.kind.split(":")[1], block.kind[-1], l, j, x)
+        else:
+            make = partial(getattr(self, "_" + block.kind.replace("+", "_plus")), l, n, j, x)
         key = tuple(int(v) if isinstance(v, np.integer) else v for v in block_key(block, env, self.sizes))
         return Spec(index, block.phase, n, step_id(block, env, self.sizes), key, block.factor, make)
 
@@ -952,12 +975,18 @@ class _Maker:
 
     def _update(self, kind, l, j, i):
         idx, name, key = self._param(kind, l, j, i)
+        if self.optimized:
+            return name.plus(), OPTIMIZERS[self.sc.optimizer].formula("+", _OptimizerRefs(self, kind, l, j, i))
         batch = self.N > 1
         g = Ref(d(self.E, name), (f"g{kind}",) + key if batch else (f"g{kind}s", key[0], 0) + key[1:],
                 f"dE/d{kind}{idx}" + ("" if batch else "@1"))
         lr = Ref(self.nm.lr, ("lr",), "lr")
         rhs = Op("−", (Ref(name, (kind,) + key, f"{kind}{idx}"), Op("×", (lr, g))))
         return name.plus(), rhs
+
+    def _optimizer(self, q, P, l, j, i):
+        r = _OptimizerRefs(self, P, l, j, i)
+        return r.name(q), OPTIMIZERS[self.sc.optimizer].formula(q, r)
 
     def _gW(self, l, n, j, i):
         return self._mean("W", l, j, i)
@@ -970,6 +999,39 @@ class _Maker:
 
     def _b_plus(self, l, n, j, _):
         return self._update("b", l, j, None)
+
+
+class _OptimizerRefs:
+    """The Refs an optimizer's formulas read for one parameter θ (W[l,j,i], or b[l,j] with
+    ``i`` None): see :class:`bpstep.functions.Optimizer`."""
+
+    def __init__(self, maker, P, l, j, i):
+        self.maker, self.P, self.h = maker, P, maker.hyper
+        self.idx, name, self.key = maker._param(P, l, j, i)
+        self.param = name
+        self.theta = Ref(name, (P,) + self.key, f"{P}{self.idx}")
+        batch = maker.N > 1
+        self.grad = Ref(d(maker.E, name), (f"g{P}",) + self.key if batch else (f"g{P}s", self.key[0], 0) + self.key[1:],
+                        f"dE/d{P}{self.idx}" + ("" if batch else "@1"))
+        self.lr = Ref(maker.nm.lr, ("lr",), "lr")
+        self.t = Ref(Name("t", "t"), ("hp", "steps"), "steps")
+        self.names = OPTIMIZERS[maker.sc.optimizer].names
+
+    def name(self, q, before=False) -> Name:
+        uni, tex = self.names[q]
+        mark = ("⁻", "^{-}") if before else ("", "")
+        return Name(f"{uni}{mark[0]}({self.param.uni})", f"{tex}{mark[1]}\left({self.param.tex}\right)")
+
+    def q(self, q):
+        return Ref(self.name(q), ("opt", q, self.P) + self.key, f"{q}({self.P}{self.idx})")
+
+    def prev(self, q):
+        """q of the epoch before (0 before the first step)."""
+        return Ref(self.name(q, True), ("optprev", q, self.P) + self.key, f"{q}({self.P}{self.idx})")
+
+    def hp(self, h):
+        uni, tex = OPTIMIZERS[self.maker.sc.optimizer].symbols[h]
+        return Ref(Name(uni, tex), ("hp", h), h)
 
 
 def _sum(terms):

@@ -34,6 +34,8 @@ z_l = a_{l−1} W_l⁺ᵀ, the layer rebuilt with its updated weights.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import functions
@@ -180,7 +182,58 @@ class Mirror:
             for p, masks in ((W[l], self.W_mask), (None if b is None else b[l], self.b_mask)):
                 if p is not None and (masks is None or masks[l].any()):
                     params.append(p)
-        return self.torch.optim.SGD(params, lr=self.lr) if params else None
+        return self.optimizer_of(params) if params else None
+
+    def optimizer_of(self, params):
+        """The scenario's torch optimizer (``torch.optim.SGD`` or ``Adam``) over ``params``."""
+        h = {k: v if isinstance(v, bool) else float(v) for k, v in self.net.hyper.items()}
+        return functions.OPTIMIZERS[self.net.optimizer].torch(self.torch, params, h, self.lr)
+
+    def optimizer_epochs(self, W, b, state) -> dict:
+        """Each epoch's update by the scenario's torch optimizer, from the engine's optimizer state
+        at the epoch's start (``state``: {(quantity, "W" | "b"): per layer (C, …) NumPy stacks,
+        "t": the steps taken before each epoch}): the leaves ``W``, ``b`` (their ``.grad`` the
+        batch gradients) get θ⁺, and the optimizer's quantities come back as {(quantity, "W" |
+        "b"): per layer (C, …) tensors}, read off its state after ``step()`` (the buffer, m, v)
+        or computed from it as torch's update does (g with weight decay, m̂, v̂, Δ)."""
+        torch, opt = self.torch, functions.OPTIMIZERS[self.net.optimizer]
+        h = {k: v if isinstance(v, bool) else float(v) for k, v in self.net.hyper.items()}
+        kinds = self.net.steps
+        tensors = [("W", W, self.W_mask)] + ([("b", b, self.b_mask)] if b is not None else [])
+        out = {(q, P): [torch.empty_like(x) for x in xs] for q in kinds for P, xs, _ in tensors}
+        for c in range(W[0].shape[0]):
+            t = int(state["t"][c]) + 1
+            params = []
+            for P, xs, masks in tensors:
+                for l, x in enumerate(xs):
+                    p = x.detach()[c].clone().requires_grad_()
+                    p.grad = x.grad[c] * (1 if masks is None else masks[l])
+                    params.append((P, l, p, x.detach()[c].clone()))
+            optimizer = self.optimizer_of([p for *_, p, _ in params])
+            for P, l, p, _ in params:
+                if t > 1:  # the engine's state before this epoch (torch starts its own at step 1)
+                    for q, name in opt.state.items():
+                        if (q, P) in state:
+                            optimizer.state[p][name] = self.tensor(state[(q, P)][l][..., c])
+                    if "beta1" in h:
+                        optimizer.state[p]["step"] = torch.tensor(float(t - 1))
+            optimizer.step()
+            for P, l, p, theta in params:
+                st, g = optimizer.state[p], p.grad
+                if h["weight_decay"]:
+                    g = g.add(theta, alpha=h["weight_decay"])
+                shown = {"g": g, "buf": st.get("momentum_buffer"), "m": st.get("exp_avg"), "v": st.get("exp_avg_sq")}
+                if "nes" in kinds:
+                    shown["nes"] = g.add(shown["buf"], alpha=h["momentum"])
+                if "m" in kinds:
+                    c1, c2 = 1 - h["beta1"] ** t, 1 - h["beta2"] ** t
+                    shown["mhat"], shown["vhat"] = shown["m"] / c1, shown["v"] / c2
+                    shown["upd"] = (self.lr / c1) * shown["m"] / (shown["v"].sqrt() / math.sqrt(c2) + h["eps"])
+                for q in kinds:
+                    out[(q, P)][l][c] = shown[q]
+                with torch.no_grad():  # θ⁺ into the epoch's slice of the leaf
+                    (W if P == "W" else b)[l][c] = p.detach()
+        return out
 
     def step(self, optimiser, W, b, layers):
         """Zero the gradients of frozen entries (θ − α·0 = θ exactly), then the SGD step."""
@@ -231,7 +284,7 @@ class Mirror:
 
     # -- what the cross-check reads ---------------------------------------------------------------
 
-    def epochs(self, W, b, samples=slice(None)) -> EpochArrays:
+    def epochs(self, W, b, state=None, samples=slice(None)) -> EpochArrays:
         """Every quantity of C training epochs, teacher-forced from the (C, J, I) / (C, J) parameter
         stacks ``W``, ``b``; float64 arrays with the epoch axis last. The quantities of one sample
         only for ``samples`` (a slice: a big batch a few samples at a time, its per-sample parameter
@@ -264,7 +317,10 @@ class Mirror:
             gWs, gbs = [w.grad for w in WA], None if bA is None else [v.grad for v in bA]
             E.sum().backward()
             gW, gb = [w.grad.clone() for w in WB], None if bB is None else [v.grad.clone() for v in bB]
-            self.step(self.optimiser(WB, bB, range(L)), WB, bB, range(L))
+            if self.net.steps:
+                opt_out = self.optimizer_epochs(WB, bB, state)
+            else:
+                self.step(self.optimiser(WB, bB, range(L)), WB, bB, range(L))
 
         dadz, dzdW, Wd, parts = [], [], [None], [None]
         for l in range(L):
@@ -295,6 +351,8 @@ class Mirror:
         if b is not None:
             arrays.gb_sample, arrays.gb = many(gbs), many(gb)
         arrays.W_new, arrays.b_new, arrays.dzdW = many(WB), many(bB), many(dzdW)
+        if self.net.steps:
+            arrays.opt = {k: many(v) for k, v in opt_out.items()}
         return arrays
 
     def output_gradients(self, E, z, o, T):
@@ -318,7 +376,7 @@ class Mirror:
                            act=[np.broadcast_to(X[..., None], X.shape + (C,))] + [some(a) for a in acts[1:]],
                            E_terms=some(terms), E_sample=some(E_n), E=self.numpy(E))
 
-    def evaluate(self, W, b) -> EpochArrays:
+    def evaluate(self, W, b, state=None) -> EpochArrays:
         """The forward pass and loss from (C, J, I) / (C, J) parameter stacks (the evaluate phase)."""
         with self.torch.no_grad():
             Wt, bt = [self.tensor(w) for w in W], None if b is None else [self.tensor(v) for v in b]

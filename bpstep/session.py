@@ -15,6 +15,7 @@ import numpy as np
 
 from . import commands, diagnostics, ids, layers, motions, whatif
 from .commands import Command, CommandError, Ref
+from .functions import HYPER
 from .notation import fmt
 from .tape import Cancelled, Step, Tape
 
@@ -163,6 +164,8 @@ class Session:
         sample = ref.sample or default_sample or 1
         if ref.id == "lr":
             return rec.value(("lr",))
+        if ref.id in HYPER:  # the optimizer's hyper-parameters and step count t
+            return rec.value(("hp", ref.id)) if ref.id in rec.hyper or ref.id == "steps" else math.nan
         if ids.is_given(ref.id):
             idx = [i - 1 for i in ids.indices(ref.id)]
             key = (head, sample - 1, idx[0]) if head in ("x", "t") else (head, *idx)

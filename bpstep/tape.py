@@ -37,6 +37,9 @@ _GET = {
     "dEda": lambda r, l, n, j: r.arrays.dEda[l][n, j],
     "dadz": lambda r, l, n, j: r.arrays.dadz[l][n, j],
     "jac": lambda r, l, n, k, j: r.arrays.dadz[l][n, k, j],  # a softmax layer's dadz is its Jacobian
+    "opt": lambda r, q, P, l, *idx: r.arrays.opt[(q, P)][l][idx],  # the optimizer's quantities
+    "optprev": lambda r, q, P, l, *idx: r.arrays.opt_prev[(q, P)][l][idx],  # and its state before
+    "hp": lambda r, name: r.epoch + 1 if name == "steps" else r.hyper[name],
     "dEdz": lambda r, l, n, j: r.arrays.dEdz[l][n, j],
     "dzdW": lambda r, l, n, i: r.arrays.dzdW[l][n, i],
     "gWs": lambda r, l, n, j, i: r.arrays.gW_sample[l][n, j, i],
@@ -85,6 +88,7 @@ class Record:
 
     def __init__(self, epoch: int, arrays: engine.EpochArrays, net: engine.Network):
         self.epoch, self.arrays, self.T, self.lr = epoch, arrays, net.T, net.lr
+        self.hyper = net.hyper
 
     def value(self, key: tuple) -> float:
         return float(self.lookup(key))
