@@ -35,10 +35,10 @@ from functools import cached_property
 import numpy as np
 
 from . import motions
-from .functions import ACTIVATIONS, LOSSES
+from .functions import ACTIVATIONS, LOSSES, OPTIMIZERS
 from .ids import frozen_cells
-from .layout import FAMILY, block_key, merge_runs, step_id
-from .notation import fmt, sup
+from .layout import FAMILY, block_key, merge_runs, optimizer_kinds, step_id
+from .notation import Name, Ref, fmt, render, sup
 from .tape import Step
 
 _BRACKETS = re.compile(r"\[[^\]]*\]")
@@ -78,9 +78,8 @@ class LayerSpec:
 
     def frozen_cells(self) -> list:
         """``(row, column)`` of the result's cells that no step computes: frozen parameters."""
-        if self.family not in ("W+", "b+"):
-            return []
-        return frozen_cells(self._sc.freeze, self.family[0], self.layer)
+        kind = _optimized_param(self.family) or (self.family[0] if self.family in ("W+", "b+") else None)
+        return [] if kind is None else frozen_cells(self._sc.freeze, kind, self.layer)
 
     @cached_property
     def contains(self) -> np.ndarray:
@@ -253,7 +252,8 @@ def _build(layout, evaluate: bool) -> list:
                  (("α", ("lr",)),) if family in ("W+", "b+") else ())
         out.append(LayerSpec(
             index=index, phase=phase, family=family, layer=l,
-            id="E" if family == "E" else f"da[{l}]/dz[{l}]" if family == "da/dz" else f"{family}[{l}]",
+            id="E" if family == "E" else f"da[{l}]/dz[{l}]" if family == "da/dz" else
+               f"{family[:-1]}[{l}])" if _optimized_param(family) else f"{family}[{l}]",
             name="E" if family == "E" else label, label=label, formula=_formula(family, l, sc),
             factor=all(b.factor for b in blocks), extra=extra, blocks=blocks, grid=grid, sc=sc))
     return out
@@ -284,9 +284,22 @@ def _design(family, l, sc):
         return g, [("dEdz", l), ("a", l - 1)]
     if family == "dE/db":
         return gb, [("dEdz", l)]
+    P = _optimized_param(family) or family[0]
+    if _optimized_param(family) or optimizer_kinds(sc):  # the optimizer's: what its formula reads
+        q = family.split("(")[0] if _optimized_param(family) else "+"
+        grad = g if P == "W" else gb
+        operand = {"grad": grad, "theta": P}
+        reads = OPTIMIZERS[sc.optimizer].reads(q, dict(OPTIMIZERS[sc.optimizer].hyper, **dict(sc.hyper)))
+        return (f"opt:{q}:{P}" if q != "+" else P + "+"), [
+            (operand.get(r, f"opt{'prev' if r.startswith('prev:') else ''}:{r.split(':')[-1]}:{P}"), l) for r in reads]
     if family == "W+":
         return "W+", [("W", l), (g, l)]
     return "b+", [("b", l), (gb, l)]
+
+
+def _optimized_param(family) -> str | None:
+    """"W" or "b" for a family of the optimizer's quantities (``m(W)``), else None."""
+    return family[-2] if family.endswith(("(W)", "(b)")) else None
 
 
 def _cells(kind, l, sc) -> tuple:
@@ -309,6 +322,11 @@ def _cells(kind, l, sc) -> tuple:
         return (kind, *prefix, 0, np.arange(units)[:, None]), (units, 1)
     sample = (0,) if kind in ("gWs", "gbs") else ()
     J, I = sizes[l], sizes[l - 1]
+    if kind.startswith(("opt:", "optprev:")):  # ("opt", q, P, l, j[, i])
+        head, q, P = kind.split(":")
+        if P == "b":
+            return (head, q, P, l - 1, np.arange(J)[:, None]), (J, 1)
+        return (head, q, P, l - 1, np.arange(J)[:, None], np.arange(I)[None, :]), (J, I)
     if kind in ("b", "gb", "b+", "gbs"):
         return (kind, l - 1, *sample, np.arange(J)[:, None]), (J, 1)
     return (kind, l - 1, *sample, np.arange(J)[:, None], np.arange(I)[None, :]), (J, I)
@@ -342,6 +360,10 @@ def _label(kind, l, sc) -> str:
         return f"∂o/∂z{s}" + ("⁽¹⁾" if batch else "")
     if kind == "Ek":
         return "Eₖ"
+    if kind.startswith(("opt:", "optprev:")):
+        head, q, P = kind.split(":")
+        uni = OPTIMIZERS[sc.optimizer].names[q][0]
+        return f"{uni}{'⁻' if head == 'optprev' else ''}({P}{s})"
     base = "W" if kind in ("W", "Wd", "gW", "gWs", "W+") else "b"
     if kind in ("gW", "gWs", "gb", "gbs"):
         return f"∂E/∂{base}{s}"
@@ -384,8 +406,41 @@ def _formula(family, l, sc) -> str:
         return f"{lab('gW')} = {rhs}"
     if family == "dE/db":
         return f"{lab('gb')} = " + (f"Σₙ {lab('dEdz')}ₙ / {N}" if batch else lab("dEdz"))
-    kind = family[0]
+    kind = _optimized_param(family) or family[0]
+    if _optimized_param(family) or optimizer_kinds(sc):
+        q = family.split("(")[0] if _optimized_param(family) else "+"
+        target = lab(f"opt:{q}:{kind}") if q != "+" else lab(kind + "+")
+        return f"{target} = {render(OPTIMIZERS[sc.optimizer].formula(q, _LayerRefs(sc, kind, l, lab)), _name)}"
     return f"{lab(kind + '+')} = {lab(kind)} − α·{lab('g' + kind)}"
+
+
+def _name(ref) -> str:
+    return ref.name.uni
+
+
+class _LayerRefs:
+    """The Refs an optimizer's formula reads, named as the layer view's matrices (m(W²), ∂E/∂W²)."""
+
+    def __init__(self, sc, P, l, lab):
+        self.P, self.lab = P, lab
+        self.h = dict(OPTIMIZERS[sc.optimizer].hyper, **dict(sc.hyper))
+        self.symbols = OPTIMIZERS[sc.optimizer].symbols
+        self.theta = self._ref(lab(P))
+        self.grad = self._ref(lab(("g" if sc.samples > 1 else "g") + P))
+        self.lr, self.t = self._ref("α"), self._ref("t")
+
+    @staticmethod
+    def _ref(text):
+        return Ref(Name(text, text), (), text)
+
+    def q(self, q):
+        return self._ref(self.lab(f"opt:{q}:{self.P}"))
+
+    def prev(self, q):
+        return self._ref(self.lab(f"optprev:{q}:{self.P}"))
+
+    def hp(self, h):
+        return self._ref(self.symbols[h][0])
 
 
 # --- text ---------------------------------------------------------------------------------------

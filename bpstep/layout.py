@@ -1020,7 +1020,7 @@ class _OptimizerRefs:
     def name(self, q, before=False) -> Name:
         uni, tex = self.names[q]
         mark = ("⁻", "^{-}") if before else ("", "")
-        return Name(f"{uni}{mark[0]}({self.param.uni})", f"{tex}{mark[1]}\left({self.param.tex}\right)")
+        return Name(f"{uni}{mark[0]}({self.param.uni})", rf"{tex}{mark[1]}\left({self.param.tex}\right)")
 
     def q(self, q):
         return Ref(self.name(q), ("opt", q, self.P) + self.key, f"{q}({self.P}{self.idx})")
