@@ -549,6 +549,10 @@ def _readers(sc, qid: str, n: int | None) -> list:
                 + ([(f"dE/db[{l},{j}]", n)] if sc.bias else []) + through(l, j))
 
     fn = (lambda l: sc.activations[l - 1])
+    if optimizer_kinds(sc) and (f in ("W", "b", "lr", "dEdW", "dEdb") or f.startswith("o:")):
+        found = _optimizer_readers(sc, f, x, n, samples)
+        if found is not None:
+            return found
     if not ACTIVATIONS[fn(L)].elementwise:
         found = _softmax_readers(sc, f, x, n, gradients)
         if found is not None:
@@ -597,6 +601,37 @@ def _readers(sc, qid: str, n: int | None) -> list:
             return [(param, 0)]
         return [(f"dE/d{'W' if f == 'dEdW' else 'b'}[{','.join(map(str, x))}]", 0)]
     return []
+
+
+def _optimizer_readers(sc, f, x, n, samples):
+    """The readers where an optimizer's steps come between the gradient and θ⁺ (None: those
+    of plain gradient descent): the registry's ``reads`` backwards, for one parameter."""
+    opt = OPTIMIZERS[sc.optimizer]
+    h = dict(opt.hyper, **dict(sc.hyper))
+    shown = optimizer_kinds(sc) + ("+",)
+    param_id = lambda q, P, idx: f"{P}+[{','.join(map(str, idx))}]" if q == "+" else ids.optimizer_id(q, P, idx)  # noqa: E731
+    if f == "lr":
+        params = [("W", (l, j, i)) for l in range(1, sc.layers + 1) for j in range(1, sc.sizes[l] + 1)
+                  for i in range(1, sc.sizes[l - 1] + 1)]
+        params += [("b", (l, j)) for l in range(1, sc.layers + 1) for j in range(1, sc.sizes[l] + 1)] if sc.bias else []
+        reading = [q for q in shown if q in ("+", "upd") and not (q == "+" and "upd" in shown)]
+        return [(param_id(q, P, idx), 0) for P, idx in params for q in reading]
+    if f in ("dEdW", "dEdb"):
+        if n is not None and sc.samples > 1:
+            return None  # a sample's gradient: read by the batch mean
+        P, what = f[-1], "grad"
+    elif f in ("W", "b"):
+        P, what = f, "theta"
+    else:
+        _, what, P = f.split(":")
+    # a carried quantity is read by its own step of the next epoch (its formula's q⁻, same id)
+    readers = [(param_id(q, P, x), 0) for q in shown if {what, "prev:" + what} & set(opt.reads(q, h))]
+    if what == "theta":
+        l, j = x[0], x[1]
+        readers = [(f"z[{l},{j}]", s) for s in samples] + readers
+        if P == "W" and l > 1 and sc.update_order != "sequential":
+            readers += [(f"dz[{l},{j}]/da[{l - 1},{x[2]}]", s) for s in samples]
+    return readers
 
 
 def _softmax_readers(sc, f, x, n, gradients):

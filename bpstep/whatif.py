@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from .commands import CommandError, Ref
-from .edits import DATA, PARAMETERS, param_indices as _indices
+from .edits import DATA, PARAMETERS, SETTINGS, param_indices as _indices
+from .functions import OPTIMIZERS
 from .ids import head as _head
 
 def problem(ref: Ref, value: float | None, scenario) -> str | None:
@@ -40,6 +41,8 @@ def problem(ref: Ref, value: float | None, scenario) -> str | None:
                 "x[i][@n], a target t[k][@n] or lr")
     if head in PARAMETERS and ref.sample is not None:
         return f"{ref}: a parameter is shared by every sample; write it without @n"
+    if head in SETTINGS:
+        return _setting_problem(head, value, scenario)
     if head == "t" and scenario.loss == "cross_entropy":  # δ = o − t needs each row to sum to 1
         return f"{ref}: cross_entropy's targets are one-hot rows; one t[k] cannot change alone"
     if value is None:
@@ -50,6 +53,27 @@ def problem(ref: Ref, value: float | None, scenario) -> str | None:
         return f"lr: expected a learning rate > 0, got {value!r}"
     if head == "t" and scenario.loss == "bce" and not 0 <= value <= 1:
         return f"{ref}: bce needs targets in [0, 1], got {value!r}"
+    return None
+
+
+def _setting_problem(name: str, value: float | None, scenario) -> str | None:
+    """What is wrong with ``set`` of an optimizer's hyper-parameter, as the scenario checks it;
+    a value that would add or drop a step of the update (momentum or weight decay from or to 0)
+    is refused: the steps of an epoch are the scenario's."""
+    h = dict(OPTIMIZERS[scenario.optimizer].hyper, **dict(scenario.hyper))
+    if name not in h:
+        return f"{name}: not a hyper-parameter of optimizer {scenario.optimizer!r}"
+    if value is None:
+        return None
+    if not math.isfinite(value) or value < 0:
+        return f"{name}: expected a number ≥ 0, got {value!r}"
+    if name in ("beta1", "beta2") and value >= 1:
+        return f"{name}: expected a number in [0, 1), got {value!r}"
+    if name in ("momentum", "weight_decay") and (value == 0) != (h[name] == 0):
+        return (f"{name}: {value!r} would {'drop' if value == 0 else 'add'} a step of every update; expected a "
+                f"value {'≠' if h[name] else '='} 0 as the scenario's")
+    if name == "dampening" and value != 0 and h["nesterov"]:
+        return "dampening: nesterov needs dampening = 0 (as torch)"
     return None
 
 
@@ -69,6 +93,8 @@ def _given(tape, epoch, ref):
     head, n = _head(ref.id), (ref.sample or 1) - 1
     if head == "lr":
         return float(tape.network(epoch).lr)
+    if head in SETTINGS:
+        return float(tape.network(epoch).hyper[head])
     if head in PARAMETERS:
         p, idx = tape.params(epoch), _indices(ref.id)
         return float((p.W if head == "W" else p.b)[idx[0]][tuple(idx[1:])])
