@@ -120,6 +120,12 @@ class Scenario:
     hyper: tuple = ()
 
     @property
+    def optimizer_state(self) -> bool:
+        """Whether the optimizer carries state from epoch to epoch (momentum, Adam)."""
+        h = dict(self.hyper)
+        return self.optimizer == "adam" or bool(h.get("momentum"))
+
+    @property
     def layers(self) -> int:
         return len(self.sizes) - 1
 

@@ -296,5 +296,6 @@ class Tape:
         # every array a step reads: a sum of finite terms (E, a batch mean) or an update can
         # overflow on its own
         arrays = ([a.E_terms, a.E_sample, a.E] + a.z + a.act + a.dEda + a.dadz + a.dEdz + a.parts
-                  + a.W_down + a.gW_sample + a.gW + a.gb + a.W_new + (a.b_new or []))
+                  + a.W_down + a.gW_sample + a.gW + a.gb + a.W_new + (a.b_new or [])
+                  + [x for xs in a.opt.values() for x in xs])
         return not all(np.isfinite(x).all() for x in arrays)

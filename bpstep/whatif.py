@@ -119,6 +119,10 @@ def save(tape, path: str) -> str:
         raise CommandError(f"save: edits were made at epochs {', '.join(map(str, epochs))}; a scenario "
                            "file starts at one epoch; reset all but one epoch's edits and save again")
     start = epochs[0] if epochs else 0
+    if start and sc.optimizer_state:
+        raise CommandError(f"save: the edits were made at epoch {start}, where the optimizer has state "
+                           "(a momentum buffer, Adam's m and v) that a scenario file cannot start with; "
+                           "make them at epoch 0")
     if start >= sc.epochs:
         raise CommandError(f"save: the edits are in the evaluate phase (epoch {start}), which trains nothing; "
                            "make them at a training epoch")
@@ -133,7 +137,8 @@ def save(tape, path: str) -> str:
     note = f"{sc.name} with the what-if edits {done or '(none)'} made at epoch {start}"
     if start:
         note += f"; the run from epoch {start} on, its epochs counted from 0"
-    text = scenario_toml(sc, p.W, p.b, X, T, lr, sc.epochs - start, f"{sc.title} (what-if)", note)
+    hyper = edits.hyper(start, dict(sc.hyper))
+    text = scenario_toml(sc, p.W, p.b, X, T, lr, sc.epochs - start, f"{sc.title} (what-if)", note, hyper)
     try:
         Path(path).write_text(text, encoding="utf-8")
     except OSError as e:
@@ -141,7 +146,7 @@ def save(tape, path: str) -> str:
     return f"saved {path}" + (f" (the run from epoch {start}, counted from 0 there)" if start else "")
 
 
-def scenario_toml(sc, W, b, X, T, lr, epochs, title, description) -> str:
+def scenario_toml(sc, W, b, X, T, lr, epochs, title, description, hyper=None) -> str:
     """A scenario file with explicit numbers; it loads back to the same floats."""
     lines = [f"title = {_toml(title)}", f"description = {_toml(description)}", f"notation = {_toml(sc.notation)}",
              "", "[network]", f"sizes = {_toml(list(sc.sizes))}", f"activation = {_toml(list(sc.activations))}",
@@ -152,6 +157,12 @@ def scenario_toml(sc, W, b, X, T, lr, epochs, title, description) -> str:
               f"loss = {_toml(sc.loss)}", f"learning_rate = {_toml(float(lr))}", f"epochs = {epochs}",
               f"dtype = {_toml(sc.dtype)}", f"update_order = {_toml(sc.update_order)}",
               f"freeze = {_toml(sorted(sc.freeze))}"]
+    if sc.optimizer != "sgd" or sc.optimizer_state or dict(sc.hyper).get("weight_decay"):
+        h = dict(hyper or sc.hyper)
+        lines.append(f"optimizer = {_toml(sc.optimizer)}")
+        if "beta1" in h:
+            lines.append(f"betas = {_toml([h.pop('beta1'), h.pop('beta2')])}")
+        lines += [f"{k} = {_toml(v if isinstance(v, bool) else float(v))}" for k, v in h.items()]
     return "\n".join(lines) + "\n"
 
 
