@@ -209,6 +209,9 @@ def test_the_fast_forward_carries_the_state_to_the_bit(sc):
         fast = engine.run_epoch(net, fast)[0]
         for a, b in zip(full.W + (full.b or []), fast.W + (fast.b or [])):
             assert a.tobytes() == b.tobytes()
+        if full.state is None:  # plain gradient descent: no state
+            assert fast.state is None
+            continue
         assert full.state["t"] == fast.state["t"]
         for k, v in full.state.items():
             if k != "t":
@@ -257,3 +260,14 @@ def test_the_ids_and_hyper_parameters_read_back(run_cli, write_scenario):
     assert "# momentum  0.90000000" in out and "# steps  1.00000000" in out and "# steps  3.00000000" in out
     assert re.search(r"nes\(b\[2,1\]\)  gₙ\(b²₁\) = g\(b²₁\) \+ μ·b\(b²₁\) = ", out)
     assert "# breakpoint #1 buf(W[1,2,1])" in out
+
+
+def test_the_markdown_export_shows_adams_update_with_its_numbers(run_cli, write_scenario):
+    path = write_scenario(BASE + SETUPS["adam"] + "\n")
+    code, out, err = run_cli("replay", str(path), "--format", "markdown", "-c", "goto epoch 1")
+    assert code == 0 and err == ""
+    assert "The optimizer is Adam (torch.optim.Adam)" in out
+    assert re.search(r"\$\$\\hat\{m\}\\left\(W\^\{2\}_\{11\}\\right\) = \\frac\{m\\left\(W\^\{2\}_\{11\}\\right\)\}"
+                     r"\{\\left\(1 - \{\\beta_1\}\^\{t\}\\right\)\} = \\frac\{\\left\(-0\.00126631\\right\)\}\{\\left\(1 - \{0\.9\}\^\{2\}"
+                     r"\\right\)\} = -0\.00666481\$\$",
+                     out)

@@ -115,3 +115,16 @@ def test_edit_prompt(snap_compare):
 
 def test_after_a_what_if_edit(snap_compare):
     assert snap_compare(app(), terminal_size=BIG, run_before=at("goto W+[2,1,1]", "set W[2,1,1] 0.9"))
+
+
+def _scenario_app(name):
+    from pathlib import Path
+    return BpstepApp(scenario.load(str(Path(__file__).parent / "tui_scenarios" / f"{name}.toml")), crosscheck=False)
+
+
+def test_softmax_backward_step_sums_over_the_jacobian(snap_compare):
+    assert snap_compare(_scenario_app("softmax"), terminal_size=BIG, run_before=at("goto dE/dz[2,1]@1"))
+
+
+def test_adam_update_step_with_its_bias_correction(snap_compare):
+    assert snap_compare(_scenario_app("adam"), terminal_size=BIG, run_before=at("goto epoch 1", "goto mhat(W[2,1,1])"))

@@ -198,3 +198,11 @@ def test_the_good_softmax_scenario_runs(run_cli, write_scenario):
     code, out, err = run_cli("replay", str(write_scenario(SOFT)), "-c", "goto dE/dz[2,2]@2")
     assert code == 0 and err == ""
     assert "= o₂ − t₂ =" in out
+
+
+def test_the_markdown_export_shows_the_softmax_jacobian_with_its_numbers(run_cli, write_scenario):
+    code, out, err = run_cli("replay", str(write_scenario(SOFT)), "--format", "markdown")
+    assert code == 0 and err == ""
+    assert re.search(r"\$\$\\frac\{\\partial o_\{2\}\}\{\\partial z\^\{2\}_\{1\}\} = -\\left\(o_\{2\} \\cdot o_\{1\}\\right\)"
+                     r" = -\\left\([\d.]+ \\cdot [\d.]+\\right\) = -[\d.]+\$\$", out), out[:3000]
+    assert "= o_{1} - t_{1} =" in out
