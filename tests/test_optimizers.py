@@ -154,8 +154,12 @@ def test_xor_momentum_is_xor_with_sgd_momentum():
 @st.composite
 def optimized_networks(draw):
     """Random small networks with every optimizer: momentum, dampening, nesterov, weight decay on
-    and off, Adam's betas and eps, either dtype, a frozen parameter where weight decay is off."""
+    and off, Adam's betas and eps, either dtype, a frozen parameter where weight decay is off,
+    sigmoid outputs with mse or softmax outputs with cross-entropy."""
     sizes = draw(st.lists(st.integers(1, 3), min_size=2, max_size=4))
+    softmax = draw(st.booleans())
+    if softmax:
+        sizes[-1] = max(2, sizes[-1])
     acts = draw(st.lists(st.sampled_from(["sigmoid", "tanh", "identity"]), min_size=len(sizes) - 1,
                          max_size=len(sizes) - 1))
     n = draw(st.integers(1, 4))
@@ -171,6 +175,11 @@ def optimized_networks(draw):
         b1, b2 = draw(st.sampled_from([0.9, 0.5])), draw(st.sampled_from([0.999, 0.9]))
         setup = f'optimizer = "adam"\nbetas = [{b1}, {b2}]\neps = {draw(st.sampled_from([1e-8, 1e-3]))}\nweight_decay = {wd}'
     freeze = '["W[1,1,1]"]' if not wd and draw(st.booleans()) else "[]"
+    if softmax:
+        acts[-1] = "softmax"
+        targets = rng.integers(0, sizes[-1], n).tolist()
+    else:
+        targets = rng.uniform(0, 1, (n, sizes[-1])).tolist()
     text = f"""
 [network]
 sizes = {sizes}
@@ -180,9 +189,9 @@ method = "uniform"
 seed = {draw(st.integers(0, 1000))}
 [data]
 inputs = {rng.uniform(-1, 1, (n, sizes[0])).tolist()!r}
-targets = {rng.uniform(0, 1, (n, sizes[-1])).tolist()!r}
+targets = {targets!r}
 [training]
-loss = "mse"
+loss = "{'cross_entropy' if softmax else 'mse'}"
 learning_rate = {draw(st.sampled_from([0.01, 0.1, 0.5]))}
 epochs = {draw(st.integers(1, 4))}
 dtype = "{draw(st.sampled_from(["float32", "float64"]))}"
