@@ -36,7 +36,7 @@ COMMANDS = {
     "breaks": ((), "breaks"),
     "watch": (("w",), "watch ID[@n]"),
     "unwatch": ((), "unwatch ID[@n]"),
-    "print": (("p",), "print ID[@n] | print classes"),
+    "print": (("p",), "print ID[@n] | print classes | print accuracy"),
     "where": ((), "where"),
     "health": ((), "health"),
     "expect": ((), "expect ID[@n] VALUE [tol T]"),
@@ -172,8 +172,8 @@ def parse(text: str) -> Command:
         if len(args) > 1 or (args and not args[0].isdigit()):
             raise bad(f"expected a breakpoint number, got {rest!r}")
         cmd.number = int(args[0]) if args else None
-    elif name == "print" and args == ["classes"]:
-        cmd.arg = "classes"
+    elif name == "print" and args in (["classes"], ["accuracy"]):
+        cmd.arg = args[0]
     elif name in ("watch", "unwatch", "print"):
         if not args:
             raise bad("expected a quantity id")

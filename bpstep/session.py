@@ -143,6 +143,9 @@ class Session:
         if cmd.name == "print" and cmd.arg == "classes" and not self.scenario.classes:
             raise CommandError("print classes: the targets of this scenario are numbers, not class labels; "
                                "expected a scenario whose [data] targets name one column of labels")
+        if cmd.name == "print" and cmd.arg == "accuracy" and self.scenario.loss != "cross_entropy":
+            raise CommandError("print accuracy: a classifier's share of samples whose largest output is the "
+                               "target's class; expected a scenario with loss = \"cross_entropy\"")
         if cmd.name == "goto" and cmd.epoch is not None:
             if cmd.epoch > self.tape.epochs:
                 raise CommandError(f"goto: epoch {cmd.epoch} is outside 0…{self.tape.epochs} "
@@ -311,7 +314,17 @@ class Session:
         if cmd.arg == "classes":  # class k is output k + 1, whose target is t[k+1]
             return Result(messages=["classes  " + ", ".join(
                 f"{name} = {k} (t[{k + 1}])" for k, name in enumerate(self.scenario.classes))])
+        if cmd.arg == "accuracy":
+            return Result(messages=[self.accuracy(self.position[0])])
         return Result(messages=[f"{qid}  {text}" for qid, text in self._values(cmd.ref, self.position[0])])
+
+    def accuracy(self, epoch: int) -> str:
+        """The share of samples whose largest output is the target's class, in the forward pass of
+        ``epoch`` (the evaluate phase: with the final parameters)."""
+        rec = self.tape.record(epoch)
+        right = rec.arrays.act[-1].argmax(-1) == np.asarray(rec.T).argmax(-1)
+        when = "the final parameters (evaluate phase)" if self.tape.is_evaluate(epoch) else f"epoch {epoch}'s forward pass"
+        return f"accuracy  {fmt(right.mean())} ({int(right.sum())} of {right.size} samples classified right, {when})"
 
     def _cmd_where(self, cmd, **_):
         if self.view == "layer":

@@ -206,3 +206,15 @@ def test_the_markdown_export_shows_the_softmax_jacobian_with_its_numbers(run_cli
     assert re.search(r"\$\$\\frac\{\\partial o_\{2\}\}\{\\partial z\^\{2\}_\{1\}\} = -\\left\(o_\{2\} \\cdot o_\{1\}\\right\)"
                      r" = -\\left\([\d.]+ \\cdot [\d.]+\\right\) = -[\d.]+\$\$", out), out[:3000]
     assert "= o_{1} - t_{1} =" in out
+
+
+def test_print_accuracy_counts_the_samples_whose_largest_output_is_their_class(run_cli, write_scenario):
+    sc = soft()
+    tape = Tape(sc)
+    o = tape.record(3).arrays.act[-1]
+    right = int((o.argmax(1) == np.array([0, 2, 1])).sum())
+    code, out, err = run_cli("replay", str(write_scenario(SOFT)), "-c", "goto epoch 3; print accuracy")
+    assert code == 0 and err == ""
+    assert f"# accuracy  {right / 3:.8f} ({right} of 3 samples classified right, the final parameters (evaluate phase))" in out
+    code, _, err = run_cli("replay", "xor", "-c", "print accuracy")
+    assert code == 2 and "expected a scenario with loss = \"cross_entropy\"" in err
