@@ -11,12 +11,26 @@ import numpy as np
 
 from .functions import HYPER, QUANTITIES
 
-_IDX = r"\[\s*\d+(?:\s*,\s*\d+)*\s*\]"
+# Limits that make the parser total: every text is a command or one CommandError, never a
+# traceback, however long, deep or large what it holds (README.md, "Limits").
+#: characters in one command
+MAX_COMMAND_CHARS = 1000
+#: digits in a whole number (a count, an epoch, a step, an index, a sample): below 10**18
+MAX_DIGITS = 18
+#: parentheses (and abs(…)) nested in a condition
+MAX_DEPTH = 32
+#: operators in a condition (arithmetic, comparisons, and, or, not, unary minus)
+MAX_OPERATORS = 100
+
+# only ASCII digits are digits: str.isdigit and \d also take ² ① ٣, which int refuses or reads
+_WHOLE = rf"[0-9]{{1,{MAX_DIGITS}}}"
+_IDX = rf"\[\s*{_WHOLE}(?:\s*,\s*{_WHOLE})*\s*\]"
 QID = re.compile(
     rf"(?:d(?:E|a|z)(?:{_IDX})?\s*/\s*d(?:a|z|W|b){_IDX}|(?:W\+|b\+|W|b|z|a|x|t){_IDX}|E(?:{_IDX})?|lr"
     rf"|(?:{'|'.join(QUANTITIES)})\(\s*(?:W|b){_IDX}\s*\)|(?:{'|'.join(HYPER)})(?![\w\[]))"
-    r"(?:\s*@\s*\d+)?")
-_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
+    rf"(?:\s*@\s*{_WHOLE})?")
+_REAL = r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
+_NUMBER = re.compile(rf"[-+]?{_REAL}$")
 PHASES = ("forward", "loss", "backward", "update", "evaluate")
 
 #: command → (aliases, usage)
@@ -44,7 +58,9 @@ COMMANDS = {
     "view": ((), "view layer|scalar"),
     "set": ((), "set ID[@n] VALUE"),
     "reset": ((), "reset [ID[@n]]"),
-    "save": ((), "save FILE"),
+    "save": ((), "save FILE | save! FILE"),
+    "quiz": ((), "quiz on [FAMILY…] | quiz off | quiz tol T | quiz report"),
+    "answer": ((), "answer VALUE"),
 }
 _ALIASES = {alias: name for name, (aliases, _) in COMMANDS.items() for alias in aliases}
 
@@ -81,7 +97,9 @@ class Command:
     value: float | None = None
     tol: float | None = None
     line: int | None = field(default=None, compare=False)
-    arg: str | None = None  # view's mode, save's file, what print shows that is not a quantity
+    arg: str | None = None  # view's mode, save's file, what print shows that is not a quantity, quiz's verb
+    words: tuple = ()  # the families of ``quiz on``
+    force: bool = False  # save! or save --force: replace a file that exists
 
 
 
@@ -107,11 +125,14 @@ def split_script(text: str):
 
 
 def parse(text: str) -> Command:
+    if len(text) > MAX_COMMAND_CHARS:
+        raise CommandError(f"a command of {len(text):,} characters; expected at most {MAX_COMMAND_CHARS:,}")
     words = text.split()
     if not words:
         raise CommandError("empty command")
     head = words[0].lower()
-    name = _ALIASES.get(head, head)
+    force = head == "save!"  # the one command with a "!": save, replacing what is there
+    name = "save" if force else _ALIASES.get(head, head)
     if name not in COMMANDS:
         raise CommandError(f"unknown command {words[0]!r}; expected one of: {', '.join(COMMANDS)}")
     rest = text.strip()[len(words[0]):].strip()
@@ -121,11 +142,12 @@ def parse(text: str) -> Command:
     def bad(why):
         return CommandError(f"{name}: {why}; usage: {usage}")
 
-    cmd = Command(name=name, text=text.strip())
+    cmd = Command(name=name, text=text.strip(), force=force)
     if name in ("step", "next", "rstep", "rnext"):
-        if len(args) > 1 or (args and not (args[0].isdigit() and int(args[0]) >= 1)):
-            raise bad(f"expected a count ≥ 1, got {rest!r}")
-        cmd.count = int(args[0]) if args else 1
+        count = whole_number(args[0]) if len(args) == 1 else 1
+        if len(args) > 1 or not count:
+            raise bad(f"expected a count ≥ 1 of at most {MAX_DIGITS} digits, got {rest!r}")
+        cmd.count = count
     elif name in ("finish", "continue", "rfinish", "rcontinue", "breaks", "where", "restart", "health"):
         if args:
             raise bad(f"takes no arguments, got {rest!r}")
@@ -133,15 +155,17 @@ def parse(text: str) -> Command:
         if not args:
             raise bad("expected where to go")
         if args[0] == "epoch":
-            if len(args) not in (2, 4) or not args[1].isdigit() or (len(args) == 4 and args[2] != "phase"):
+            cmd.epoch = whole_number(args[1]) if len(args) in (2, 4) else None
+            if len(args) in (2, 4) and cmd.epoch is None and args[1].isascii() and args[1].isdigit():
+                raise bad(f"epoch {args[1]} has more than {MAX_DIGITS} digits")
+            if cmd.epoch is None or (len(args) == 4 and args[2] != "phase"):
                 raise bad(f"got {rest!r}")
-            cmd.epoch = int(args[1])
             if len(args) == 4:
                 cmd.phase = _phase(args[3], bad)
         elif args[0] == "step":
-            if len(args) != 2 or not args[1].isdigit():
+            cmd.step = whole_number(args[1]) if len(args) == 2 else None
+            if cmd.step is None:
                 raise bad(f"expected a step number, got {rest!r}")
-            cmd.step = int(args[1])
         else:
             cmd.ref = _ref_or(rest, bad)
     elif name == "break":
@@ -169,9 +193,9 @@ def parse(text: str) -> Command:
                 cmd.cond = parse_condition(cond[0])
                 cmd.cond_text = cond[0].strip()
     elif name == "delete":
-        if len(args) > 1 or (args and not args[0].isdigit()):
+        cmd.number = whole_number(args[0]) if len(args) == 1 else None
+        if len(args) > 1 or (args and cmd.number is None):
             raise bad(f"expected a breakpoint number, got {rest!r}")
-        cmd.number = int(args[0]) if args else None
     elif name == "print" and args in (["classes"], ["accuracy"]):
         cmd.arg = args[0]
     elif name in ("watch", "unwatch", "print"):
@@ -189,7 +213,11 @@ def parse(text: str) -> Command:
             if cmd.tol < 0:
                 raise bad("the tolerance must be ≥ 0")
         else:
-            cmd.tol = printed_tolerance(m.group(2))
+            try:
+                cmd.tol = printed_tolerance(m.group(2))
+            except OverflowError:  # 0e400: a finite value whose last digit is worth more than any float
+                raise bad(f"the tolerance of {m.group(2)!r}, half its last digit, is not a finite number; "
+                          "expected a value with a smaller exponent, or tol T") from None
     elif name == "view":
         if args not in (["layer"], ["scalar"]):
             raise bad(f"expected layer or scalar, got {rest!r}")
@@ -202,11 +230,33 @@ def parse(text: str) -> Command:
     elif name == "reset":
         cmd.ref = _ref_or(rest, bad) if rest else None
     elif name == "save":
+        if rest.endswith(" --force"):
+            rest, cmd.force = rest[:-len(" --force")].rstrip(), True
         if not rest.endswith(".toml"):
             # a script shared by someone else may say save: it must not overwrite ~/.bashrc
             raise bad(f"expected a scenario file name ending in .toml, got {rest!r}")
         cmd.arg = rest
+    elif name == "quiz":
+        if args[:1] == ["on"]:
+            cmd.words = tuple(args[1:])
+        elif args[:1] == ["tol"] and len(args) == 2:
+            cmd.tol = _number(args[1], bad, "the tolerance")
+            if cmd.tol < 0:
+                raise bad("the tolerance must be ≥ 0")
+        elif args not in (["off"], ["report"]):
+            raise bad(f"got {rest!r}")
+        cmd.arg = args[0]
+    elif name == "answer":
+        if len(args) != 1:
+            raise bad(f"expected one number, got {rest!r}")
+        # the digits typed set the tolerance, so the text is kept as typed
+        cmd.value, cmd.arg = _number(args[0], bad, "the answer"), args[0]
     return cmd
+
+
+def whole_number(text: str) -> int | None:
+    """The whole number ``text`` writes in at most :data:`MAX_DIGITS` ASCII digits, else None."""
+    return int(text) if re.fullmatch(_WHOLE, text) else None
 
 
 def printed_tolerance(text: str) -> float:
@@ -230,19 +280,25 @@ def _ref_or(text, bad):
 
 
 def _number(text, bad, what):
-    if not _NUMBER.match(text):
-        raise bad(f"{what} {text!r} is not a number")
-    value = float(text)
-    if not math.isfinite(value):
-        raise bad(f"{what} must be finite")
+    value = finite_number(text)
+    if value is None:
+        raise bad(f"{what} {text!r} is not a number" if not _NUMBER.match(text) else f"{what} must be finite")
     return value
+
+
+def finite_number(text: str) -> float | None:
+    """``text`` as a finite number, or None (words, nan and inf are not numbers here)."""
+    if not _NUMBER.match(text):
+        return None
+    value = float(text)
+    return value if math.isfinite(value) else None
 
 
 # --- conditions: a tiny expression language --------------------------------------------------
 
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(rf"""
     \s*(?:
-      (?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)
+      (?P<num>{_REAL})
     | (?P<op><=|>=|==|!=|<|>|\+|-|\*|/|\(|\))
     | (?P<word>[A-Za-z_][A-Za-z_0-9]*)
     )""", re.VERBOSE)
@@ -269,14 +325,37 @@ def _tokens(text):
         if not m or m.end() == pos:
             raise CommandError(f"condition: unexpected {text[pos:]!r} at column {pos + 1}")
         kind = m.lastgroup
+        if kind == "num" and not math.isfinite(float(m.group(kind))):
+            raise CommandError(f"condition: the number {m.group(kind)!r} at column {pos + 1} is not finite; "
+                               "expected a number below 1.8e308")
         out.append((kind, float(m.group(kind)) if kind == "num" else m.group(kind)))
         pos = m.end()
     return out
 
 
+def _check_size(toks, text):
+    """Refuse a condition nested deeper than :data:`MAX_DEPTH` or with more than
+    :data:`MAX_OPERATORS` operators, before the recursive parser (and later the recursive
+    evaluation) could run out of stack."""
+    depth = operators = 0
+    for kind, value in toks:
+        if kind == "op" and value == "(":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise CommandError(f"condition: parentheses nested more than {MAX_DEPTH} deep; "
+                                   f"expected at most {MAX_DEPTH}")
+        elif kind == "op" and value == ")":
+            depth -= 1
+        elif kind == "op" or value in ("and", "or", "not"):
+            operators += 1
+    if operators > MAX_OPERATORS:
+        raise CommandError(f"condition: {operators} operators; expected at most {MAX_OPERATORS}")
+
+
 def parse_condition(text: str):
     """``value > 0.5 and abs(dE/dW[2,1,1]) < 1e-3`` → a tree of tuples."""
     toks = _tokens(text)
+    _check_size(toks, text)
     pos = 0
 
     def peek():

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 SUFFIXES = (".csv", ".npy", ".npz")
-_SLICE = re.compile(r"^\s*(-?\d+)?\s*:\s*(-?\d+)?\s*$")
+_SLICE = re.compile(r"^\s*(-?[0-9]{1,18})?\s*:\s*(-?[0-9]{1,18})?\s*$")  # ASCII digits, few enough for int
 _NUMERIC = "fiu"  # float, signed and unsigned integer dtypes
 _SHOWN_KEYS = 12  # an unknown column's message lists at most this many of the file's columns
 _MAGIC = {".npy": b"\x93NUMPY", ".npz": b"PK"}  # how each kind of file starts

@@ -10,7 +10,8 @@ is about a unit over the whole batch or about a whole layer.
   of the batch below EPS (default 1e-6) or above X (default 1e3). True at the layer's last
   batch-gradient step, where ‖g‖ is complete.
 
-Each is a breakpoint (``break dead``, …) and a row of ``health``.
+Each is a breakpoint (``break dead``, …) and a row of ``health``. The gradient norms over the
+epochs (:class:`GradientNorms`) are the loss panel's second plot.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import ids
+from . import engine, ids
 from .notation import fmt
 
 #: the diagnostics and their default thresholds
@@ -141,3 +142,50 @@ def health(scenario, arrays, eps: float = DEFAULTS["saturated"]) -> list[str]:
 
 def _share(count: int, units: int) -> str:
     return f"{count} of {units} ({100 * count / units:.0f}%)"
+
+
+class GradientNorms:
+    """Each layer's batch gradient norm at the training epochs whose parameters the tape holds
+    (every 100th epoch that a run has passed, the recent ones, the ones shown): the points of
+    the gradient-norm plot. ``wanted`` picks the epochs still to compute, as jobs that do not
+    touch the tape, so that ``compute`` can run in a worker thread; a what-if edit (a new
+    generation of the tape) forgets them all."""
+
+    def __init__(self, tape):
+        self.tape = tape
+        self.generation = tape.generation
+        self._norms: dict[int, list] = {}
+
+    def wanted(self, first: int, last: int, count: int) -> list:
+        """``(epoch, network, parameters)`` of at most ``count`` epochs spread over
+        ``first…last`` whose norms are not known yet."""
+        if self.tape.generation != self.generation:
+            self.generation, self._norms = self.tape.generation, {}
+        epochs = np.array([e for e in self.tape.known_epochs() if first <= e <= last], dtype=np.int64)
+        if len(epochs) > count:  # the known epoch nearest to each of ``count`` evenly spaced ones
+            want = np.linspace(first, last, count)
+            at = np.clip(np.searchsorted(epochs, want), 1, len(epochs) - 1)
+            nearer = np.where(want - epochs[at - 1] <= epochs[at] - want, at - 1, at)
+            epochs = np.unique(epochs[nearer])
+        epochs = epochs.tolist()
+        return [(e, self.tape.network(e), self.tape.params(e)) for e in epochs if e not in self._norms]
+
+    @staticmethod
+    def compute(jobs) -> dict:
+        """epoch → the layers' norms, one full epoch each (no tape involved)."""
+        out = {}
+        for epoch, net, params in jobs:
+            _, _, arrays = engine.run_epoch(net, params, full=True)
+            out[epoch] = [gradient_norm(arrays, layer) for layer in range(1, net.layers + 1)]
+        return out
+
+    def add(self, generation: int, norms: dict) -> None:
+        if generation == self.generation:
+            self._norms.update(norms)
+
+    def series(self) -> np.ndarray:
+        """layers × epochs: the norms known, NaN elsewhere."""
+        out = np.full((self.tape.scenario.layers, self.tape.epochs + 1), np.nan)
+        for epoch, norms in self._norms.items():
+            out[:, epoch] = norms
+        return out

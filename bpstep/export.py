@@ -66,23 +66,28 @@ def tex_number(v: float, short: bool = False, operand: bool = False) -> str:
     return f"\\left({text}\\right)" if operand and (v < 0 or exponent) else text
 
 
-def tex_line(step) -> str:
+def tex_line(step, blank: int | None = None, blanks=frozenset()) -> str:
     """A step as LaTeX: name = symbols = numbers = value, leaving out what only repeats itself
-    (as :meth:`bpstep.tape.Step.line`)."""
-    spec, value = step.spec, tex_number(step.value)
+    (as :meth:`bpstep.tape.Step.line`). In a worksheet, ``blank`` k is a box numbered k in place
+    of the value, and a quantity whose id is in ``blanks`` is named by its symbol instead of put
+    in as a number (a copy of one, ∂z/∂W = h, is not written at all)."""
+    spec = step.spec
+    value = tex_number(step.value) if blank is None else rf"\boxed{{\;({blank})\;}}"
     name = spec.name.tex
     if isinstance(spec.rhs, Const):
         return f"{name} = {value}"
     sym = render(spec.rhs, lambda r: r.name.tex, tex=True)
     if isinstance(spec.rhs, Ref):
-        return f"{name} = {sym} = {value}"
+        return f"{name} = {sym}" if blank is None and spec.rhs.qid in blanks else f"{name} = {sym} = {value}"
     put = iter(zip(step.numbers(), bracketed(spec.rhs)))
 
-    def number(_ref):
+    def number(ref):
         v, needs_brackets = next(put)
-        return tex_number(v, short=True, operand=needs_brackets)
+        return ref.name.tex if ref.qid in blanks else tex_number(v, short=True, operand=needs_brackets)
 
     numbers = render(spec.rhs, number, tex=True)
+    if numbers == sym:  # a worksheet's formula of blanks only
+        return f"{name} = {sym} = {value}"
     return f"{name} = {sym} = {numbers} = {value}"
 
 
@@ -112,6 +117,43 @@ def markdown(session, check=None) -> str:
                     again, sc, check)
     out += _verdict(tape, epoch, session.layout.names.E().tex)
     return "\n".join(out) + "\n"
+
+
+def blanks(session) -> list:
+    """The steps a worksheet of the cursor's epoch leaves blank, in order: those the quiz asks
+    (every step, or the families of ``quiz on``)."""
+    tape = session.tape
+    epoch = min(session.position[0], tape.epochs - 1)
+    if tape.length(epoch) > MAX_FORMULAS:
+        raise TooBig(f"worksheet: epoch {epoch} has {tape.length(epoch):,} steps (at most {MAX_FORMULAS:,}); "
+                     "expected a smaller network")
+    return [step for step in tape.steps(epoch) if session.quiz.asks(step)]
+
+
+def worksheet(session) -> str:
+    """The worked example of the cursor's epoch with a numbered box for each value the quiz
+    asks (:func:`blanks`), then the answer key: blank, id, value. The forward pass with the
+    updated parameters and the loss's change are left out: their numbers would fill in the
+    boxes of the update and the loss."""
+    tape, sc = session.tape, session.scenario
+    asked = blanks(session)
+    epoch = min(session.position[0], tape.epochs - 1)
+    number = {step.position: k for k, step in enumerate(asked, 1)}
+    hidden = frozenset(step.qid for step in asked)
+    out = _intro(sc, epoch, tape.epochs, float(tape.network(epoch).lr))
+    out[0] = f"# Worksheet: {sc.title}"
+    out += ["Work out each boxed value, in order, from the formula before it: the given numbers are put "
+            "in, and the values you worked out before are named by their symbols. The answer key is at "
+            "the end.", ""] + _given(tape, epoch)
+    for phase, steps in groupby(tape.steps(epoch), key=lambda s: s.phase):
+        title, lead = _PHASES[phase]
+        out += _section(title, lead, list(steps), sc, None, headed=phase in ("backward", "update"),
+                        line=lambda step: tex_line(step, number.get(step.position), hidden))
+    out += ["## Answer key", "", "| blank | id | value |", "|---:|---|---:|"]
+    out += [f"| {k} | `{step.qid}` | {fmt(step.value)} |" for k, step in enumerate(asked, 1)]
+    out += ["", "`bpstep replay SCENARIO --quiz ANSWERS` grades a file of answers: one a line, the value "
+            "alone (in the order of the blanks) or the id and the value.", ""]
+    return "\n".join(out)
 
 
 def _forward_length(grid, epoch) -> int:
@@ -198,7 +240,7 @@ def _given(tape, epoch):
     return out
 
 
-def _section(title, lead, steps, sc, check, headed=False):
+def _section(title, lead, steps, sc, check, headed=False, line=tex_line):
     """A phase: its heading and lead, then its steps grouped by layer and sample (with a heading
     each when there are several groups, or when ``headed``)."""
     groups = [(key, list(g)) for key, g in groupby(steps, key=lambda s: _group(s, sc))]
@@ -207,7 +249,7 @@ def _section(title, lead, steps, sc, check, headed=False):
         if headed or len(groups) > 1:
             out += [f"### {key}", ""]
         for step in group:
-            out += [f"$${tex_line(step)}$$", ""]
+            out += [f"$${line(step)}$$", ""]
             if check is not None:
                 out += [_checked(check.compare(step)), ""]
     return out

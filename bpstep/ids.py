@@ -32,7 +32,7 @@ from .functions import HYPER, QUANTITIES
 #: given quantities → how many indices their id has (the optimizer's hyper-parameters: none)
 GIVEN = {"x": 1, "t": 1, "W": 3, "b": 2, "lr": 0, **{h: 0 for h in HYPER}}
 
-_I = r"\[(\d+(?:,\d+)*)\]"
+_I = r"\[([0-9]+(?:,[0-9]+)*)\]"
 _FORMS = [  # (pattern, family, how the indices of the pattern's brackets make the id's indices)
     (re.compile(rf"dE/da{_I}"), "dEda", None),
     (re.compile(rf"dE/dz{_I}"), "dEdz", None),

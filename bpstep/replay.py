@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from . import commands, layers
 from .commands import CommandError
+from .quiz import HIDDEN
 from .session import Session
 from .tape import Step
 
@@ -42,21 +43,24 @@ def parse_script(text: str, source: str, session: Session) -> list[Scripted]:
     return out
 
 
-def text_line(step: Step, check=None) -> str:
-    line = f"e{step.epoch} {step.phase} #{step.index} {step.qid}  {step.line()}"
-    if check is not None:
+def text_line(step: Step, check=None, hidden: bool = False) -> str:
+    """A step as one line; ``hidden``: a quiz's question, its value and torch's left out."""
+    line = f"e{step.epoch} {step.phase} #{step.index} {step.qid}  {step.line(HIDDEN if hidden else None)}"
+    if check is not None and not hidden:
         line += "  " + check.verdict_text(step)
     return line
 
 
-def json_record(step: Step, check=None) -> str:
+def json_record(step: Step, check=None, hidden: bool = False) -> str:
     torch = abs_err = ok = None
-    if check is not None:
+    if check is not None and not hidden:
         torch, abs_err, ok = check.compare(step)
     return json.dumps({
         "step": step.index, "epoch": step.epoch, "phase": step.phase, "sample": step.sample,
-        "id": step.id, "name": step.name, "formula": step.formula, "substituted": step.substituted,
-        "value": _number(step.value), "torch": _number(torch), "abs_err": _number(abs_err), "ok": ok,
+        "id": step.id, "name": step.name, "formula": step.formula,
+        # a copy of one quantity (∂z/∂W = h) put in would be the hidden value itself
+        "substituted": None if hidden and step.spec.plain else step.substituted,
+        "value": None if hidden else _number(step.value), "torch": _number(torch), "abs_err": _number(abs_err), "ok": ok,
     }, ensure_ascii=False, allow_nan=False)
 
 
@@ -85,15 +89,17 @@ class Printer:
         self.fmt, self.out, self.err, self.check = fmt, out, err, check
         self.mismatches = 0
 
-    def step(self, step: Step):
+    def step(self, step: Step, hidden: bool = False):
         if isinstance(step, layers.LayerStep):
             return self.layer(step)
-        if self.check is not None and not self.check.compare(step)[2]:
+        if self.check is not None and not hidden and not self.check.compare(step)[2]:
             self.mismatches += 1
         if self.fmt == "jsonl":
-            self.out.write(json_record(step, self.check) + "\n")
+            self.out.write(json_record(step, self.check, hidden) + "\n")
         else:
-            self.out.write(text_line(step, self.check) + "\n")
+            self.out.write(text_line(step, self.check, hidden) + "\n")
+        if hidden:
+            self.message(f"quiz: predict {step.qid}, then answer VALUE")
 
     def layer(self, ls: layers.LayerStep):
         if self.check is not None and not layers.compare(ls, self.check)[2]:
@@ -135,7 +141,10 @@ def run(session: Session, script: list[Scripted] | None, fmt: str = "text", trac
             for message in result.messages:
                 printer.message(message)
             if result.step is not None:
-                printer.step(result.layer if result.layer is not None else result.step)
+                if result.layer is not None:
+                    printer.step(result.layer)
+                else:
+                    printer.step(result.step, session.quiz.hides(result.step))
                 for line in session.watch_lines():
                     printer.message(f"  watch {line}")
             failed |= result.failed

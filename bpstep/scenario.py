@@ -31,6 +31,7 @@ is a :class:`ScenarioError`.
 
 from __future__ import annotations
 
+import codecs
 import math
 import re
 from dataclasses import dataclass, replace
@@ -64,7 +65,13 @@ _REQUIRED = {None: ("network", "init", "data", "training"), "network": ("sizes",
              "data": ("targets",), "training": ("learning_rate",)}
 #: the tape keeps one loss per epoch; a typo such as 1e12 must not try to allocate terabytes
 MAX_EPOCHS = 10_000_000
-_PARAM_ID = re.compile(r"^(W)\[(\d+),(\d+),(\d+)\]$|^(b)\[(\d+),(\d+)\]$")
+_PARAM_ID = re.compile(r"^(W)\[([0-9]+),([0-9]+),([0-9]+)\]$|^(b)\[([0-9]+),([0-9]+)\]$")
+#: an index with more digits is outside any network (and int would refuse thousands of them)
+_MAX_INDEX_DIGITS = 18
+#: units in one layer (18 digits): far past the memory budget, and the most its arithmetic takes
+MAX_UNITS = 10 ** 18 - 1
+#: torch.manual_seed takes seeds below 2**64; the uniform init keeps to the same range
+MAX_SEED = 2 ** 64 - 1
 #: one expanded epoch's arrays (see :func:`epoch_bytes`) must fit in this many bytes: 2 GiB
 EPOCH_BUDGET_BYTES = 2 * 1024 ** 3
 _ITEMSIZE = {"float32": 4, "float64": 8}
@@ -184,6 +191,31 @@ def budget_problem(sizes, samples: int, dtype: str = "float64", bias: bool = Tru
             "expected fewer units or samples")
 
 
+def dtype_problem(weights, biases, X, T, lr, dtype: str) -> tuple[str, str] | None:
+    """None when ``dtype`` holds every number of a scenario (1e39 in float32 would become inf),
+    else ``(field, what does not fit)``."""
+    fields = [("init.weights", f"weights[{l}]", w) for l, w in enumerate(weights)]
+    fields += [("init.biases", f"biases[{l}]", b) for l, b in enumerate(biases or ())]
+    fields += [("data.inputs", "inputs", X), ("data.targets", "targets", T), ("training.learning_rate", "learning_rate", lr)]
+    for field, what, values in fields:
+        values = np.asarray(values)
+        with np.errstate(over="ignore"):
+            held = np.isfinite(values.astype(dtype))
+        if not held.all():
+            where = tuple(np.argwhere(~held)[0]) if held.ndim else ()
+            index = "".join(f"[{i}]" for i in where)
+            return field, (f"{what}{index} = {values[where]:g} does not fit in {dtype} "
+                           f"(largest {float(np.finfo(dtype).max):.4g})")
+    return None
+
+
+def check_dtype(sc: "Scenario") -> None:
+    """Refuse a loaded scenario whose numbers its dtype, overridden, cannot hold."""
+    problem = dtype_problem(sc.weights, sc.biases, sc.inputs, sc.targets, sc.learning_rate, sc.dtype)
+    if problem:
+        raise ScenarioError(f"{sc.source}: {problem[0]}: {problem[1]}; expected a smaller number or float64")
+
+
 def check_budget(sc: "Scenario") -> None:
     """Refuse a loaded scenario that no longer fits (its dtype overridden to float64, say)."""
     problem = budget_problem(sc.sizes, sc.samples, sc.dtype, sc.bias)
@@ -221,19 +253,34 @@ class UnreadableFile(ValueError):
     """A file the user named that is not readable text; ``str()`` is the one line to print."""
 
 
-def read_text(path: Path, shown: str, noun: str, expected: str) -> str:
-    """The UTF-8 text of a file the user named (a scenario or a script)."""
+#: the longest scenario file read: far past what the memory budget lets a TOML file describe
+MAX_SCENARIO_BYTES = 4 * 1024 ** 3
+#: the longest script read (a script is commands typed by hand or written by a small program)
+MAX_SCRIPT_BYTES = 1024 ** 2
+_CHUNK = 1024 ** 2
+
+
+def read_text(path: Path, shown: str, noun: str, expected: str, limit: int = MAX_SCENARIO_BYTES) -> str:
+    """The UTF-8 text of a file the user named (a scenario or a script), read a chunk at a time
+    so that an endless or binary one (``/dev/zero``, a pipe that never ends) is refused at once:
+    at its first NUL byte, or past ``limit`` bytes."""
+    parts, size, decoder = [], 0, codecs.getincrementaldecoder("utf-8")()
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as f:
+            while chunk := f.read(_CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise UnreadableFile(f"{shown}: the {noun} is longer than {_bytes(limit)}; "
+                                         f"expected {expected} of at most {_bytes(limit)}")
+                parts.append(decoder.decode(chunk))
+                if "\x00" in parts[-1]:
+                    raise UnreadableFile(f"{shown}: is a binary file; expected {expected}")
+            parts.append(decoder.decode(b"", final=True))
     except OSError as e:
         raise UnreadableFile(f"{shown}: cannot read the {noun} ({e.strerror})") from None
-    try:
-        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise UnreadableFile(f"{shown}: is not UTF-8 text; expected {expected}") from None
-    if "\x00" in text:
-        raise UnreadableFile(f"{shown}: is a binary file; expected {expected}")
-    return text
+    return "".join(parts)
 
 
 def parse(text: str, shown: str, default_name: str = "scenario",
@@ -246,6 +293,12 @@ def parse(text: str, shown: str, default_name: str = "scenario",
         doc = toml.loads(text)
     except toml.TOMLDecodeError as e:
         raise ScenarioError(f"{shown}: TOML syntax error: {e}") from None
+    except RecursionError:  # tomli refuses 400 levels; the pure-Python parser may run out of stack first
+        raise ScenarioError(f"{shown}: TOML: arrays or inline tables nested hundreds of levels deep; "
+                            "expected the few levels a scenario has") from None
+    except ValueError:  # int() of a number written with more than 4,300 digits
+        raise ScenarioError(f"{shown}: TOML: a number written with thousands of digits; "
+                            "expected one that fits in a float") from None
     return _Validator(doc, text, shown, draw_torch_init, base).scenario(default_name)
 
 
@@ -307,7 +360,7 @@ class _Validator:
         value = values.get(key, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             self.fail(table, key, f"expected a number, got {_kind(value)}")
-        if not math.isfinite(value):
+        if not _finite(value):
             self.fail(table, key, f"expected a finite number, got {value}")
         if positive and value <= 0:
             self.fail(table, key, f"expected a number > 0, got {value}")
@@ -329,7 +382,7 @@ class _Validator:
             if not dims:
                 if isinstance(v, bool) or not isinstance(v, (int, float)):
                     self.fail(table, key, f"{what}{path}: expected a number, got {_kind(v)}")
-                if not math.isfinite(v):
+                if not _finite(v):
                     self.fail(table, key, f"{what}{path}: expected a finite number, got {v}")
                 return
             if not isinstance(v, list) or len(v) != dims[0]:
@@ -372,6 +425,8 @@ class _Validator:
         if (not isinstance(sizes, list) or len(sizes) < 2
                 or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in sizes)):
             self.fail("network", "sizes", f"expected a list of at least two whole numbers ≥ 1, got {sizes!r}")
+        if max(sizes) > MAX_UNITS:  # far past the memory budget, and past what its arithmetic may hold
+            self.fail("network", "sizes", f"a layer of {max(sizes)} units; expected at most {MAX_UNITS:,}")
         layers = len(sizes) - 1
         activation = net.get("activation", "sigmoid")
         if isinstance(activation, str):
@@ -424,6 +479,9 @@ class _Validator:
             problem = param_id_problem(f, sizes, bias)
             if problem:
                 self.fail("training", "freeze", problem)
+        problem = dtype_problem(weights, biases, X, T, lr, dtype)
+        if problem:
+            self.fail(*problem[0].split("."), f"{problem[1]}; expected a smaller number or dtype = \"float64\"")
         optimizer = self.string("training", tr, "optimizer", "sgd", tuple(OPTIMIZERS))
         hyper = self.hyper(tr, optimizer)
         if OPTIMIZERS[optimizer].kinds(hyper) and order == "sequential":
@@ -561,13 +619,18 @@ class _Validator:
         alone: the number of samples is the length of ``[data] inputs`` (its rows are checked
         later) or the rows of the data file, and the dtype ``[training] dtype`` (float64 where
         it is not valid yet)."""
-        data, training = self.doc.get("data"), self.doc.get("training")
+        data = self.doc.get("data")
         inputs = data.get("inputs") if isinstance(data, dict) else None
         samples = table.rows if table is not None else len(inputs) if isinstance(inputs, list) and inputs else 1
-        dtype = training.get("dtype") if isinstance(training, dict) else None
-        problem = budget_problem(sizes, samples, dtype if dtype in _ITEMSIZE else "float64", bias)
+        problem = budget_problem(sizes, samples, self.dtype(), bias)
         if problem:
             self.fail("network", "sizes", problem)
+
+    def dtype(self) -> str:
+        """``[training] dtype`` before the table is checked (float64 where it is not valid yet)."""
+        training = self.doc.get("training")
+        dtype = training.get("dtype") if isinstance(training, dict) else None
+        return dtype if dtype in _ITEMSIZE else "float64"
 
     def init(self, init, sizes, bias):
         self.check_keys("init", init)
@@ -590,7 +653,7 @@ class _Validator:
         if "method" not in init:
             self.fail("init", None, "expected either 'weights' or 'method' (\"torch\" or \"uniform\")")
         method = self.string("init", init, "method", choices=("torch", "uniform"))
-        seed = self.integer("init", init, "seed", 0, minimum=0)
+        seed = self.integer("init", init, "seed", 0, minimum=0, maximum=MAX_SEED)
         if method == "torch":
             if "scale" in init:
                 self.fail("init", "scale", "scale applies to method = \"uniform\" only")
@@ -607,7 +670,20 @@ class _Validator:
         scale = self.number("init", init, "scale", 0.0, positive=False) if "scale" in init else None
         if scale is not None and scale <= 0:
             self.fail("init", "scale", f"expected a number > 0, got {scale}")
+        dtype = self.dtype()
+        largest = float(np.finfo(dtype).max) / 2  # the width 2·scale of U(−scale, scale) must be finite too
+        if scale is not None and scale > largest:
+            self.fail("init", "scale", f"{scale:g} is too large for U(−scale, scale) in {dtype}; "
+                                       f"expected at most {largest:.4g}")
         return uniform_init(list(sizes), bias, seed, scale)
+
+
+def _finite(value) -> bool:
+    """Whether a TOML number is a finite float (a whole number past 1.8e308 is not)."""
+    return math.isfinite(value) if isinstance(value, float) else abs(value) <= _FLOAT64_MAX
+
+
+_FLOAT64_MAX = int(np.finfo(np.float64).max)
 
 
 def uniform_init(sizes, bias, seed, scale=None):
@@ -628,6 +704,8 @@ def param_id_problem(text, sizes, bias):
     m = _PARAM_ID.match(text)
     if not m:
         return f"{text!r} is not a parameter id; expected W[l,j,i] or b[l,j]"
+    if any(g and len(g) > _MAX_INDEX_DIGITS for g in m.groups()[1:]):
+        return f"{text[:40]}… is outside the network (sizes {list(sizes)}): an index of more than 18 digits"
     layers = len(sizes) - 1
     if m.group(1):
         l, j, i = int(m.group(2)), int(m.group(3)), int(m.group(4))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import commands, diagnostics, ids, layers, motions, whatif
+from . import commands, compare, diagnostics, ids, layers, motions, quiz, whatif
 from .commands import Command, CommandError, Ref
 from .functions import HYPER
 from .notation import fmt
@@ -29,8 +29,11 @@ class Breakpoint:
     phase: str | None = None
     nan: bool = False
     diagnostic: diagnostics.Diagnostic | None = None
+    mismatch: bool = False  # a value of ``compare`` VALUES that bpstep does not agree with
 
     def describe(self) -> str:
+        if self.mismatch:
+            return f"#{self.number} mismatch (a step where your value and bpstep's differ)"
         if self.phase:
             return f"#{self.number} phase {self.phase}"
         if self.nan:
@@ -65,6 +68,10 @@ class Session:
         #: a scalar step inside the current one (see bpstep.layers)
         self.view = "scalar"
         self._layer_tape = None
+        self.quiz = quiz.Quiz()
+        #: ``compare`` VALUES (``bpstep open --compare``): the report, and its values by position
+        self.comparison: compare.Report | None = None
+        self._yours: dict = {}
 
     # -- where we are ----------------------------------------------------------------------------
 
@@ -94,8 +101,9 @@ class Session:
     def reset(self, ref: Ref | str | None = None) -> Result:
         return self.execute("reset" if ref is None else f"reset {ref}")
 
-    def save(self, path: str) -> Result:
-        return self.execute(f"save {path}")
+    def save(self, path: str, force: bool = False) -> Result:
+        """``save`` (refused when the file exists) or, with ``force``, ``save!``."""
+        return self.execute(f"save{'!' if force else ''} {path}")
 
     def settable(self, step: Step) -> list[Ref]:
         """The given quantities (parameters, inputs, targets, lr) a step's formula reads."""
@@ -106,6 +114,53 @@ class Session:
         sample = "" if step.sample is None else f" · sample {step.sample}"
         n = self.tape.length(step.epoch)
         return f"epoch {step.epoch} · {step.phase}{sample} · step {step.index} of {n}: {step.qid}  {step.line()}"
+
+    # -- the public API (bpstep.open) ---------------------------------------------------------------
+
+    def run(self, command: str) -> Result:
+        """Run one command of the command language, as ``replay`` does; a bad one raises
+        :class:`CommandError` (``str()``: the one line replay would print)."""
+        return self.execute(command)
+
+    def where(self) -> Step:
+        """The step at the cursor."""
+        return self.current
+
+    def value(self, qid: str, epoch: int | None = None) -> float:
+        """The value of a quantity in ``epoch`` (the cursor's by default): a step's result, or a
+        given value (x, t, W and b at the start of the epoch, lr). An id of one value per
+        sample needs ``@n`` when the batch has more than one sample. NaN where the epoch does
+        not compute it (the evaluate phase has no gradients)."""
+        ref = commands.parse_ref(qid)
+        self.check_ref(ref)
+        epoch = self.position[0] if epoch is None else epoch
+        if not 0 <= epoch <= self.tape.epochs:
+            raise CommandError(f"epoch {epoch} is outside 0…{self.tape.epochs}")
+        per_sample = ids.head(ref.id) in ("x", "t") or (
+            not ids.is_given(ref.id) and self.layout.at(False, ref.id, None) is None)
+        if ref.sample is None and per_sample and self.scenario.samples > 1:
+            raise CommandError(f"{ref.id} has a value per sample; expected {ref.id}@n with n from 1 to "
+                               f"{self.scenario.samples}")
+        return self.lookup(ref, epoch)
+
+    def steps(self, epoch: int | None = None):
+        """The steps of ``epoch`` (the cursor's by default) in order, each with its ``id``,
+        ``qid`` (id@n), ``name``, ``formula``, ``numbers()`` and ``value``."""
+        return self.tape.steps(self.position[0] if epoch is None else epoch)
+
+    def load_comparison(self, path: str) -> compare.Report:
+        """Hold a user's values (see :mod:`bpstep.compare`) against the tape: ``yours`` gives
+        them by step, and a breakpoint stops ``continue`` at each step where they differ."""
+        self.comparison = compare.compare(self, path)
+        self._yours = {(v.epoch, v.index): v for v in self.comparison.values if v.index >= 0}
+        if not any(b.mismatch for b in self.breakpoints):
+            self._numbers += 1
+            self.breakpoints.append(Breakpoint(self._numbers, mismatch=True))
+        return self.comparison
+
+    def yours(self, epoch: int) -> dict:
+        """index → the user's :class:`bpstep.compare.Value` for the steps of ``epoch`` compared."""
+        return {i: v for (e, i), v in self._yours.items() if e == epoch}
 
     # -- validation ------------------------------------------------------------------------------
 
@@ -140,6 +195,8 @@ class Session:
             problem = whatif.problem(cmd.ref, cmd.value, self.scenario)
             if problem:
                 raise CommandError(f"{cmd.name}: {problem}")
+        if cmd.name == "quiz" and cmd.arg == "on":
+            quiz.families(cmd.words)
         if cmd.name == "print" and cmd.arg == "classes" and not self.scenario.classes:
             raise CommandError("print classes: the targets of this scenario are numbers, not class labels; "
                                "expected a scenario whose [data] targets name one column of labels")
@@ -195,7 +252,8 @@ class Session:
         indices = self.layout.find(evaluate, ref.id, ref.sample)
         if not len(indices):
             return [(str(ref), f"not computed in epoch {epoch} ({'evaluate' if evaluate else 'training'})")]
-        return [(s.qid, s.line()) for s in (self.tape.step(epoch, i) for i in indices)]
+        steps = [self.tape.step(epoch, i) for i in indices]
+        return [(s.qid, s.line(quiz.HIDDEN if self.quiz.hides(s) else None)) for s in steps]
 
     def watch_lines(self) -> list[str]:
         epoch = self.position[0]
@@ -216,6 +274,8 @@ class Session:
     def _land(self, pos, hit=None, messages=(), progress=None, cancelled=None):
         self.tape.record(pos[0], progress, cancelled)
         self.position = pos
+        if self.quiz.on or self.quiz.asking is not None:
+            self.quiz.moved(self.current if self.view == "scalar" else None)
         result = Result(step=self.current, hit=hit, messages=list(messages))
         if self.view == "layer":
             result.layer = self.current_layer
@@ -348,7 +408,7 @@ class Session:
         return self._land(self.position, messages=[whatif.reset(self.tape, cmd.ref)])
 
     def _cmd_save(self, cmd, **_):
-        return Result(messages=[whatif.save(self.tape, cmd.arg)])
+        return Result(messages=[whatif.save(self.tape, cmd.arg, cmd.force)])
 
     def _cmd_expect(self, cmd, **_):
         step = self.current
@@ -358,6 +418,15 @@ class Session:
         verdict = "ok" if ok else "FAILED"
         return Result(messages=[f"expect {cmd.ref} {cmd.value!r} ± {cmd.tol:g}: {verdict}, got {fmt(got)}"],
                       failed=not ok)
+
+    def _cmd_quiz(self, cmd, **_):
+        return Result(messages=self.quiz.command(cmd))
+
+    def _cmd_answer(self, cmd, **_):
+        graded = self.quiz.answer(cmd.arg)
+        result = self._land(self.position, messages=[graded.said()])
+        result.failed = not graded.right  # as a missed expect: a replay exits 1
+        return result
 
     def _cmd_restart(self, cmd, **_):
         return self._land((0, 0))
@@ -372,6 +441,9 @@ class Session:
         if bp.phase:
             return [(grid.locate(r[0])[0], np.array([r[0]])) for r in grid.runs
                     if r[2] == bp.phase and lo <= r[0] <= hi]
+        if bp.mismatch:
+            found = sorted(i for i, v in self.yours(epoch).items() if not v.ok and lo <= i <= hi)
+            return [(grid.locate(i)[0], np.array([i])) for i in found]
         rec = self.tape.record(epoch)
         if bp.diagnostic is not None:
             return [(block, pos[(pos >= lo) & (pos <= hi)])

@@ -147,9 +147,10 @@ class Step:
     def substituted(self) -> str:
         return f"{self.name} = {self._numbers_text()}"
 
-    def line(self) -> str:
-        """formula = numbers = value, leaving out what would only repeat itself."""
-        rhs, value = self.spec.rhs, fmt(self.value)
+    def line(self, shown: str | None = None) -> str:
+        """formula = numbers = value, leaving out what would only repeat itself; ``shown`` in
+        place of the value (a quiz's question hides it)."""
+        rhs, value = self.spec.rhs, fmt(self.value) if shown is None else shown
         if isinstance(rhs, Const):
             return f"{self.name} = {value}"
         if isinstance(rhs, Ref):
@@ -241,6 +242,11 @@ class Tape:
             del self._recent[next(iter(self._recent))]
         if epoch > self._frontier[0]:
             self._frontier = (epoch, p)
+
+    def known_epochs(self) -> list[int]:
+        """The training epochs whose start parameters are held: reaching one walks no epoch."""
+        held = set(self._checkpoints) | set(self._recent) | set(self._records) | {self._frontier[0]}
+        return sorted(e for e in held if e < self.epochs)
 
     def network(self, epoch: int) -> engine.Network:
         """The network (inputs, targets, learning rate) in force at ``epoch``."""

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
+import re
 
 import numpy as np
 
+from . import files
 from .commands import CommandError, Ref
 from .edits import DATA, PARAMETERS, SETTINGS, param_indices as _indices
 from .functions import OPTIMIZERS
@@ -112,7 +113,11 @@ def reset(tape, ref: Ref | None) -> str:
     return f"reset {len(epochs)} edit(s){'' if ref is None else f' of {ref}'}; recomputed from epoch {min(epochs)}"
 
 
-def save(tape, path: str) -> str:
+def save(tape, path: str, force: bool = False) -> str:
+    """Write the edited scenario to ``path``, atomically; a file already there is replaced only
+    with ``force`` (a script shared by someone else must not overwrite pyproject.toml)."""
+    if not force and files.exists(path):
+        raise CommandError(f"save: {path} exists; expected a new file name, or save! {path} to replace it")
     sc, edits = tape.scenario, tape.edits
     epochs = sorted({e for e, _, _ in edits.items})
     if len(epochs) > 1:
@@ -140,9 +145,9 @@ def save(tape, path: str) -> str:
     hyper = edits.hyper(start, dict(sc.hyper))
     text = scenario_toml(sc, p.W, p.b, X, T, lr, sc.epochs - start, f"{sc.title} (what-if)", note, hyper)
     try:
-        Path(path).write_text(text, encoding="utf-8")
-    except OSError as e:
-        raise CommandError(f"save: cannot write {path}: {e.strerror}") from None
+        files.write_atomically(path, text)
+    except files.WriteError as e:
+        raise CommandError(f"save: {e}") from None
     return f"saved {path}" + (f" (the run from epoch {start}, counted from 0 there)" if start else "")
 
 
@@ -166,6 +171,9 @@ def scenario_toml(sc, W, b, X, T, lr, epochs, title, description, hyper=None) ->
     return "\n".join(lines) + "\n"
 
 
+_TOML_UNSAFE = re.compile("[\x7f\ud800-\udfff]")
+
+
 def _rows(key, arrays):
     return f"{key} = [\n" + ",\n".join(f"  {_toml(a)}" for a in arrays) + "]"
 
@@ -174,7 +182,11 @@ def _toml(v) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)  # a JSON string is a TOML basic string
+        # a JSON string is a TOML basic string, once DEL (which JSON leaves as it is and TOML
+        # refuses) is escaped, and a lone surrogate (a file name's undecodable byte, which no
+        # UTF-8 file can hold) is the replacement character
+        return _TOML_UNSAFE.sub(lambda m: "\\u007f" if m.group() == "\x7f" else "\ufffd",
+                                json.dumps(v, ensure_ascii=False))
     if isinstance(v, (list, tuple, np.ndarray)):
         return "[" + ", ".join(_toml(x) for x in v) + "]"
     if isinstance(v, (int, np.integer)):

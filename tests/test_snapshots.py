@@ -117,6 +117,22 @@ def test_after_a_what_if_edit(snap_compare):
     assert snap_compare(app(), terminal_size=BIG, run_before=at("goto W+[2,1,1]", "set W[2,1,1] 0.9"))
 
 
+def test_xor_loss_plot_of_the_whole_run(snap_compare):
+    assert snap_compare(app("xor"), terminal_size=BIG, run_before=at("goto epoch 10001"))
+
+
+def test_xor_loss_plot_zoomed_on_the_drop(snap_compare):
+    assert snap_compare(app("xor"), terminal_size=BIG, run_before=at("goto epoch 5200", "plot epochs 4000..7000"))
+
+
+def test_xor_gradient_norms_per_layer(snap_compare):
+    assert snap_compare(app("xor"), terminal_size=BIG, run_before=at("goto epoch 10001", "plot gradients"))
+
+
+def test_xor_edges_coloured_by_their_gradients_in_the_update(snap_compare):
+    assert snap_compare(app("xor"), terminal_size=BIG, run_before=at("goto epoch 3000", "goto W+[2,3,4]"))
+
+
 def _scenario_app(name):
     from pathlib import Path
     return BpstepApp(scenario.load(str(Path(__file__).parent / "tui_scenarios" / f"{name}.toml")), crosscheck=False)

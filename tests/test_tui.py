@@ -51,6 +51,13 @@ async def enter(pilot, command):
     await pilot.press("enter")
 
 
+async def opened(pilot):
+    """Wait for the thread that reads a scenario (``open``) and for what it hands the app."""
+    while pilot.app.loader is not None and pilot.app.loader.is_alive():
+        await pilot.pause(0.01)
+    await pilot.pause()
+
+
 def text(app, widget_type) -> str:
     return app.query_one(widget_type).plain()
 
@@ -308,6 +315,7 @@ async def test_open_a_file_scenario_from_the_command_line(tmp_path):
     app = app_for()
     async with app.run_test(size=SIZE) as pilot:
         app.run_command(f"open {mine}")
+        await opened(pilot)
         assert app.session.scenario.name == "mine"
         assert app.query_one("#status").plain().startswith(" mine")
 
@@ -319,7 +327,7 @@ async def test_palette_opens_xor():
         await pilot.press(*"open xor")
         await pilot.pause(0.5)
         await pilot.press("enter")
-        await pilot.pause()
+        await opened(pilot)
         assert app.session.scenario.name == "xor"
         assert "network 2-10-10-10-1" == app.query_one("#network").border_title
 
@@ -976,7 +984,7 @@ def test_open_takes_a_device(monkeypatch):
     from bpstep.tui import app as tui_app
 
     seen = []
-    monkeypatch.setattr(tui_app, "run_app", lambda sc, device="cpu": seen.append((sc.name, device)) or 0)
+    monkeypatch.setattr(tui_app, "run_app", lambda sc, device="cpu", session=None: seen.append((sc.name, device)) or 0)
     assert cli.main(["open", "xor", "--device", "cuda"]) == 0
     assert cli.main([]) == 0
     assert seen == [("xor", "cuda"), ("worked-222", "cpu")]

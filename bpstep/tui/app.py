@@ -8,12 +8,14 @@ worker once the first screen is up, so nothing ever waits for torch. A what-if e
 ``set``, ``reset``) changes the numbers: the checker and the verdicts kept here follow the
 tape's ``generation``, so no torch value from before an edit is shown.
 
-Besides the §6 commands the command line takes ``open SCENARIO`` and ``export [FILE]`` (the
-worked example of the cursor's epoch as Markdown, :func:`bpstep.export.markdown`).
+Besides the §6 commands the command line takes ``open SCENARIO``, ``export [FILE]`` (the
+worked example of the cursor's epoch as Markdown, :func:`bpstep.export.markdown`) and ``plot``
+(what the loss panel shows: ``plot loss``, ``plot gradients``, ``plot epochs A..B``, ``plot all``).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from pathlib import Path
@@ -26,16 +28,18 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Input, Label, ProgressBar
 
-from bpstep import ids, loading
+from bpstep import files, ids, loading
+from bpstep.diagnostics import GradientNorms
 from bpstep import scenario as scenarios
 from bpstep.commands import CommandError, Ref, parse, parse_ref
 from bpstep.export import TooBig, markdown
 from bpstep.session import Session
 from bpstep.tape import Cancelled
 
-from . import check
+from . import check, failures
 from .check import CrossCheck, Unavailable
 from .cmdline import CommandLine
+from .confirm import ConfirmScreen
 from .edit import set_lines
 from .formula import FormulaPanel
 from .frame import Frame
@@ -49,6 +53,20 @@ from .values import ValuesPanel
 
 #: a goto further than this many epochs, or a continue across epochs, runs in a worker
 LONG_EPOCHS = 200
+
+
+def survives(doing: str):
+    """A method of the app that must not end it: any exception it lets out (a bug; the
+    project's own errors are caught where they are raised) is logged and becomes a notification."""
+    def wrap(method):
+        @functools.wraps(method)
+        def guarded(self, *args, **kwargs):
+            try:
+                return method(self, *args, **kwargs)
+            except Exception as e:
+                self.failed(e, doing.format(*args))
+        return guarded
+    return wrap
 
 
 class BpstepApp(App):
@@ -82,6 +100,12 @@ class BpstepApp(App):
                 tooltip="edit: set a parameter, input, target or lr behind the current step (Tab: another)",
                 priority=True),
         Binding("r", "command('restart')", "restart", tooltip="restart: epoch 0, step 0"),
+        Binding("p", "toggle_plot", "plot", tooltip="plot: the loss, or each layer's gradient norm, per epoch"),
+        Binding("z", "zoom(4)", "zoom", tooltip="zoom: the plot's epochs around the cursor, 4× closer"),
+        Binding("Z", "zoom(0.25)", "unzoom", tooltip="unzoom: the plot's epochs 4× wider, up to the whole run"),
+        Binding("Q", "toggle_quiz", "quiz", show=False,
+                tooltip="quiz: each step you land on hides its value until you predict it, on or off"),
+        Binding("a", "answer", "answer", show=False, tooltip="answer: the prompt for the value the quiz asks"),
         Binding("q", "quit", "quit", tooltip="quit"),
         Binding("escape", "escape", "cancel", show=False),
     ]
@@ -89,7 +113,7 @@ class BpstepApp(App):
     # The keys that open the command line are priority bindings: they run as the app reads them,
     # so the keys typed right after them (":goto 5" at full speed, or pasted) reach the command
     # line instead of racing it. check_action hands them to any text input that has the focus.
-    _OPENERS = {"prompt", "edit"}
+    _OPENERS = {"prompt", "edit", "answer"}
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action in self._OPENERS and (isinstance(self.focused, Input) or len(self.screen_stack) > 1):
@@ -102,6 +126,8 @@ class BpstepApp(App):
         self.session = Session(scenario or scenarios.load("worked-222"))
         self.device = device
         self.busy = False
+        self._opening = None  # the open being loaded by the loader thread, until it is done or given up
+        self.loader: threading.Thread | None = None
         self._cancel = threading.Event()
         self._progress = None  # (done, total) of the long command running
         self._checking = crosscheck
@@ -109,6 +135,7 @@ class BpstepApp(App):
         self.crosscheck = self._crosscheck()
         self.frame = Frame(self.session)
         self._loss_drawn = None
+        self._norms = GradientNorms(self.session.tape)
 
     # -- screen ----------------------------------------------------------------------------------
 
@@ -147,7 +174,8 @@ class BpstepApp(App):
         titles = {"network": f"network {'-'.join(map(str, frame.scenario.sizes))}",
                   "tape": f"{'layer steps' if frame.layered else 'tape'} · epoch {frame.epoch}",
                   "formula": f"{here.phase} · {here.id if frame.layered else here.qid}",
-                  "values": f"values of epoch {frame.epoch} so far", "loss": "loss E per epoch"}
+                  "values": f"values of epoch {frame.epoch} so far",
+                  "loss": self.query_one(LossPanel).title(frame.epochs)}
         for panel in self._panels:
             if panel.id in titles and panel.border_title != titles[panel.id]:
                 panel.border_title = titles[panel.id]
@@ -155,11 +183,14 @@ class BpstepApp(App):
     def show(self) -> None:
         """Take a new frame from the session (not while a worker moves it) and redraw what
         changed (the loss only when the epoch or the losses known did)."""
+        plot = self.query_one(LossPanel)
         if not self.busy:
             self.frame = Frame(self.session)
             self._titles()
+            if plot.mode == "gradients":
+                self._update_norms(plot)
         loss = (id(self.frame.losses), self.session.tape.generation, self.frame.epoch,
-                int(np.isfinite(self.frame.losses).sum()))
+                int(np.isfinite(self.frame.losses).sum()), plot.mode, plot.epochs, id(plot.norms))
         for panel in self._panels:
             if panel.id == "loss":
                 if loss == self._loss_drawn:
@@ -173,6 +204,12 @@ class BpstepApp(App):
 
     # -- commands --------------------------------------------------------------------------------
 
+    def failed(self, error: BaseException, doing: str) -> None:
+        """A bug met while ``doing``: the traceback to the log, a notification that names it."""
+        self.notify(failures.message(error, doing, failures.log(error, doing)), title="internal error",
+                    severity="error", timeout=30)
+
+    @survives("the command {!r}")
     def run_command(self, text: str) -> None:
         """Run one command line: a §6 command or ``open SCENARIO``; errors are notifications."""
         text = text.strip()
@@ -187,6 +224,9 @@ class BpstepApp(App):
         if text.split()[0] == "export":
             self.export(text[6:].strip())
             return
+        if text.split()[0] == "plot":
+            self.plot(text[4:].strip())
+            return
         try:
             cmd = parse(text)
             self.session.validate(cmd)
@@ -195,6 +235,9 @@ class BpstepApp(App):
             return
         if self._long(cmd):
             self._start_long(cmd)
+            return
+        if cmd.name == "save" and not cmd.force and files.exists(cmd.arg):
+            self._confirm_replace(cmd.arg, lambda: self.run_command(f"save! {cmd.arg}"))
             return
         if cmd.name == "health":
             from .health import HealthScreen
@@ -229,17 +272,35 @@ class BpstepApp(App):
             hit = result.hit is not None
             self.notify("\n".join(result.messages), title="breakpoint" if hit else "",
                         severity="warning" if hit or result.failed else "information")
+        if self.session.quiz.asking is not None and len(self.screen_stack) == 1:  # not under the help
+            self._ask()
+
+    def _ask(self) -> None:
+        """The prompt for the value the quiz asks, ``answer`` put in."""
+        step = self.session.quiz.asking
+        self.query_one(CommandLine).open("answer ", lead=f"predict {step.name} ({step.qid}):",
+                                         keys="Enter: grade · Esc: later, a: this prompt again")
 
     def _start_long(self, cmd) -> None:
+        self._working(cmd.text)
+        self._long_worker(cmd)
+
+    def _working(self, what: str) -> None:
+        """Busy with ``what`` in a worker: the progress bar (moving, until the worker says how
+        far it is) and Esc to cancel."""
         self.busy = True
         self._cancel.clear()
         self._progress = None
-        self.query_one("#progress-label", Label).update(f"{cmd.text} — Esc cancels ")
+        self.query_one("#progress-label", Label).update(f"{what} — Esc cancels ")
         self.query_one("#progress-bar", ProgressBar).update(total=None, progress=0)
         self.query_one("#progress").display = True
         self.query_one("#status").redraw()
         self._progress_timer = self.set_interval(0.1, self._show_progress)
-        self._long_worker(cmd)
+
+    def _idle(self) -> None:
+        self.busy = False
+        self._progress_timer.stop()
+        self.query_one("#progress").display = False
 
     @work(thread=True, exclusive=True, group="long")
     def _long_worker(self, cmd) -> None:
@@ -252,6 +313,8 @@ class BpstepApp(App):
             self.call_from_thread(self._long_done, None, "")
         except CommandError as e:
             self.call_from_thread(self._long_done, None, str(e))
+        except Exception as e:
+            self.call_from_thread(self._long_done, None, "", (e, f"the command {cmd.text!r}"))
         else:
             self.call_from_thread(self._long_done, result, "")
 
@@ -260,15 +323,15 @@ class BpstepApp(App):
             done, total = self._progress
             self.query_one("#progress-bar", ProgressBar).update(total=total, progress=done)
 
-    def _long_done(self, result, error: str) -> None:
-        self.busy = False
-        self._progress_timer.stop()
-        self.query_one("#progress").display = False
+    def _long_done(self, result, error: str, failure=None) -> None:
+        self._idle()
         if result is not None:
             self._done(result)
             return
         self.show()
-        if error:
+        if failure is not None:
+            self.failed(*failure)
+        elif error:
             self.notify(error, title="bad command", severity="error")
         else:
             epoch, index = self.session.position
@@ -289,6 +352,7 @@ class BpstepApp(App):
         step = self.frame.step
         return Ref(step.id, step.sample)
 
+    @survives("a breakpoint on the current step")
     def action_toggle_break(self) -> None:
         if not self.busy:
             self._done(self.session.toggle_break(self._here()))
@@ -297,6 +361,7 @@ class BpstepApp(App):
         ref = self._here()
         self.run_command(f"{'unwatch' if ref in self.session.watches else 'watch'} {ref}")
 
+    @survives("switching views")
     def action_toggle_view(self) -> None:
         """``v``: the other view, at the same place (the status line says which; no message)."""
         if self.busy:
@@ -305,6 +370,7 @@ class BpstepApp(App):
         self.session.set_view("scalar" if self.session.view == "layer" else "layer")
         self.show()
 
+    @survives("proposing an edit")
     def action_edit(self) -> None:
         """``e``: the command line with ``set ID VALUE`` for the given quantity nearest the
         current step (Tab: the others), its value as it is in this epoch."""
@@ -319,12 +385,26 @@ class BpstepApp(App):
             return
         self.query_one(CommandLine).open(choices[0][0], choices, lead=f"set what {name} depends on:")
 
+    def action_toggle_quiz(self) -> None:
+        self.run_command("quiz off" if self.session.quiz.on else "quiz on")
+
+    def action_answer(self) -> None:
+        if self.session.quiz.asking is None:
+            self.notify("no question is open: Q turns the quiz on, then each step you land on is asked",
+                        severity="warning")
+            return
+        self._ask()
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
     def action_escape(self) -> None:
-        if self.busy:
+        if self._opening is not None:  # the reading cannot be stopped half-way: its result is dropped
+            self._opening = None
+            self._idle()
+            self.notify("cancelled opening; the session stays as it was", severity="warning")
+        elif self.busy:
             self._cancel.set()
 
     async def action_quit(self) -> None:
@@ -339,6 +419,7 @@ class BpstepApp(App):
     def action_goto_index(self, index: int) -> None:
         self.goto_index(index)
 
+    @survives("going to {!r}")
     def action_goto_ref(self, qid: str) -> None:
         """A quantity clicked in a formula: go to the step that computed it. A weight or bias
         was computed by the previous epoch's update; inputs, targets and the learning rate are
@@ -356,8 +437,70 @@ class BpstepApp(App):
             return
         self.run_command(f"goto {ref.id}@{ref.sample}" if ref.sample else f"goto {ref.id}")
 
+    # -- the plot ----------------------------------------------------------------------------------
+
+    def plot(self, what: str) -> None:
+        """``plot loss | gradients | all | epochs A..B``: what the loss panel shows."""
+        panel = self.query_one(LossPanel)
+        span = re.fullmatch(r"epochs\s+([0-9]{1,18})\s*(?:\.\.|…)\s*([0-9]{1,18})", what)
+        if what in ("loss", "gradients"):
+            panel.mode = what
+        elif what == "all":
+            panel.epochs = None
+        elif span and int(span[1]) < int(span[2]) <= self.session.tape.epochs:
+            panel.epochs = (int(span[1]), int(span[2]))
+        else:
+            self.notify(f"plot: expected loss, gradients, all or epochs A..B with 0 ≤ A < B ≤ "
+                        f"{self.session.tape.epochs}, not {what!r}", title="bad command", severity="error")
+            return
+        self.show()
+
+    @survives("switching plots")
+    def action_toggle_plot(self) -> None:
+        self.plot("gradients" if self.query_one(LossPanel).mode == "loss" else "loss")
+
+    @survives("zooming the plot")
+    def action_zoom(self, factor: float) -> None:
+        """The plot's epochs around the cursor, ``factor`` times closer (0.25: wider)."""
+        panel, epochs = self.query_one(LossPanel), self.session.tape.epochs
+        first, last = panel.shown(epochs)
+        half = max(2, round((last - first) / factor / 2))
+        if 2 * half >= epochs:
+            panel.epochs = None
+        else:
+            centre = min(max(self.frame.epoch, half), epochs - half)
+            panel.epochs = (centre - half, centre + half)
+        self.show()
+
+    def _update_norms(self, panel) -> None:
+        """Start computing the gradient norms the plot lacks (a worker: a full epoch each)."""
+        if self._norms.tape is not self.session.tape:
+            self._norms = GradientNorms(self.session.tape)
+        first, last = panel.shown(self.session.tape.epochs)
+        jobs = self._norms.wanted(first, last, max(8, 2 * panel.content_size.width))
+        if jobs:
+            self._norms_worker(self._norms, self._norms.generation, jobs)
+        elif panel.norms is None or panel.norms.shape[1] != self.session.tape.epochs + 1:
+            panel.norms = self._norms.series()
+
+    @work(thread=True, exclusive=True, group="norms")
+    def _norms_worker(self, norms: GradientNorms, generation: int, jobs) -> None:
+        try:
+            found = norms.compute(jobs)
+        except Exception as e:  # a bug: logged, and the plot goes without these norms
+            self.call_from_thread(self.failed, e, "computing the gradient norms")
+            return
+        self.call_from_thread(self._norms_done, norms, generation, found)
+
+    def _norms_done(self, norms: GradientNorms, generation: int, found: dict) -> None:
+        norms.add(generation, found)
+        if norms is self._norms:
+            self.query_one(LossPanel).norms = norms.series()
+            self.show()
+
     # -- scenarios and the cross-check ------------------------------------------------------------
 
+    @survives("opening {!r}")
     def open_scenario(self, spec: str) -> None:
         """Open another scenario; a bad one is a notification and the session stays."""
         if self.busy:
@@ -367,17 +510,57 @@ class BpstepApp(App):
             self.notify(f"open: expected a built-in scenario ({', '.join(scenarios.builtin_names())}) "
                         "or a .toml file", title="bad command", severity="error")
             return
+        path = scenarios.resolve(spec)
+        if not path.is_file():  # said at once, as loading it would
+            try:
+                loading.load(spec)
+            except scenarios.ScenarioError as e:
+                self.notify(str(e), title="bad scenario", severity="error")
+                return
+        # A big file takes seconds to read and check, and the reading cannot be stopped half-way:
+        # a daemon thread does it (not a worker, which quitting would wait for) and Esc drops it.
+        self._opening = ticket = object()
+        self._working(f"opening {spec}")
+        self.loader = threading.Thread(target=self._load, args=(spec, ticket), name="bpstep-open", daemon=True)
+        self.loader.start()
+
+    def _load(self, spec: str, ticket) -> None:
+        """In the loader thread: read the scenario and hand what came of it to the app."""
+        failure = None
         try:
-            sc = loading.load(spec)
+            found = Session(loading.load(spec)), ""
         except scenarios.ScenarioError as e:
-            self.notify(str(e), title="bad scenario", severity="error")
+            found = None, str(e)
+        except Exception as e:  # a bug (or memory running out): logged by the app
+            found, failure = (None, ""), (e, f"opening {spec!r}")
+        try:
+            self.call_from_thread(self._opened, ticket, *found, failure)
+        except RuntimeError:  # the app has ended meanwhile
+            pass
+
+    def _opened(self, ticket, session, error: str, failure=None) -> None:
+        """What the worker found, unless Esc gave up on it (or another open followed it)."""
+        if ticket is not self._opening:
             return
-        self.session = Session(sc)
-        self.crosscheck = self._crosscheck()
+        self._opening = None
+        self._idle()
+        if failure is not None:
+            self.failed(*failure)
+            return
+        if session is None:
+            self.notify(error, title="bad scenario", severity="error")
+            return
+        self.use_session(session)
         self.show()
-        self.notify(f"opened {sc.name}: {sc.title}")
+        self.notify(f"opened {session.scenario.name}: {session.scenario.title}")
         if self._checking:
             self._start_check()
+
+    def use_session(self, session: Session) -> None:
+        """Debug this session (a scenario with ``compare`` values loaded, say) instead."""
+        self.session = session
+        self.crosscheck = self._crosscheck()
+        self.frame = Frame(session)
 
     def _crosscheck(self) -> CrossCheck:
         return CrossCheck(self.session.tape, self.device, "loading" if self._checking else "off", self._warm)
@@ -389,22 +572,36 @@ class BpstepApp(App):
         epoch = min(self.session.position[0], self.session.tape.epochs - 1)
         return f"{re.sub(r'[^A-Za-z0-9._-]+', '-', self.session.scenario.name)}-epoch{epoch}.md"
 
-    def export(self, path: str = "") -> None:
+    def _confirm_replace(self, path, replace) -> None:
+        """Ask before a file is replaced; ``replace()`` runs on yes."""
+        def answered(yes: bool | None) -> None:
+            if yes:
+                replace()
+            else:
+                self.notify(f"kept {path} as it is; nothing written", severity="warning")
+
+        self.push_screen(ConfirmScreen(f"{path} exists. Replace it?"), answered)
+
+    @survives("exporting the worked example")
+    def export(self, path: str = "", force: bool = False) -> None:
         """Write the worked example of the cursor's epoch as Markdown (with the torch values
-        when the cross-check is ready); where it went, or why not, is a notification."""
+        when the cross-check is ready), atomically, asking before a file is replaced; where it
+        went, or why not, is a notification."""
         if self.busy:
             self.notify("still working on the last command: wait, or Esc to cancel it", severity="warning")
             return
         target = Path(path or self.export_name()).expanduser()
+        if not force and files.exists(target):
+            self._confirm_replace(target, lambda: self.export(path, force=True))
+            return
         checker = self.crosscheck.checker if self.crosscheck.state == "ready" else None
         try:
-            text = markdown(self.session, check=checker)
-            target.write_text(text, encoding="utf-8")
+            files.write_atomically(target, markdown(self.session, check=checker))
         except TooBig as e:
             self.notify(str(e), title="bad command", severity="error")
             return
-        except OSError as e:
-            self.notify(f"export: cannot write {target}: {e.strerror}", title="bad command", severity="error")
+        except files.WriteError as e:
+            self.notify(f"export: {e}", title="bad command", severity="error")
             return
         epoch = min(self.session.position[0], self.session.tape.epochs - 1)
         self.notify(f"wrote the worked example of epoch {epoch}{' with the torch values' if checker else ''} "
@@ -446,7 +643,10 @@ class BpstepApp(App):
             self.show()
 
 
-def run_app(scenario=None, device: str = "cpu") -> int:
-    """``bpstep`` and ``bpstep open SCENARIO``."""
-    BpstepApp(scenario, device=device).run()
+def run_app(scenario=None, device: str = "cpu", session=None) -> int:
+    """``bpstep`` and ``bpstep open SCENARIO`` (``session``: one made already, with ``--compare``)."""
+    app = BpstepApp(scenario, device=device)
+    if session is not None:
+        app.use_session(session)
+    app.run()
     return 0

@@ -24,14 +24,16 @@ class CommandLine(Input):
         self.choices: list[tuple[str, str]] = []  # (text to put in, label in the hint)
         self._chosen = 0
         self._lead = ""
+        self._keys = ""
 
     def on_mount(self) -> None:
         self.cursor_blink = not self.app.is_headless  # still screens in tests and snapshots
 
-    def open(self, text: str = "", choices=(), lead: str = "") -> None:
+    def open(self, text: str = "", choices=(), lead: str = "", keys: str = "Enter: recompute · Esc: cancel") -> None:
         """Open with ``text`` in it; ``choices``: ``(text, label)`` pairs for Tab, the first
-        being ``text``, listed after ``lead`` in the hint line."""
-        self.choices, self._chosen, self._lead = list(choices), 0, lead
+        being ``text``, listed after ``lead`` in the hint line (shown with a lead or choices),
+        then what ``keys`` do."""
+        self.choices, self._chosen, self._lead, self._keys = list(choices), 0, lead, keys
         self._put(text)
         self._back = 0
         self.display = True
@@ -47,14 +49,14 @@ class CommandLine(Input):
         if not self._hint_id:
             return
         hint = self.screen.query_one(f"#{self._hint_id}", Label)
-        hint.display = bool(self.choices)
-        if not self.choices:
+        hint.display = bool(self.choices or self._lead)
+        if not hint.display:
             return
         line = Text(self._lead)
         for k, (_, label) in enumerate(self.choices):
             line.append(" · " if k else " ")
             line.append(label, "bold reverse" if k == self._chosen else "bold")
-        line.append(("   Tab: another ·" if len(self.choices) > 1 else "  ") + " Enter: recompute · Esc: cancel", "italic")
+        line.append(("   Tab: another ·" if len(self.choices) > 1 else "  ") + " " + self._keys, "italic")
         hint.update(line)
 
     def action_choose(self, step: int) -> None:
@@ -66,7 +68,7 @@ class CommandLine(Input):
     def action_close(self) -> None:
         self.value = ""
         self.display = False
-        self.choices = []
+        self.choices, self._lead = [], ""
         self._show_hint()
         self.app.set_focus(None)
 

@@ -22,12 +22,13 @@ from rich.style import Style
 from rich.text import Text
 
 from bpstep.layers import MAX_SHOWN, matrix_lines
-from bpstep.notation import fmt, operands, refs, render
+from bpstep.notation import Ref, operands, refs, render
 
 from .lines import LinesPanel
 
 _MARK = "\x00"
 _SYM, _SELF, _RESULT = Style(color="cyan", bold=True), Style(color="yellow", bold=True), Style(bold=True)
+_ASK, _ASKED = "quiz: predict the value, type it at the prompt, Enter (Esc: later, a: the prompt again)", "bold magenta"
 _GAP = "   "  # between matrices side by side
 _SHOWN = (MAX_SHOWN, 4, 3)  # rows and columns kept of a big matrix, fewer until the matrices fit
 
@@ -169,7 +170,9 @@ class FormulaPanel(LinesPanel):
         step = frame.step
         head = f"{step.name} = "
         indent = " " * cell_len(head)
-        plain = step.spec.plain
+        hidden = frame.hidden == step.index
+        # a copy of one quantity (∂z/∂W = h) would show the answer under its symbol
+        plain = step.spec.plain or hidden and isinstance(step.spec.rhs, Ref)
         rows = []
         for k, line in enumerate(self._wrapped(frame, max(10, width - len(indent)))):
             if drawn is not None and len(rows) >= drawn:
@@ -192,11 +195,19 @@ class FormulaPanel(LinesPanel):
             if not plain:
                 rows.append(num)
         result = Text(indent[:-2] + "= ")
-        result.append(fmt(step.value), _RESULT)
-        verdict, style = self.app.crosscheck.verdict_line(step)
+        result.append(frame.value_text(step.index), _RESULT)
+        verdict, style = (_ASK, _ASKED) if hidden else self.app.crosscheck.verdict_line(step)
         result.append("    ")
         result.append(verdict, style)
         tail = [result]
+        if frame.graded is not None:
+            tail.append(Text("quiz " + frame.graded.said(), "green" if frame.graded.right else "bold red"))
+        yours = frame.yours.get(step.index)
+        if yours is not None and not hidden:  # its |Δ| would give the value away
+            line = Text(indent[:-2] + "  yours " + yours.text + " ", "grey70")
+            line.append("✓" if yours.ok else f"✗ |Δ| {abs(yours.value - step.value):.1e}",
+                        "green" if yours.ok else "bold red")
+            tail.append(line)
         users = [i for i in frame.users(step.qid) if i > step.index]
         if users:
             tail.append(self._users_line(frame, step, users, width))

@@ -4,6 +4,10 @@ A long command runs in a worker thread and moves the tape on; the panels may rep
 (a resize, a notification), so they read only this snapshot: the current step, its epoch's
 record and specs, the breakpoint marks and the watched values, never the tape itself.
 
+With the quiz on, the frame says which step's value is hidden (``hidden``, an index of the
+epoch) and leaves out of what it holds (the watches, the loss of the epoch) what would give it away;
+each panel shows ``?`` in place of that step's value.
+
 In layer view the frame also holds the current layer step and the epoch's layer specs; the
 cursor's scalar step lies inside the layer step, and a scalar step counts as computed once the
 layer step that holds it has been reached (:meth:`Frame.done`).
@@ -15,6 +19,7 @@ from bpstep import ids
 from bpstep.commands import Ref
 from bpstep.layers import LayerStep
 from bpstep.notation import fmt
+from bpstep.quiz import HIDDEN
 from bpstep.tape import Step
 
 
@@ -33,9 +38,17 @@ class Frame:
         self.epochs = tape.epochs
         self.losses = tape.losses
         self.edits = len(tape.edits.items)  # what-if edits in force
-        self.marks = self._marks(session)
-        self.watches = self._watches(session)
         self.layered = session.view == "layer"
+        quiz = session.quiz
+        self.hidden = quiz.hidden_index(self.epoch)  # the step whose value the learner is to predict
+        self.graded = quiz.graded(session.position)  # the answer given for the cursor's step
+        self.quiz = quiz.status() if quiz.on else None
+        if quiz.hides_loss(session):
+            self.losses = self.losses.copy()
+            self.losses[self.epoch] = float("nan")
+        self.marks = self._marks(session)
+        self.yours = session.yours(self.epoch)  # index → the user's value (bpstep open --compare)
+        self.watches = self._watches(session)
         if self.layered:
             self.layer = session.current_layer
             self._grid = session.layer_tape
@@ -56,6 +69,15 @@ class Frame:
         if self.layered:
             return self.layer_of(index) <= self.layer.index
         return index <= self.index
+
+    def value_text(self, index: int) -> str:
+        """Step ``index``'s value as the panels write it: ``?`` while it is a quiz's question, and
+        with the quiz on, ``·`` for a step after the cursor (the tape would show what is to come)."""
+        if index == self.hidden:
+            return HIDDEN
+        if self.quiz and not self.layered and index > self.index:
+            return "·"
+        return fmt(self.at(index).value)
 
     @property
     def current_index(self) -> int:
@@ -104,7 +126,7 @@ class Frame:
         for ref in session.watches:
             found = self.layout.find(self.evaluate, ref.id, ref.sample).tolist()
             if found:
-                rows += [(self.at(i).qid, self.at(i), fmt(self.at(i).value)) for i in found]
+                rows += [(self.at(i).qid, self.at(i), self.value_text(i)) for i in found]
             elif ids.is_given(ref.id):
                 samples = [ref.sample] if ref.sample or ref.id[0] not in "xt" else range(1, self.scenario.samples + 1)
                 for n in samples:

@@ -40,7 +40,10 @@ _MEANING = {
     "view": "layer steps (a matrix operation of a layer) or scalar steps, keeping the place",
     "set": "what if: a parameter, input, target or lr from this epoch on; all is recomputed",
     "reset": "undo the what-if edits (all, or of one id): the scenario's numbers again",
-    "save": "write the scenario with the edits as a TOML file",
+    "save": "write the scenario with the edits as a TOML file; save! (or --force) replaces one",
+    "quiz": "predict, then reveal: each step the cursor lands on (of the families named: z a E dE/dz dE/dW W+ …) "
+            "hides its value until answered; tol: the tolerance (else the digits typed); report: every answer",
+    "answer": "your value for the step the quiz asks: graded ✓ or ✗, then shown",
 }
 _MOUSE = ("Click a row of the tape to go to that step; click a quantity in the formula to go to the step "
           "that computed it; click a step after “used by” or “factor of” to go there.")
@@ -66,6 +69,8 @@ def help_text(bindings) -> Group:
             commands.append((form, "" if k else meaning))
     commands.append(("open SCENARIO", "open a built-in scenario or a .toml file; a bad one leaves the session"))
     commands.append(("export [FILE]", "the worked example of this epoch as Markdown (default SCENARIO-epochE.md)"))
+    commands.append(("plot loss | gradients", "the loss panel: E per epoch, or each layer's gradient norm (key p)"))
+    commands.append(("plot epochs A..B | all", "the plot's epochs: a range, or the whole run (keys z, Z)"))
     ids = [("ids", "z[1,1]  a[2,1]@1  W[2,1,1]  dE/dW[2,1,1]  W+[2,1,1]  E  …  @n: one sample"),
            ("COND", "numbers, ids, value, + - * /, abs(), < <= > >= == !=, and, or, not")]
     return Group(_table("Keys", keys), _table("Commands (type : first)", commands), _table("Ids", ids),

@@ -1,6 +1,7 @@
-"""The loss panel: E of every epoch computed so far as a bar chart across the epochs (the
-evaluate phase last), blank where an epoch has not been computed yet, the current epoch
-marked, and the numbers of the first, current and last epochs below."""
+"""The loss panel: a line plot over the epochs, with axes and the cursor's epoch marked, of
+either the loss E of every epoch computed so far (the evaluate phase last) or each layer's
+gradient norm ‖∂E/∂W, ∂E/∂b‖ (``plot gradients``), zoomed to a range of epochs (``plot epochs
+A..B``, the keys z and Z) or the whole run. Below it, the numbers of the cursor's epoch."""
 
 from __future__ import annotations
 
@@ -10,58 +11,60 @@ import numpy as np
 from rich.text import Text
 
 from .lines import LinesPanel
+from .plot import plot
 
-from bpstep.notation import fmt
+from bpstep.notation import fmt, sup
 
-_BLOCKS = " ▁▂▃▄▅▆▇█"
-
-
-def columns(losses: np.ndarray, width: int) -> list[tuple[float, range]]:
-    """``(mean loss or NaN, epochs)`` of each of ``width`` columns."""
-    n = len(losses)
-    out = []
-    for c in range(width):
-        lo = c * n // width
-        hi = max(lo + 1, (c + 1) * n // width)
-        part = losses[lo:hi]
-        finite = part[np.isfinite(part)]
-        out.append((float(finite.mean()) if finite.size else math.nan, range(lo, hi)))
-    return out
+LOSS_STYLE = "steel_blue1"
+LAYER_STYLES = ("dark_orange", "medium_purple1", "spring_green3", "hot_pink", "gold1", "deep_sky_blue1")
 
 
 class LossPanel(LinesPanel):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.mode = "loss"  # or "gradients"
+        self.epochs: tuple[int, int] | None = None  # the range shown; None: the whole run
+        self.norms: np.ndarray | None = None  # layers × epochs, for "gradients"
+
+    def shown(self, epochs: int) -> tuple[int, int]:
+        first, last = self.epochs or (0, epochs)
+        return max(0, first), min(epochs, last)
+
+    def title(self, epochs: int) -> str:
+        what = "loss E per epoch" if self.mode == "loss" else "gradient norm per layer"
+        first, last = self.shown(epochs)
+        return what if self.epochs is None else f"{what} · epochs {first}…{last}"
+
     def lines(self) -> list[Text]:
         frame = self.app.frame
         width, height = self.content_size
         if width < 4 or height < 1:
             return []
-        losses = frame.losses
-        chart_rows = max(0, height - 3)
-        cols = columns(losses, width)
-        finite = [v for v, _ in cols if math.isfinite(v)]
-        lo, hi = (min(0.0, *finite), max(finite)) if finite else (0.0, 1.0)
-        out = []
-        for r in range(chart_rows, 0, -1):  # r: the row counted from the bottom, 1-based
-            line = Text(no_wrap=True)
-            for v, _ in cols:
-                if not math.isfinite(v):
-                    line.append("·" if r == 1 else " ", "grey30")
-                    continue
-                eighths = 8 * chart_rows * ((v - lo) / (hi - lo) if hi > lo else 0.5)
-                fill = int(min(8, max(0, eighths - 8 * (r - 1))))
-                line.append(_BLOCKS[max(fill, 1) if r == 1 else fill], "steel_blue")
-            out.append(line)
-        here = [c for c, (_, epochs) in enumerate(cols) if frame.epoch in epochs]
-        at = here[len(here) // 2]
-        label = f"▲ epoch {frame.epoch}"
-        start = at if at + len(label) <= width else max(0, at - len(label) + 1)
-        marker = Text(" " * start + (label if start == at else label[2:] + " ▲"), "bold yellow", no_wrap=True)
-        out.append(marker)
-        now = losses[frame.epoch]
-        out.append(Text(f"E {fmt(now) if math.isfinite(now) else '…'} at epoch {frame.epoch}",
-                        no_wrap=True, overflow="ellipsis"))
-        first, last = losses[0], losses[-1]
-        ends = f"e0 {fmt(first) if math.isfinite(first) else '…'} · evaluate "
-        ends += f"{fmt(last) if math.isfinite(last) else '…'}"
-        out.append(Text(ends, "grey70", no_wrap=True, overflow="ellipsis"))
-        return out[-height:]
+        info = self._info(frame)
+        if height < 4 or width < 20:
+            return [info]
+        first, last = self.shown(frame.epochs)
+        if self.mode == "loss":
+            series = [(frame.losses, LOSS_STYLE)]
+        else:
+            norms = self.norms if self.norms is not None else np.full((frame.scenario.layers, frame.epochs + 1), np.nan)
+            series = [(row, LAYER_STYLES[k % len(LAYER_STYLES)]) for k, row in enumerate(norms)]
+        return plot(series, first, last, frame.epoch, width, height - 2) + [info]
+
+    def _info(self, frame) -> Text:
+        """The cursor's epoch in numbers (loss), or the legend (gradients)."""
+        if self.mode == "gradients":
+            legend = Text(no_wrap=True, overflow="ellipsis")
+            for k in range(frame.scenario.layers):
+                legend.append("━ ", LAYER_STYLES[k % len(LAYER_STYLES)])
+                legend.append(f"‖∂E/∂W{sup(k + 1)}‖  ")
+            known = 0 if self.norms is None else int(np.isfinite(self.norms[0]).sum())
+            legend.append(f"({known} epochs)", "grey70")
+            return legend
+        now, first, last = frame.losses[frame.epoch], frame.losses[0], frame.losses[-1]
+
+        def shown(v):
+            return fmt(v) if math.isfinite(v) else "…"
+
+        return Text(f"E {shown(now)} at epoch {frame.epoch} · e0 {shown(first)} · evaluate {shown(last)}",
+                    no_wrap=True, overflow="ellipsis")

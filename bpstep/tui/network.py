@@ -3,7 +3,9 @@ as braille lines between them; the unit or edge that the current step is about s
 
 Units show their activation a (x for inputs) during the forward pass and the loss, and
 δ = ∂E/∂z during the backward pass and the update, for the current step's sample, once the
-tape has computed them. A layer taller than the panel shows a window around the unit in focus.
+tape has computed them. Edges are coloured by their weight W (blue below 0, red above, the
+brighter the larger against the layer's largest |W|) or, in the backward pass and the update
+once a layer's batch gradient is complete, by ∂E/∂W; where edges cross, the larger one shows. A layer taller than the panel shows a window around the unit in focus.
 In layer view everything the layer step's scalar steps are about stands out: the whole layer.
 """
 
@@ -13,12 +15,19 @@ import functools
 import math
 import re
 
+import numpy as np
 from rich.text import Text
 
+from bpstep.quiz import HIDDEN
+
+from . import braille
 from .lines import LinesPanel
 
-_BRAILLE = ((0x01, 0x02, 0x04, 0x40), (0x08, 0x10, 0x20, 0x80))  # [x % 2][y % 4]
 _EDGE, _HOT = "grey42", "bold yellow"
+#: edge colours by sign and by |value| against the layer's largest: a third, two thirds, all
+_NEGATIVE = ("#3a5680", "#5585cc", "#86bcff")
+_POSITIVE = ("#80443a", "#cc6a55", "#ff9e86")
+_SMALL = 0.05  # below this share of the largest, an edge stays grey
 _UNIT, _PENDING, _FOCUS = "", "grey50", "bold black on yellow"
 _MIN_GAP = 5  # cells between layers: less, and the edges are a smudge
 
@@ -102,7 +111,8 @@ class NetworkPanel(LinesPanel):
 
 
 def _unit_values(frame):
-    """``(kind, sample, value(l, j) or None)`` for the unit labels."""
+    """``(kind, sample, value(l, j))`` for the unit labels: a number, None while it is not
+    computed, or ``?`` while it is a quiz's question."""
     step, sc = frame.step, frame.scenario
     n = step.sample or sc.samples
     delta = step.phase in ("backward", "update")
@@ -114,6 +124,8 @@ def _unit_values(frame):
         at = frame.index_of(f"{qid}[{l},{j}]", n)
         if at is None or not frame.done(at):
             return None
+        if at == frame.hidden:
+            return HIDDEN
         return frame.record.value((key, l - 1, n - 1, j - 1))
 
     return kind, n, value
@@ -164,7 +176,7 @@ def draw(frame, w: int, h: int) -> list[Text]:
             for j in range(start + 1, stop + 1):
                 v = value(l, j)
                 if mode in ("full", "brief"):  # the value's room is kept while it is unknown: nothing moves
-                    shown = short(v, mode == "brief") if v is not None else "·"
+                    shown = "·" if v is None else v if v == HIDDEN else short(v, mode == "brief")
                     text = f"{name(l, j)} {shown:<{5 if mode == 'brief' else 7}}"
                 else:
                     text = name(l, j) if mode == "name" else "●"
@@ -189,15 +201,17 @@ def draw(frame, w: int, h: int) -> list[Text]:
             ys[l, j] = top + int((k + 0.5) * span / count)
 
     grid = [[(" ", "")] * w for _ in range(h)]
-    base = _edges(tuple(sizes), tuple(windows), tuple(xs), tuple(widths), tuple(sorted(ys.items())), w)
+    geometry = (tuple(sizes), tuple(windows), tuple(xs), tuple(widths), tuple(sorted(ys.items())), w)
+    symbol, numbers = edge_numbers(frame)
+    for (cx, cy), (bits, style) in _coloured(geometry, numbers).items():
+        grid[cy][cx] = (braille.char(bits), style)
     hot = {}
     for l, j, i in edges:
         if (l, j) in ys and (l - 1, i) in ys:
             _line(hot, xs[l - 1] + widths[l - 1] + 1, ys[l - 1, i], xs[l] - 2, ys[l, j])
-    for (cx, cy), bits in base.items():
-        grid[cy][cx] = (chr(0x2800 + bits), _EDGE)
     for (cx, cy), bits in hot.items():
-        grid[cy][cx] = (chr(0x2800 + bits), _HOT)
+        if 0 <= cx < w:
+            grid[cy][cx] = (braille.char(bits), _HOT)
 
     for (l, j), (text, known) in labels.items():
         style = _FOCUS if (l, j) in units else (_UNIT if known else _PENDING)
@@ -212,12 +226,84 @@ def draw(frame, w: int, h: int) -> list[Text]:
 
     caption = _caption(frame, units, edges, kind, n)
     out = [_runs(row) for row in grid[:rows]]
-    shown = caption[0]
-    for part in caption[1:]:
+    shown = Text(caption[0][:w], style="grey70")
+    for part in [_legend(symbol), *caption[1:]]:
         if len(shown) + 3 + len(part) <= w:
-            shown += " · " + part
-    out.append(Text(shown[:w], style="grey70"))
+            shown.append(" · ", "grey70")
+            shown.append_text(part if isinstance(part, Text) else Text(part, "grey70"))
+    out.append(shown)
     return out
+
+
+def _legend(symbol: str) -> Text:
+    """``W −███+`` in the edges' colours."""
+    out = Text(f"edges {symbol} −", "grey70")
+    for style in (*reversed(_NEGATIVE), *_POSITIVE):
+        out.append("█", style)
+    out.append("+", "grey70")
+    return out
+
+
+def _gradient_done(frame, l: int) -> bool:
+    """Whether layer ``l``'s batch gradient ∂E/∂W is complete at the cursor."""
+    sizes = frame.scenario.sizes
+    last = f"dE/dW[{l},{sizes[l]},{sizes[l - 1]}]"
+    at = frame.index_of(last, None)
+    if at is None:  # one sample: its gradient is the batch's
+        at = frame.index_of(last, frame.scenario.samples)
+    # while the quiz asks for that last gradient, its colour would give its sign away
+    return at is not None and frame.done(at) and at != frame.hidden
+
+
+def edge_numbers(frame) -> tuple[str, tuple]:
+    """What the edges are coloured by: ``(symbol, per layer J×I values)``, W, or ∂E/∂W for the
+    layers whose batch gradient is complete in the backward pass and the update."""
+    arrays = frame.record.arrays
+    done = ()
+    if frame.step.phase in ("backward", "update") and arrays.gW:
+        done = tuple(l for l in range(1, len(frame.scenario.sizes)) if _gradient_done(frame, l))
+    numbers = tuple(_Values(arrays.gW[l - 1] if l in done else arrays.W[l - 1]) for l in range(1, len(arrays.W) + 1))
+    return ("∂E/∂W" if done else "W"), numbers
+
+
+class _Values:
+    """An array keyed by identity, so that a frame's colours are cached per epoch's arrays."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array):
+        self.array = array
+
+    def __eq__(self, other):
+        return isinstance(other, _Values) and other.array is self.array
+
+    def __hash__(self):
+        return id(self.array)
+
+
+def edge_style(v: float, share: float) -> str:
+    """The colour of an edge of value ``v``, ``share`` of its layer's largest |value|."""
+    if share < _SMALL:
+        return _EDGE
+    return (_NEGATIVE if v < 0 else _POSITIVE)[min(2, int(share * 3))]
+
+
+@functools.lru_cache(maxsize=8)
+def _coloured(geometry, numbers) -> dict:
+    """cell → (braille bits, style) of all edges on show: each cell in the colour of the
+    largest edge through it (the same from step to step within an epoch, so cached)."""
+    strength: dict = {}  # cell → (share of the layer's largest |value|, style)
+    with np.errstate(invalid="ignore"):
+        tops = [float(np.abs(v.array).max()) if v.array.size else 0.0 for v in numbers]
+    for (l, j, i), dots in _edge_dots(*geometry).items():
+        top, v = tops[l - 1], float(numbers[l - 1].array[j - 1, i - 1])
+        share = abs(v) / top if top > 0 and math.isfinite(top) and math.isfinite(v) else 0.0
+        style = edge_style(v, share)
+        for cell in dots:
+            if cell not in strength or strength[cell][0] < share:
+                strength[cell] = (share, style)
+    cells = _edges(*geometry)
+    return {cell: (bits, strength[cell][1]) for cell, bits in cells.items()}
 
 
 def _runs(row) -> Text:
@@ -236,37 +322,33 @@ def _runs(row) -> Text:
 
 
 def _line(dots: dict, x0: int, y0: int, x1: int, y1: int):
-    """A Bresenham line between the cell positions (x0, y0) and (x1, y1), in braille dots."""
-    if x1 < x0:
-        return
-    X0, Y0, X1, Y1 = 2 * x0, 4 * y0 + 1, 2 * x1 + 1, 4 * y1 + 1
-    dx, dy = X1 - X0, -abs(Y1 - Y0)
-    sy = 1 if Y0 < Y1 else -1
-    err = dx + dy
-    while True:
-        cell = (X0 // 2, Y0 // 4)
-        dots[cell] = dots.get(cell, 0) | _BRAILLE[X0 % 2][Y0 % 4]
-        if X0 == X1 and Y0 == Y1:
-            return
-        e2 = 2 * err
-        if e2 >= dy:
-            err += dy
-            X0 += 1
-        if e2 <= dx:
-            err += dx
-            Y0 += sy
+    """A line between the cell positions (x0, y0) and (x1, y1), in braille dots."""
+    if x1 >= x0:
+        braille.line(dots, 2 * x0, 4 * y0 + 1, 2 * x1 + 1, 4 * y1 + 1)
 
 
 @functools.lru_cache(maxsize=16)
-def _edges(sizes, windows, xs, widths, ys_items, w):
-    """All edges between the units on show (the same from step to step, so cached)."""
+def _edge_dots(sizes, windows, xs, widths, ys_items, w) -> dict:
+    """(l, j, i) → the cells (and their dots) of each edge between the units on show."""
     ys = dict(ys_items)
-    dots = {}
+    out = {}
     for l in range(1, len(sizes)):
         for j in range(windows[l][0] + 1, windows[l][1] + 1):
             for i in range(windows[l - 1][0] + 1, windows[l - 1][1] + 1):
+                dots = {}
                 _line(dots, xs[l - 1] + widths[l - 1] + 1, ys[l - 1, i], xs[l] - 2, ys[l, j])
-    return {cell: bits for cell, bits in dots.items() if 0 <= cell[0] < w}
+                out[l, j, i] = {cell: bits for cell, bits in dots.items() if 0 <= cell[0] < w}
+    return out
+
+
+@functools.lru_cache(maxsize=16)
+def _edges(*geometry) -> dict:
+    """cell → the dots of all edges on show."""
+    cells: dict = {}
+    for dots in _edge_dots(*geometry).values():
+        for cell, bits in dots.items():
+            cells[cell] = cells.get(cell, 0) | bits
+    return cells
 
 
 def _caption(frame, units, edges, kind, n) -> str:
@@ -279,5 +361,7 @@ def _caption(frame, units, edges, kind, n) -> str:
         (l, j, i), = edges
         src = (names.x(i) if l == 1 else names.a(l - 1, i)).uni
         weight = rec.value(("W", l - 1, j - 1, i - 1))
-        return [f"{names.W(l, j, i).uni}: {src} → {names.a(l, j).uni} = {short(weight)}", legend]
+        # ∂z/∂a is the weight: while a quiz asks for a value, the caption leaves the weight out
+        shown = "" if frame.hidden is not None else f" = {short(weight)}"
+        return [f"{names.W(l, j, i).uni}: {src} → {names.a(l, j).uni}{shown}", legend]
     return [legend]

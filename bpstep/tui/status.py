@@ -39,6 +39,8 @@ class StatusLine(LinesPanel):
                      "bold cyan" if frame.layered else ""),
             "dtype": (f"engine {frame.scenario.dtype}", frame.scenario.dtype, "grey70"),
         }
+        if frame.quiz:  # while the quiz is on, its score: "quiz 3/4", right of graded
+            parts["quiz"] = (frame.quiz, frame.quiz.replace("quiz ", "Q"), "bold magenta")
         if app.busy:
             parts["busy"] = ("working… Esc cancels", "Esc cancels", "bold yellow")
         state = check.status()
@@ -63,12 +65,13 @@ class StatusLine(LinesPanel):
 
 #: the parts of the status line in the order they take their short forms (and, when even that
 #: is too long, all of them with no spaces around the bars)
-_SHORTER = ("dtype", "view", "edits", "sample", "epoch", "step", "busy")
+_SHORTER = ("dtype", "view", "edits", "sample", "epoch", "step", "quiz", "busy")
 
 
 def key_items(bindings) -> list[tuple[str, str]]:
-    """``(keys, description)`` of the bindings to show, in their order."""
-    return [(b.key_display or b.key, b.tooltip or b.description) for b in bindings if b.show]
+    """``(keys, description)`` of the bindings to show in the help, in their order: those of the
+    key bar and those left out of it that say what they do."""
+    return [(b.key_display or b.key, b.tooltip or b.description) for b in bindings if b.show or b.tooltip]
 
 
 def bar_items(bindings) -> list[tuple[str, str]]:

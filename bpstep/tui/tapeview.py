@@ -1,5 +1,6 @@
 """The tape panel: the steps of the current epoch around the cursor, breakpoints marked
-(● a breakpoint, ◆ one with a condition), factor steps indented under their product, the
+(● a breakpoint, ◆ one with a condition; with ``--compare``, ✓ / ✗ where the user's value
+agrees with the step's or not), factor steps indented under their product, the
 first step of each phase labelled. In layer view the rows are layer steps, each with its
 operation and the shape of its result, marked when a scalar step in it has a breakpoint.
 A click on a row goes to that step."""
@@ -12,7 +13,6 @@ from textual import events
 
 from .lines import LinesPanel
 
-from bpstep.notation import fmt
 
 _CURSOR = "bold black on yellow"
 
@@ -41,7 +41,11 @@ class TapePanel(LinesPanel):
         for i in self._rows:
             line = Text(no_wrap=True, overflow="ellipsis")
             line.append("▶" if i == here else " ", "bold yellow")
-            line.append(marks.get(i, " "), "bold red")
+            if i in marks or frame.layered or i not in frame.yours:
+                line.append(marks.get(i, " "), "bold red")
+            else:
+                ok = frame.yours[i].ok
+                line.append("✓" if ok else "✗", "green" if ok else "bold red")
             line.append(f" {i:>{index_w}} ", "grey50")
             if phase_w:
                 line.append(f"{starts.get(i, ''):<{phase_w}}", "magenta")
@@ -61,7 +65,7 @@ class TapePanel(LinesPanel):
             spec = frame.layer_specs[i]
             return ("  " if spec.factor else "") + spec.formula, "{}×{}".format(*spec.shape)
         step = frame.at(i)
-        return ("  " if step.factor else "") + step.name + sample_tag(step, frame.scenario.samples), fmt(step.value)
+        return ("  " if step.factor else "") + step.name + sample_tag(step, frame.scenario.samples), frame.value_text(i)
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)

@@ -10,7 +10,6 @@ from rich.text import Text
 
 from .lines import LinesPanel
 
-from bpstep.notation import fmt
 
 from .tapeview import sample_tag
 
@@ -27,7 +26,8 @@ class ValuesPanel(LinesPanel):
         out = [self._row("quantity", "value", "torch", "|Δ|", name_w, show_torch, "bold grey70")]
 
         def step_row(label, step, value, style=""):
-            torch, delta, tstyle = check.cells(step) if step is not None else ("", "", "")
+            shown = step is not None and step.index != frame.hidden  # torch's value would give it away
+            torch, delta, tstyle = check.cells(step) if shown else ("", "", "")
             row = self._row(label, value, torch, delta, name_w, show_torch, style)
             if show_torch and tstyle:
                 row.stylize(tstyle, name_w + _VALUE_W)
@@ -42,7 +42,7 @@ class ValuesPanel(LinesPanel):
         for i, current in _latest(frame, room):
             step = frame.at(i)
             name = ("  " if step.factor else "") + step.name + sample_tag(step, frame.scenario.samples)
-            out.append(step_row(name, step, fmt(step.value), "bold yellow" if current else ""))
+            out.append(step_row(name, step, frame.value_text(i), "bold yellow" if current else ""))
         return out[:height]
 
     @staticmethod
