@@ -389,8 +389,8 @@ def _sgd_spread(q, S, x, theta, h, lr):
     g = _sgd_input(h)
     if q == "g":
         return S["grad"] + h["weight_decay"] * np.abs(theta)
-    if q == "buf":
-        return h["momentum"] * np.abs(x.get("prev:buf", 0)) + (1 - h["dampening"]) * S[g] if "prev:buf" in x else S[g]
+    if q == "buf":  # (the first buffer is g itself: its b⁻ is 0)
+        return h["momentum"] * np.abs(x["prev:buf"]) + (1 - h["dampening"]) * S[g] if "prev:buf" in x else S[g]
     if q == "nes":
         return S[g] + h["momentum"] * S["buf"]
     return np.abs(theta) + lr * S[(_sgd_kinds(h) or ("grad",))[-1]]

@@ -426,7 +426,7 @@ class _LayerRefs:
         self.h = dict(OPTIMIZERS[sc.optimizer].hyper, **dict(sc.hyper))
         self.symbols = OPTIMIZERS[sc.optimizer].symbols
         self.theta = self._ref(lab(P))
-        self.grad = self._ref(lab(("g" if sc.samples > 1 else "g") + P))
+        self.grad = self._ref(lab("g" + P))  # ∂E/∂W², the batch's (or the one sample's)
         self.lr, self.t = self._ref("α"), self._ref("t")
 
     @staticmethod
