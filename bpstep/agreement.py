@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import engine
+from . import engine, functions
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,6 @@ FD_STEP = 1e-6
 FD_TOLERANCE = Tolerance(rtol=1e-5, atol=1e-8)
 
 
-_E_MINUS_100 = np.exp(engine.BCE_LOG_FLOOR)
 _EPS64 = np.finfo(np.float64).eps
 
 
@@ -77,20 +76,14 @@ def error_scales(net, arrays: engine.EpochArrays, rtol: float) -> engine.EpochAr
     for l, name in enumerate(net.activations):
         S_z.append(S_act[-1] @ np.abs(W[l]).transpose(0, 2, 1) + (0 if b is None else np.abs(b[l])[:, None]))
         slope = np.abs(engine.ACTIVATION_FUNCTIONS[name][1](zs[l], acts[l + 1]))
-        S_act.append(np.abs(acts[l + 1]) + slope * S_z[-1])
+        # a Jacobian (softmax): S_z of every unit j reaches a_k through ∂a_k/∂z_j
+        drift = slope * S_z[-1] if slope.ndim == S_z[-1].ndim else (slope * S_z[-1][..., None, :]).sum(-1)
+        S_act.append(np.abs(acts[l + 1]) + drift)
     o, S_o = acts[-1], S_act[-1]
+    loss = functions.LOSSES[net.loss]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         spread = np.abs(T) + np.abs(o) + S_o  # of t − o
-        terms = first(arrays.E_terms)
-        if net.loss == "half_sse":
-            S_terms = np.abs(terms) + np.abs(T - o) * spread
-        elif net.loss == "mse":
-            S_terms = np.abs(terms) + 2 * np.abs(o - T) * spread / K
-        else:
-            # ln o and ln(1 − o); a clamped log (at −100, so also ln 0) does not pass differences on
-            S_ln_o = np.where(o > _E_MINUS_100, S_o / o, 0.0)
-            S_ln_1o = np.where(1 - o > _E_MINUS_100, (1 + S_o) / (1 - o), 0.0)
-            S_terms = np.abs(terms) + (np.abs(T) * S_ln_o + np.abs(1 - T) * S_ln_1o) / K
+        S_terms = loss.term_spread(first(arrays.E_terms), o, T, S_o, spread, K)
         S_terms = np.where(np.isnan(S_terms), np.inf, S_terms)
     out = engine.EpochArrays(W=arrays.W, b=arrays.b, z=[last(s) for s in S_z], act=[last(s) for s in S_act],
                              E_terms=last(S_terms), E_sample=last(S_terms.sum(-1)), E=S_terms.sum(-1).mean(-1))
@@ -103,28 +96,15 @@ def error_scales(net, arrays: engine.EpochArrays, rtol: float) -> engine.EpochAr
     out.dzdW = [last(s) for s in S_act[:-1]]
     g = first(arrays.dEda[-1])
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if net.loss == "half_sse":
-            S_g = spread
-        elif net.loss == "mse":
-            S_g = 2 * spread / K
-        else:
-            den = np.maximum(o * (1 - o), engine.BCE_EPS)
-            S_den = np.where(o * (1 - o) > engine.BCE_EPS,
-                             np.abs(o) * (1 + np.abs(o)) + np.abs(1 - 2 * o) * S_o, 0)
-            S_g = spread / den / K + np.abs(g) * S_den / den
+        S_g = loss.gradient_spread(o, g, S_o, spread, K)
         for l in reversed(range(L)):
             a, S_a, name = acts[l + 1], S_act[l + 1], net.activations[l]
             g, dadz, delta = first(arrays.dEda[l]), first(arrays.dadz[l]), first(arrays.dEdz[l])
-            if name == "sigmoid":
-                S_dadz = np.abs(a) * (1 + np.abs(a)) + np.abs(1 - 2 * a) * S_a
-            elif name == "tanh":
-                S_dadz = 1 + a * a + 2 * np.abs(a) * S_a
-            elif name == "relu":
-                S_dadz = np.where(np.abs(zs[l]) <= rtol * S_z[l], 1 / rtol, 0.0)
-            else:
-                S_dadz = np.zeros_like(a)
+            S_dadz = functions.ACTIVATIONS[name].spread(a, zs[l], S_a, S_z[l], rtol)
             if l == L - 1 and name == "sigmoid" and net.loss == "bce":
                 S_delta = spread / K + np.abs(delta)
+            elif S_dadz.ndim > S_a.ndim:  # softmax: δ = o − t, computed as such
+                S_delta = spread + np.abs(delta)
             else:
                 S_delta = S_g * np.abs(dadz) + np.abs(g) * S_dadz + np.abs(delta)
             # per sample δ a_{l−1}ᵀ and δ_j W_ji: S_δ|a| + |δ|S_a and S_δ|W| + |δ|S_W, not formed
@@ -132,6 +112,8 @@ def error_scales(net, arrays: engine.EpochArrays, rtol: float) -> engine.EpochAr
             S_gW = _mean_over_samples(S_delta, A, D, S_act[l])
             free = 1 if net.W_mask is None else net.W_mask[l]  # 0 where frozen
             S_W_new = np.abs(W[l]) + float(net.lr) * S_gW * free
+            if net.steps:
+                S_W_new = _optimizer_scales(net, arrays, out, l, "W", W[l], S_gW, first, last)
             S_Wd = S_W_new if net.sequential else np.abs(W[l])
             out.dEda[l], out.dadz[l], out.dEdz[l] = last(S_g), last(S_dadz), last(S_delta)
             out.gW_sample[l] = engine.Outer(last(S_delta), last(A), True, more=[(last(D), last(S_act[l]))])
@@ -142,9 +124,29 @@ def error_scales(net, arrays: engine.EpochArrays, rtol: float) -> engine.EpochAr
                 out.gb_sample[l], out.gb[l] = last(S_delta), last(S_gb)
                 free = 1 if net.b_mask is None else net.b_mask[l]
                 out.b_new[l] = last(np.abs(b[l]) + float(net.lr) * S_gb * free)
+                if net.steps:
+                    out.b_new[l] = last(_optimizer_scales(net, arrays, out, l, "b", b[l], S_gb, first, last))
             if l:  # what the layer below reads
                 S_g = _sum_over_units(S_delta, Wd, D, S_Wd)
     return out
+
+
+def _optimizer_scales(net, arrays, out, l, P, theta, S_grad, first, last):
+    """The rounding scales of the optimizer's quantities of layer l's weights (``P`` = "W") or
+    biases ("b"), into ``out.opt``, each from those it reads (the registry's ``spread``; the
+    state before the step is exact, the engine's own); returns θ⁺'s. Arrays epoch first."""
+    opt = functions.OPTIMIZERS[net.optimizer]
+    h = {k: v if isinstance(v, bool) else float(v) for k, v in net.hyper.items()}
+    t = np.asarray(arrays.opt_prev["t"], np.float64).reshape((-1,) + (1,) * (theta.ndim - 1)) + 1
+    S, x = {"grad": S_grad}, {"grad": first((arrays.gW if P == "W" else arrays.gb)[l]), "t": t}
+    for q in opt.carried:
+        if (q, P) in arrays.opt_prev:
+            x["prev:" + q] = first(arrays.opt_prev[(q, P)][l])
+    for q in net.steps:
+        x[q] = first(arrays.opt[(q, P)][l])
+        S[q] = opt.spread(q, S, x, theta, h, float(net.lr))
+        out.opt.setdefault((q, P), [None] * len(arrays.W))[l] = last(S[q])
+    return opt.spread("+", S, x, theta, h, float(net.lr))
 
 
 #: how many elements of an N×J×I product are formed at once where it is summed
@@ -221,7 +223,7 @@ def finite_differences(net, arrays: engine.EpochArrays, scales: engine.EpochArra
             zs.append(layer(l, acts[-1]))
             acts.append(engine.ACTIVATION_FUNCTIONS[name][0](zs[-1]))
         o = acts[-1]
-        clamped = (o * (1 - o) <= engine.BCE_EPS).any(-1) if net.loss == "bce" else np.zeros((C, N), bool)
+        clamped = (o * (1 - o) <= functions.BCE_EPS).any(-1) if net.loss == "bce" else np.zeros((C, N), bool)
         for l in ([L - 1] if net.sequential else range(L)):
             J, I = W[l].shape[1:]
             unit = np.concatenate([np.repeat(np.arange(J), I)] + ([np.arange(J)] if b is not None else []))
@@ -244,7 +246,7 @@ def finite_differences(net, arrays: engine.EpochArrays, scales: engine.EpochArra
                     a = engine.ACTIVATION_FUNCTIONS[name][0](z)
                     if m + 1 < L:
                         z = layer(m + 1, a.reshape(C, P * N, -1)).reshape(C, P, N, -1)
-                E_n[k] = engine.loss_terms(net, a, T).sum(-1)  # (C, P, N)
+                E_n[k] = engine.loss_terms(net, a, T, z).sum(-1)  # (C, P, N)
             def differences(E, S_E):  # E[k]: the losses at θ + k·step → (witness, slack)
                 hk = step.reshape(step.shape + (1,) * (E[1].ndim - 2))
                 d1, d2 = (E[1] - E[-1]) / (2 * hk), (E[2] - E[-2]) / (4 * hk)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .ids import EVERY
+from .functions import HYPER, QUANTITIES
 
 # Limits that make the parser total: every text is a command or one CommandError, never a
 # traceback, however long, deep or large what it holds (README.md, "Limits").
@@ -26,7 +27,8 @@ MAX_OPERATORS = 100
 _WHOLE = rf"[0-9]{{1,{MAX_DIGITS}}}"
 _IDX = rf"\[\s*{_WHOLE}(?:\s*,\s*{_WHOLE})*\s*\]"
 QID = re.compile(
-    rf"(?:d(?:E|a|z)(?:{_IDX})?\s*/\s*d(?:a|z|W|b){_IDX}|(?:W\+|b\+|W|b|z|a|x|t){_IDX}|E(?:{_IDX})?|lr)"
+    rf"(?:d(?:E|a|z)(?:{_IDX})?\s*/\s*d(?:a|z|W|b){_IDX}|(?:W\+|b\+|W|b|z|a|x|t){_IDX}|E(?:{_IDX})?|lr"
+    rf"|(?:{'|'.join(QUANTITIES)})\(\s*(?:W|b){_IDX}\s*\)|(?:{'|'.join(HYPER)})(?![\w\[]))"
     rf"(?:\s*@\s*(?:{_WHOLE}|\*))?")
 _ATOM = (r"[A-Za-zαδ](?:[A-Za-z0-9_,^⁰¹²³⁴⁵⁶⁷⁸⁹₀₁₂₃₄₅₆₇₈₉⁽⁾]|\^\([0-9]+\))*"
          r"(?:⁺|\+(?=$|[\s@)<>=!]))?")
@@ -55,7 +57,7 @@ COMMANDS = {
     "breaks": ((), "breaks"),
     "watch": (("w",), "watch ID[@n]"),
     "unwatch": ((), "unwatch ID[@n]"),
-    "print": (("p",), "print ID[@n] | print classes"),
+    "print": (("p",), "print ID[@n] | print classes | print accuracy"),
     "where": ((), "where"),
     "health": ((), "health"),
     "expect": ((), "expect ID[@n] VALUE [tol T]"),
@@ -203,8 +205,8 @@ def parse(text: str) -> Command:
         cmd.number = whole_number(args[0]) if len(args) == 1 else None
         if len(args) > 1 or (args and cmd.number is None):
             raise bad(f"expected a breakpoint number, got {rest!r}")
-    elif name == "print" and args == ["classes"]:
-        cmd.arg = "classes"
+    elif name == "print" and args in (["classes"], ["accuracy"]):
+        cmd.arg = args[0]
     elif name in ("watch", "unwatch", "print"):
         if not args:
             raise bad("expected a quantity id")

@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import drift, engine
+from . import drift, engine, functions
 from .agreement import (EXACT, FD_STEP, FD_TOLERANCE, TOLERANCES, Tolerance, error_scales,
                         finite_differences)
-from .ids import indices
+from .ids import indices, optimizer_id
+from .layout import optimizer_kinds
 from .notation import fmt
 from .tape import Record, Tape
 
@@ -38,9 +39,10 @@ class CheckUnavailable(Exception):
 KINDS = (
     ("forward z, a", ("z", "a")),
     ("loss E[k], E", ("Ek", "En", "E")),
-    ("local factors", ("dadz", "dzdW", "Wd", "one")),  # ∂a/∂z, ∂z/∂W, ∂z/∂a, ∂z/∂b
+    ("local factors", ("dadz", "jac", "dzdW", "Wd", "one")),  # ∂a/∂z (softmax: its Jacobian), ∂z/∂W, ∂z/∂a, ∂z/∂b
     ("∂E/∂a, parts, δ", ("dEda", "part", "dEdz")),
     ("parameter gradients", ("gWs", "gbs", "gW", "gb")),
+    ("optimizer g, buffer, m, v, …", ("opt",)),
     ("updates W⁺, b⁺", ("W+", "b+")),
 )
 _KIND_OF = {key: kind for kind, keys in KINDS for key in keys}
@@ -171,9 +173,10 @@ def _epoch_of(arrays: engine.EpochArrays, c: int) -> engine.EpochArrays:
     pick = lambda x: None if x is None else x[..., c]
     many = lambda xs: None if xs is None else [pick(x) for x in xs]
     out = engine.EpochArrays(W=many(arrays.W), b=many(arrays.b))
+    one = lambda v: many(v) if isinstance(v, list) else pick(v)  # noqa: E731
     for name, value in vars(arrays).items():
         if name not in ("W", "b"):
-            setattr(out, name, many(value) if isinstance(value, list) else pick(value))
+            setattr(out, name, {k: one(v) for k, v in value.items()} if isinstance(value, dict) else one(value))
     return out
 
 
@@ -187,13 +190,17 @@ def stack_epochs(many: list) -> engine.EpochArrays:
         if isinstance(xs[0], engine.Outer):
             return engine.Outer.stack(xs, np.float64)
         return np.stack(xs, axis=-1).astype(np.float64)
+    def stacked(value, get):
+        """``value`` (a list per layer, or an array) of the first epoch; ``get(a)`` of any."""
+        if isinstance(value, list):
+            return [None if v is None else stack(lambda a, l=l: get(a)[l]) for l, v in enumerate(value)]
+        return None if value is None else stack(get)
     out = engine.EpochArrays(W=None, b=None)
     for name, value in vars(first).items():
-        if isinstance(value, list):
-            value = [None if v is None else stack(lambda a, name=name, l=l: getattr(a, name)[l])
-                     for l, v in enumerate(value)]
-        elif value is not None:
-            value = stack(lambda a, name=name: getattr(a, name))
+        if isinstance(value, dict):  # the optimizer's quantities and state
+            value = {k: stacked(v, lambda a, name=name, k=k: getattr(a, name)[k]) for k, v in value.items()}
+        else:
+            value = stacked(value, lambda a, name=name: getattr(a, name))
         setattr(out, name, value)
     return out
 
@@ -302,8 +309,8 @@ class _GroupMaker:
         """Layer l's backward steps, in the order a unit's first show them."""
         parts = [self.factor(l + 1), self.part(l + 1)] if l < self.L - 1 else []
         bias = [self.one(), self.unit("gbs", l)] if self.sc.bias else []
-        return parts + [self.unit("dEda", l), self.unit("dadz", l), self.unit("dEdz", l), self.local(l),
-                        self.weights(l)] + bias
+        dadz = self.unit("dadz", l) if functions.ACTIVATIONS[self.sc.activations[l]].elementwise else self.jacobian(l)
+        return parts + [self.unit("dEda", l), dadz, self.unit("dEdz", l), self.local(l), self.weights(l)] + bias
 
     def means(self, l) -> list:
         if self.N == 1:  # the per-sample gradient is the batch's: no mean steps
@@ -312,7 +319,9 @@ class _GroupMaker:
 
     def update(self, l) -> list:
         names = ("W+", "b+") if self.sc.bias else ("W+",)
-        return [g for g in (self.updated(name, l) for name in names) if g is not None]
+        kinds = optimizer_kinds(self.sc)
+        return [g for name in names for g in [self.updated(name, l, q) for q in kinds] + [self.updated(name, l)]
+                if g is not None]
 
     def _group(self, name, key, shape, order=None, weight=1, first=None, sample=None, keep=None):
         order = tuple(range(len(shape))) if order is None else order
@@ -325,6 +334,12 @@ class _GroupMaker:
                "dEdz": "dE/dz[{l},{j}]", "gbs": "dE/db[{l},{j}]"}[name]
         first = lambda l, n, j: (ids.format(l=l + 1, j=j + 1), n + 1)
         return self._group(name, (l, slice(None), slice(None)), (self.N, self.sizes[l + 1]), first=first, sample=1)
+
+    def jacobian(self, l):
+        """∂a[l,k]/∂z[l,j] of a softmax layer, shown unit j by unit j, each for every k."""
+        first = lambda l, n, k, j: (f"da[{l + 1},{k + 1}]/dz[{l + 1},{j + 1}]", n + 1)
+        K = self.sizes[l + 1]
+        return self._group("jac", (l,) + (slice(None),) * 3, (self.N, K, K), order=(0, 2, 1), first=first, sample=1)
 
     def loss_terms(self, n):
         return self._group("Ek", (n, slice(None)), (self.sizes[-1],), first=lambda n, k: (f"E[{k + 1}]", n + 1),
@@ -374,8 +389,9 @@ class _GroupMaker:
                                first=lambda l, j, i: (f"dE/dW[{l + 1},{j + 1},{i + 1}]", None))
         return self._group(name, (l, slice(None)), (J,), first=lambda l, j: (f"dE/db[{l + 1},{j + 1}]", None))
 
-    def updated(self, name, l):
-        """W⁺ or b⁺ of layer l, but for the frozen ones (None when all are)."""
+    def updated(self, name, l, q=None):
+        """W⁺ or b⁺ of layer l (with ``q``: the optimizer's quantity q of W or b), but for the
+        frozen ones (None when all are)."""
         shape = (self.sizes[l + 1], self.sizes[l]) if name == "W+" else (self.sizes[l + 1],)
         keep = None
         if self.sc.freeze:
@@ -387,6 +403,9 @@ class _GroupMaker:
             keep = None if free.all() else np.flatnonzero(free)
             if keep is not None and keep.size == 0:
                 return None
+        if q is not None:
+            first = lambda q, P, l, *idx: (optimizer_id(q, P, [l + 1] + [i + 1 for i in idx]), None)  # noqa: E731
+            return self._group("opt", (q, name[0], l) + (slice(None),) * len(shape), shape, first=first, keep=keep)
         first = lambda l, *idx: (f"{name}[{l + 1},{','.join(str(i + 1) for i in idx)}]", None)
         return self._group(name, (l,) + (slice(None),) * len(shape), shape, first=first, keep=keep)
 
@@ -581,10 +600,16 @@ def _samples_at_once(sc, groups) -> int:
 
 
 def _starts(many: list):
-    """The starting parameters of consecutive epochs, stacked on a first axis, in their dtype."""
+    """The starting parameters of consecutive epochs, stacked on a first axis, in their dtype,
+    and the optimizer's state before each (None: plain gradient descent), its epoch axis last."""
     W = [np.stack([a.W[l] for a in many]) for l in range(len(many[0].W))]
     b = None if many[0].b is None else [np.stack([a.b[l] for a in many]) for l in range(len(many[0].b))]
-    return W, b
+    if many[0].opt_prev is None:
+        return W, b, None
+    state = {k: np.array([a.opt_prev[k] for a in many]) if k == "t" else
+             [np.stack([a.opt_prev[k][l] for a in many], axis=-1) for l in range(len(v))]
+             for k, v in many[0].opt_prev.items()}
+    return W, b, state
 
 
 def _values_per_epoch(sc, groups) -> int:

@@ -3,19 +3,23 @@
 
 - a parameter ``W[l,j,i]`` or ``b[l,j]``: its value at the start of that epoch, before its
   forward pass; training goes on from there;
-- an input ``x[i]@n``, a target ``t[k]@n`` (every sample without ``@n``) or the learning rate
-  ``lr``: its value from that epoch on.
+- an input ``x[i]@n``, a target ``t[k]@n`` (every sample without ``@n``), the learning rate
+  ``lr`` or one of the optimizer's hyper-parameters (``momentum``, ``beta1``, …): its value from
+  that epoch on.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+from .functions import HYPER
 from .ids import head as _head
 from .ids import indices
 
 PARAMETERS = ("W", "b")
-DATA = ("x", "t", "lr")
+#: the optimizer's hyper-parameters a what-if may set (the step count is not one)
+SETTINGS = tuple(h for h in HYPER if h != "steps")
+DATA = ("x", "t", "lr") + SETTINGS
 
 
 def param_indices(qid: str) -> list:
@@ -70,7 +74,7 @@ class Edits:
         X, T = X.copy(), T.copy()
         for (e, qid, n), v in sorted(self.items.items(), key=lambda kv: kv[0][0]):
             head = _head(qid)
-            if e > epoch or head not in DATA:
+            if e > epoch or head not in DATA or head in SETTINGS:
                 continue
             if head == "lr":
                 lr = type(lr)(v)
@@ -78,6 +82,14 @@ class Edits:
             rows = slice(None) if n is None else n - 1
             (X if head == "x" else T)[rows, param_indices(qid)[0]] = v
         return X, T, lr
+
+    def hyper(self, epoch: int, hyper: dict) -> dict:
+        """The optimizer's hyper-parameters in force at ``epoch``: the edits made at or before it."""
+        h = dict(hyper)
+        for (e, qid, _), v in sorted(self.items.items(), key=lambda kv: kv[0][0]):
+            if e <= epoch and qid in SETTINGS:
+                h[qid] = type(h[qid])(v)
+        return h
 
     def network(self, epoch: int):
         """The engine's network in force at ``epoch`` (the scenario's until a data edit)."""
@@ -88,5 +100,5 @@ class Edits:
         net = self._nets.get(start)
         if net is None:
             X, T, lr = self.data(start, self.base.X, self.base.T, self.base.lr)
-            net = self._nets[start] = replace(self.base, X=X, T=T, lr=lr)
+            net = self._nets[start] = replace(self.base, X=X, T=T, lr=lr, hyper=self.hyper(start, self.base.hyper))
         return net

@@ -21,135 +21,18 @@ from functools import cached_property
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")
-LOSSES = ("half_sse", "mse", "bce")
+from . import functions
+
+ACTIVATIONS = tuple(functions.ACTIVATIONS)
+LOSSES = tuple(functions.LOSSES)
 UPDATE_ORDERS = ("simultaneous", "sequential")
 
-#: torch's BCELoss clamps each log at -100 and its gradient's denominator at 1e-12 (torch's
-#: EPSILON is the float32 1e-12f, 9.99999996e-13, for float64 tensors too: the cross-check saw it).
-BCE_LOG_FLOOR = -100.0
-BCE_EPS = float(np.float32(1e-12))
+_ONE, _LOG_FLOOR, _EPS = functions.ONE_OF, functions.LOG_FLOOR_OF, functions.EPS_OF
 
-
-class _PerDtype(dict):
-    """``value`` as a 0-d array of each dtype, made when first asked for."""
-
-    def __init__(self, value):
-        super().__init__()
-        self.value = value
-
-    def __missing__(self, dtype):
-        self[dtype] = np.array(self.value, dtype)
-        return self[dtype]
-
-
-# numpy converts a Python number on every operation, which on these tiny arrays costs as much
-# as the operation itself; a 0-d array of the array's dtype gives the same result without that
-_ONE = _PerDtype(1.0)
-_LOG_FLOOR = _PerDtype(BCE_LOG_FLOOR)
-_EPS = _PerDtype(BCE_EPS)
-
-
-# --- activations: a = f(z), and da/dz written with whichever of z, a is simpler ---------------
-
-
-def sigmoid(z):
-    """σ(z) = 1 / (1 + e^(−z))"""
-    one = _ONE[z.dtype]
-    return one / (one + np.exp(-z))
-
-
-def d_sigmoid(z, a):
-    """σ′(z) = σ(z)(1 − σ(z)) = a(1 − a)"""
-    return a * (_ONE[a.dtype] - a)
-
-
-def tanh(z):
-    """tanh(z)"""
-    return np.tanh(z)
-
-
-def d_tanh(z, a):
-    """tanh′(z) = 1 − tanh²(z) = 1 − a²"""
-    return _ONE[a.dtype] - a * a
-
-
-def relu(z):
-    """relu(z) = max(z, 0)"""
-    return np.maximum(z, 0)
-
-
-def d_relu(z, a):
-    """relu′(z) = [z > 0] (0 at z = 0, as torch)"""
-    return (z > 0).astype(z.dtype)
-
-
-def identity(z):
-    """a = z"""
-    return z.copy()
-
-
-def d_identity(z, a):
-    """da/dz = 1"""
-    return np.ones_like(z)
-
-
-ACTIVATION_FUNCTIONS = {
-    "sigmoid": (sigmoid, d_sigmoid),
-    "tanh": (tanh, d_tanh),
-    "relu": (relu, d_relu),
-    "identity": (identity, d_identity),
-}
-
-
-# --- losses: per-sample terms E[k] (so that E = Σ_k E[k]) and dE/do of that sample's E ---------
-
-
-def half_sse(o, t):
-    """E[k] = ½(t_k − o_k)²"""
-    return 0.5 * (t - o) ** 2
-
-
-def d_half_sse(o, t):
-    """∂E/∂o_k = −(t_k − o_k)"""
-    return -(t - o)
-
-
-def _per_output(v):
-    """v / K, the mean over a sample's K outputs (skipped when K = 1: x/1 is exact)"""
-    return v if v.shape[-1] == 1 else v / v.shape[-1]
-
-
-def mse(o, t):
-    """E[k] = (o_k − t_k)² / K, torch's MSELoss(reduction='mean') for one sample"""
-    return _per_output((o - t) ** 2)
-
-
-def d_mse(o, t):
-    """∂E/∂o_k = 2(o_k − t_k) / K"""
-    return _per_output(2 * (o - t))
-
-
-def _clamped_log(v):
-    return np.maximum(np.log(v), _LOG_FLOOR[v.dtype])
-
-
-def bce(o, t):
-    """E[k] = −[t_k ln o_k + (1 − t_k) ln(1 − o_k)] / K, logs clamped at −100 as torch's BCELoss"""
-    one = _ONE[o.dtype]
-    return _per_output(-(t * _clamped_log(o) + (one - t) * _clamped_log(one - o)))
-
-
-def d_bce(o, t):
-    """∂E/∂o_k = (o_k − t_k) / max(o_k(1 − o_k), 1e−12) / K"""
-    return _per_output((o - t) / np.maximum(o * (_ONE[o.dtype] - o), _EPS[o.dtype]))
-
-
-LOSS_FUNCTIONS = {
-    "half_sse": (half_sse, d_half_sse),
-    "mse": (mse, d_mse),
-    "bce": (bce, d_bce),
-}
+#: name → (f, f′) and name → (E[k], ∂E/∂o): what the arithmetic calls, read off the registries
+#: (tests break an entry here on purpose and see the cross-check catch it)
+ACTIVATION_FUNCTIONS = {name: (f.value, f.derivative) for name, f in functions.ACTIVATIONS.items()}
+LOSS_FUNCTIONS = {name: (f.terms, f.gradient) for name, f in functions.LOSSES.items()}
 
 
 @dataclass
@@ -158,9 +41,15 @@ class Params:
 
     W: list
     b: list | None
+    #: the optimizer's state after the steps so far: {(quantity, "W" | "b"): one array per layer}
+    #: of what it carries (the momentum buffer, Adam's m and v) and "t", the steps taken; None
+    #: before the first step and for plain gradient descent
+    state: dict | None = None
 
     def copy(self) -> "Params":
-        return Params([w.copy() for w in self.W], None if self.b is None else [v.copy() for v in self.b])
+        state = None if self.state is None else {k: v if k == "t" else [x.copy() for x in v]
+                                                 for k, v in self.state.items()}
+        return Params([w.copy() for w in self.W], None if self.b is None else [v.copy() for v in self.b], state)
 
     def flat(self) -> np.ndarray:
         parts = [w.ravel() for w in self.W] + ([v.ravel() for v in self.b] if self.b is not None else [])
@@ -180,6 +69,15 @@ class Network:
     #: per layer, 1 where a weight (bias) may change and 0 where it is frozen; None: nothing frozen
     W_mask: list | None = None
     b_mask: list | None = None
+    #: the optimizer (functions.OPTIMIZERS) and its hyper-parameters (numbers as 0-d arrays of
+    #: the dtype); plain SGD computes θ − α·g as it always did
+    optimizer: str = "sgd"
+    hyper: dict = field(default_factory=lambda: dict(functions.OPTIMIZERS["sgd"].hyper))
+
+    @cached_property
+    def steps(self) -> tuple:
+        """The optimizer's quantities shown before θ⁺, in order; () for plain gradient descent."""
+        return tuple(functions.OPTIMIZERS[self.optimizer].kinds(self.hyper))
 
     @property
     def layers(self) -> int:
@@ -189,6 +87,12 @@ class Network:
     def fast_forward(self) -> "_FastForward":
         """``run_epoch(self, p)`` without ``full``, its lookups made once."""
         return _FastForward(self)
+
+    @cached_property
+    def output_delta(self):
+        """δ of the output layer from (o, t) when its activation is not elementwise (softmax):
+        the loss's simplified chain rule; None otherwise."""
+        return None if functions.ACTIVATIONS[self.activations[-1]].elementwise else functions.LOSSES[self.loss].delta
 
     @cached_property
     def divisor(self):
@@ -376,6 +280,9 @@ class EpochArrays:
     dzdW: list = field(default_factory=list)  # N×I: the local factor ∂z_l/∂W_l = a_{l−1} (act[:-1] here)
     W_new: list = field(default_factory=list)
     b_new: list | None = None
+    #: the optimizer's quantities {(quantity, "W" | "b"): per layer} and its state before the step
+    opt: dict = field(default_factory=dict)
+    opt_prev: dict | None = None
 
 
 def forward(net: Network, p: Params, X: np.ndarray):
@@ -390,9 +297,10 @@ def forward(net: Network, p: Params, X: np.ndarray):
     return zs, acts
 
 
-def loss_terms(net: Network, o: np.ndarray, T: np.ndarray) -> np.ndarray:
-    """The N×K loss terms E[k] of every sample."""
-    return LOSS_FUNCTIONS[net.loss][0](o, T)
+def loss_terms(net: Network, o: np.ndarray, T: np.ndarray, z: np.ndarray | None = None) -> np.ndarray:
+    """The N×K loss terms E[k] of every sample, from the outputs o, or from the output layer's
+    logits z where the loss reads them (cross-entropy)."""
+    return LOSS_FUNCTIONS[net.loss][0](z if functions.LOSSES[net.loss].from_logits else o, T)
 
 
 def batch_loss(terms: np.ndarray):
@@ -405,6 +313,38 @@ def _update(value, grad, lr, mask):
     skips the product)."""
     step = grad if mask is None else grad * mask
     return value - (step if lr == 1 else lr * step)
+
+
+def _step(net: Network, p: Params, P: str, l: int, value, grad, mask, state: dict, shown: dict | None):
+    """θ⁺ of layer l's weights (``P`` = "W") or biases ("b") by the network's optimizer: the
+    carried quantities go into ``state`` for the next epoch and, with ``shown``, every
+    quantity into it (the tape's). A frozen entry has a zero gradient, which leaves it as it is."""
+    if not net.steps:
+        return _update(value, grad, net.lr, mask)
+    opt = functions.OPTIMIZERS[net.optimizer]
+    before = p.state
+    prev = None
+    if before is not None and all((q, P) in before for q in opt.carried if q in net.steps):
+        prev = {q: before[(q, P)][l] for q in opt.carried if (q, P) in before}
+    t = 1 if before is None else before["t"] + 1
+    out = opt.step(value, grad if mask is None else grad * mask, prev, net.hyper, net.lr, t)
+    state["t"] = t
+    for q, x in out.items():
+        if q in opt.carried:
+            state.setdefault((q, P), [None] * net.layers)[l] = x
+        if shown is not None and q != "+":
+            shown.setdefault((q, P), [None] * net.layers)[l] = x
+    return out["+"]
+
+
+def _state_before(net: Network, p: Params) -> dict | None:
+    """The optimizer's state before this epoch's step, as the tape shows it: zeros (and t = 0)
+    before the first step; None for plain gradient descent."""
+    if not net.steps or p.state is not None:
+        return p.state
+    carried = [q for q in functions.OPTIMIZERS[net.optimizer].carried if q in net.steps]
+    tensors = [("W", p.W)] + ([("b", p.b)] if p.b is not None else [])
+    return {**{(q, P): [np.zeros_like(x) for x in xs] for q in carried for P, xs in tensors}, "t": 0}
 
 
 def _mean_of_sum(total, n):
@@ -435,21 +375,23 @@ def run_epoch(net: Network, p: Params, full: bool = False):
     with np.errstate(**_QUIET):
         zs, acts = forward(net, p, net.X)
         o = acts[-1]
-        terms = loss_terms(net, o, net.T)
+        terms = loss_terms(net, acts[-1], net.T, zs[-1])
         g = LOSS_FUNCTIONS[net.loss][1](o, net.T)
         n = net.divisor
         new_W = list(p.W)
         new_b = None if p.b is None else list(p.b)
-        arrays = EpochArrays(W=p.W, b=p.b)
+        arrays = EpochArrays(W=p.W, b=p.b, opt_prev=_state_before(net, p))
+        state = {}
         for l in reversed(range(net.layers)):
             dadz = ACTIVATION_FUNCTIONS[net.activations[l]][1](zs[l], acts[l + 1])
-            delta = g * dadz
+            # a softmax output's Jacobian (N×K×K) is shown; δ is the loss's simplified Σ_k
+            delta = g * dadz if dadz.ndim == g.ndim else net.output_delta(o, net.T)
             # the batch mean of the per-sample gradients δ_n a_nᵀ, as one product
             gW = _mean_of_sum(delta.T.dot(acts[l]), n)
-            new_W[l] = _update(p.W[l], gW, net.lr, net.W_mask and net.W_mask[l])
+            new_W[l] = _step(net, p, "W", l, p.W[l], gW, net.W_mask and net.W_mask[l], state, arrays.opt)
             if p.b is not None:
                 gb = _mean_of_sum(np.add.reduce(delta, 0), n)
-                new_b[l] = _update(p.b[l], gb, net.lr, net.b_mask and net.b_mask[l])
+                new_b[l] = _step(net, p, "b", l, p.b[l], gb, net.b_mask and net.b_mask[l], state, arrays.opt)
                 arrays.gb_sample.insert(0, delta)
                 arrays.gb.insert(0, gb)
             W_down = new_W[l] if net.sequential else p.W[l]
@@ -468,7 +410,7 @@ def run_epoch(net: Network, p: Params, full: bool = False):
     arrays.E_terms, arrays.E_sample, arrays.E = terms, E_sample, loss
     arrays.W_new, arrays.b_new = new_W, new_b
     arrays.dzdW = acts[:-1]
-    return Params(new_W, new_b), loss, arrays
+    return Params(new_W, new_b, state or None), loss, arrays
 
 
 class _FastForward:
@@ -490,18 +432,25 @@ class _FastForward:
                      for l, name in enumerate(net.activations)]
         self.down = self.plan[::-1]
         self.loss = LOSS_FUNCTIONS[net.loss]
+        self.logits = functions.LOSSES[net.loss].from_logits
+        self.output_delta = net.output_delta
         self.bce_sigmoid = net.loss == "bce" and net.activations[-1] == "sigmoid"
         self.one_minus_T = self.one - net.T  # the (1 − t) of every epoch's BCE
         self.plain = net.W_mask is None and net.lr == 1  # θ − g is all _update does then
+        self.net, self.optimized = net, bool(net.steps)
         self.layers = L
 
     def __call__(self, p: Params):
         with np.errstate(**_QUIET):
             zs, acts = self.forward(p.W, p.b)
-            terms, g, dadz_out = self.loss_and_gradient(acts[-1])
-            new_W, new_b = self.backward(p.W, p.b, zs, acts, g, dadz_out)
+            if self.output_delta is None:
+                terms, g, dadz_out = self.loss_and_gradient(acts[-1])
+                new_W, new_b, state = self.backward(p, zs, acts, g, dadz_out)
+            else:  # softmax: δ of the output straight from the loss
+                terms = self.loss[0](zs[-1] if self.logits else acts[-1], self.T)
+                new_W, new_b, state = self.backward(p, zs, acts, None, None, self.output_delta(acts[-1], self.T))
             loss = _reduce(_reduce(terms, 1)) / terms.shape[0]  # batch_loss
-        return Params(new_W, new_b), loss, None
+        return Params(new_W, new_b, state), loss, None
 
     def forward(self, W, b):
         """z_l = a_{l−1} W_lᵀ + b_l, a_l = f_l(z_l), as :func:`forward` (σ written out)."""
@@ -530,29 +479,39 @@ class _FastForward:
             terms, g = terms / self.K, g / self.K
         return terms, g, oq
 
-    def backward(self, W, b, zs, acts, g, dadz):
+    def backward(self, p, zs, acts, g, dadz, delta=None):
         """δ, the batch-mean gradients and the update of every layer, from the output down;
-        ``dadz``: the output's ∂a/∂z if already known."""
-        one, n, plain, lr = self.one, self.n, self.plain, self.lr
+        ``dadz``: the output's ∂a/∂z if already known; ``delta``: the output's δ if known.
+        Returns the new weights, biases and optimizer state."""
+        one, n, plain, lr, optimized = self.one, self.n, self.plain, self.lr, self.optimized
+        W, b, state = p.W, p.b, {}
         new_W, new_b = list(W), None if b is None else list(b)
         for l, sigmoid, f, W_mask, b_mask in self.down:
-            if dadz is None:
-                a = acts[l + 1]
-                dadz = a * (one - a) if sigmoid else f[1](zs[l], a)
-            delta = g * dadz
-            dadz = None
+            if delta is None:
+                if dadz is None:
+                    a = acts[l + 1]
+                    dadz = a * (one - a) if sigmoid else f[1](zs[l], a)
+                delta = g * dadz
+                dadz = None
             gW = delta.T.dot(acts[l])
             if n is not None:
                 gW = gW / n
-            new_W[l] = W[l] - gW if plain else _update(W[l], gW, lr, W_mask)
+            if optimized:
+                new_W[l] = _step(self.net, p, "W", l, W[l], gW, W_mask, state, None)
+            else:
+                new_W[l] = W[l] - gW if plain else _update(W[l], gW, lr, W_mask)
             if b is not None:
                 gb = _reduce(delta, 0)
                 if n is not None:
                     gb = gb / n
-                new_b[l] = b[l] - gb if plain else _update(b[l], gb, lr, b_mask)
+                if optimized:
+                    new_b[l] = _step(self.net, p, "b", l, b[l], gb, b_mask, state, None)
+                else:
+                    new_b[l] = b[l] - gb if plain else _update(b[l], gb, lr, b_mask)
             if l:
                 g = delta.dot(new_W[l] if self.sequential else W[l])
-        return new_W, new_b
+            delta = None
+        return new_W, new_b, state or None
 
 
 _reduce = np.add.reduce
@@ -562,6 +521,6 @@ def evaluate(net: Network, p: Params) -> EpochArrays:
     """The forward pass and loss with the final weights (the evaluate phase)."""
     with np.errstate(**_QUIET):
         zs, acts = forward(net, p, net.X)
-        terms = loss_terms(net, acts[-1], net.T)
+        terms = loss_terms(net, acts[-1], net.T, zs[-1])
         return EpochArrays(W=p.W, b=p.b, z=zs, act=acts, E_terms=terms, E_sample=terms.sum(axis=1),
                            E=batch_loss(terms))

@@ -15,7 +15,8 @@ from itertools import groupby
 
 import numpy as np
 
-from . import whatif
+from . import functions, whatif
+from .layout import optimizer_kinds
 from .layers import family_layer, matrix_lines, text_lines, verdict_text
 from .notation import Const, Ref, bracketed, fmt, fmt_short, render, sup, written_short
 
@@ -38,9 +39,17 @@ _PHASES = {
                r"$\theta^{+} = \theta - \alpha \frac{\partial E}{\partial \theta}$. The gradients "
                "were all computed with the parameters from before the update."),
 }
-_LOSSES = {"half_sse": r"half the squared error, summed over the outputs",
-           "mse": "the mean squared error (as torch's MSELoss)",
-           "bce": "the binary cross-entropy (as torch's BCELoss)"}
+
+
+
+def _phase_text(phase, sc) -> tuple:
+    """(title, lead) of a phase's section; an optimizer with steps of its own says so."""
+    if phase == "update" and optimizer_kinds(sc):
+        return "Update", (f"The optimizer is {functions.OPTIMIZERS[sc.optimizer].words}: each parameter's "
+                          "update shows every quantity the optimizer computes for it, then the parameter "
+                          "after the update. The gradients were all computed with the parameters from "
+                          "before the update.")
+    return _PHASES[phase]
 
 
 def tex_number(v: float, short: bool = False, operand: bool = False) -> str:
@@ -98,7 +107,7 @@ def markdown(session, check=None) -> str:
                      f"operation ({layered})")
     out = _intro(sc, epoch, tape.epochs, float(tape.network(epoch).lr)) + _edits(tape) + _given(tape, epoch)
     for phase, steps in groupby(tape.steps(epoch), key=lambda s: s.phase):
-        title, lead = _PHASES[phase]
+        title, lead = _phase_text(phase, sc)
         # sequential updates interleave backward and update phases: say which layer each is
         out += _section(title, lead, list(steps), sc, check, headed=phase in ("backward", "update"))
     again = [s for s in tape.steps(epoch + 1) if s.phase in ("forward", "loss", "evaluate")]
@@ -175,7 +184,7 @@ def layer_markdown(session, epoch: int, check=None) -> str:
     out += ["```", ""]
     steps = [grid.step(epoch, k) for k in range(grid.length(epoch))]
     for phase, group in groupby(steps, key=lambda s: s.phase):
-        title, lead = _PHASES[phase]
+        title, lead = _phase_text(phase, sc)
         out += [f"## {title}", "", lead, ""] + _layer_steps(group, check)
     again = [grid.step(epoch + 1, k) for k in range(_forward_length(grid, epoch + 1))]
     out += ["## Forward pass with the updated parameters", "", "The same forward pass and loss, now with the "
@@ -202,7 +211,7 @@ def _intro(sc, epoch, epochs, lr):
     return [f"# Worked example: {sc.title}", "",
             f"Scenario `{sc.name}`: a {sizes} network with {acts} activations "
             f"{'and biases' if sc.bias else 'and no biases'}, {sc.samples} training sample"
-            f"{'s' if sc.samples > 1 else ''}, the loss is {_LOSSES[sc.loss]}, the learning rate is "
+            f"{'s' if sc.samples > 1 else ''}, the loss is {functions.LOSSES[sc.loss].words}, the learning rate is "
             f"$\\alpha = {tex_number(lr, short=True)}$, {sc.dtype} arithmetic. "
             f"This is epoch {epoch} of {epochs}: one forward pass, one backward pass, one update."
             + order, ""]

@@ -14,7 +14,9 @@ id                         family    id                   family
 ``E[k]``, ``E``            Ek, E     ``dE/db[l,j]``       dEdb
 ``dE/da[l,j]``             dEda      ``dE[l+1,m]/da[l,j]``  part
 ``da[l,j]/dz[l,j]``        dadz      ``dz[l+1,m]/da[l,j]``  dzda
-``W+[l,j,i]``, ``b+[l,j]`` W+, b+
+``da[l,k]/dz[l,j]``        jac (softmax's Jacobian term, k ≠ j; k = j is dadz)
+``W+[l,j,i]``, ``b+[l,j]`` W+, b+      ``m(W[l,j,i])`` …    o:m:W … (the optimizer's)
+``momentum``, ``beta1`` …  (given)   ``steps``            the step count t (given)
 =========================  ========  ===================  =========================
 
 The *given* quantities (x, t, W, b, lr) are read by steps but computed by none.
@@ -39,15 +41,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .functions import HYPER, QUANTITIES
+
 #: ``id@*``: every sample's value
 EVERY = "*"
 #: families whose id without a sample names a value of the batch (the loss, its mean gradients)
 BATCH = frozenset({"E", "dEdW", "dEdb"})
-#: families with no per-sample values: ``@n`` on them names nothing
-SHARED = frozenset({"W", "b", "lr", "W+", "b+"})
+#: families with no per-sample values (and the optimizer's, ``o:…``): ``@n`` on them names nothing
+SHARED = frozenset({"W", "b", "lr", "W+", "b+", *HYPER})
 
-#: given quantities → how many indices their id has
-GIVEN = {"x": 1, "t": 1, "W": 3, "b": 2, "lr": 0}
+#: given quantities → how many indices their id has (the optimizer's hyper-parameters: none)
+GIVEN = {"x": 1, "t": 1, "W": 3, "b": 2, "lr": 0, **{h: 0 for h in HYPER}}
+
+
+def shared(family: str) -> bool:
+    """Whether a family has one value for the whole batch and none per sample."""
+    return family in SHARED or family.startswith("o:")
 
 _I = r"\[([0-9]+(?:,[0-9]+)*)\]"
 _FORMS = [  # (pattern, family, how the indices of the pattern's brackets make the id's indices)
@@ -55,16 +64,18 @@ _FORMS = [  # (pattern, family, how the indices of the pattern's brackets make t
     (re.compile(rf"dE/dz{_I}"), "dEdz", None),
     (re.compile(rf"dE/dW{_I}"), "dEdW", None),
     (re.compile(rf"dE/db{_I}"), "dEdb", None),
-    (re.compile(rf"da{_I}/dz{_I}"), "dadz", "same"),
+    (re.compile(rf"da{_I}/dz{_I}"), "dadz", "jacobian"),
     (re.compile(rf"dz{_I}/dW{_I}"), "dzdW", "prefix"),
     (re.compile(rf"dz{_I}/db{_I}"), "dzdb", "same"),
     (re.compile(rf"dE{_I}/da{_I}"), "part", "down"),
     (re.compile(rf"dz{_I}/da{_I}"), "dzda", "down"),
     (re.compile(rf"(W\+|b\+|W|b|z|a|x|t|E){_I}"), None, None),
+    (re.compile(rf"({'|'.join(QUANTITIES)})\((W|b){_I}\)"), "opt", None),
 ]
 #: families → how many indices they have
 ARITY = {"x": 1, "t": 1, "W": 3, "b": 2, "W+": 3, "b+": 2, "z": 2, "a": 2, "Ek": 1, "E": 0, "lr": 0,
-         "dEda": 2, "dadz": 2, "dEdz": 2, "dzdW": 3, "dzdb": 2, "dEdW": 3, "dEdb": 2, "part": 3, "dzda": 3}
+         "dEda": 2, "dadz": 2, "dEdz": 2, "dzdW": 3, "dzdb": 2, "dEdW": 3, "dEdb": 2, "part": 3, "dzda": 3,
+         "jac": 3, **{h: 0 for h in HYPER}}
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,17 @@ class Qid:
     @property
     def given(self) -> bool:
         return self.family in GIVEN
+
+
+def optimizer_family(q: str, P: str) -> str:
+    """The family (and the layout's block kind) of optimizer quantity q of a weight ("W") or a
+    bias ("b"): ``o:m:W`` is ``m(W[l,j,i])``."""
+    return f"o:{q}:{P}"
+
+
+def optimizer_id(q: str, P: str, idx) -> str:
+    """``m(W[1,2,1])`` from the quantity, W or b, and the parameter's 1-based indices."""
+    return f"{q}({P}[{','.join(map(str, idx))}])"
 
 
 def indices(qid: str) -> list[int]:
@@ -100,8 +122,8 @@ def parse(qid: str) -> Qid | None:
     """The family and indices of a well-formed id (no ``@n``, no spaces), or None."""
     if qid == "E":
         return Qid("E", ())
-    if qid == "lr":
-        return Qid("lr", ())
+    if qid == "lr" or qid in HYPER:
+        return Qid(qid, ())
     for pattern, family, combine in _FORMS:
         m = pattern.fullmatch(qid)
         if not m:
@@ -111,12 +133,18 @@ def parse(qid: str) -> Qid | None:
             name = m.group(1)
             family = "Ek" if name == "E" else name
             idx = groups[0]
+        elif family == "opt":
+            family, idx = optimizer_family(m.group(1), m.group(2)), groups[0]
         elif combine is None:
             idx = groups[0]
         else:
             outer, inner = groups
             if combine == "same" and outer != inner:
                 return None
+            if combine == "jacobian" and outer != inner:  # da[l,k]/dz[l,j]: a softmax's Jacobian term
+                if len(outer) != 2 or len(inner) != 2 or outer[0] != inner[0]:
+                    return None
+                family, inner = "jac", (inner[0], outer[1], inner[1])
             if combine == "prefix" and inner[:2] != outer:
                 return None
             if combine == "down":  # dE[l+1,m]/da[l,j]: (l, m, j)
@@ -125,7 +153,7 @@ def parse(qid: str) -> Qid | None:
                 idx = (inner[0], outer[1], inner[1])
             else:
                 idx = inner
-        if len(idx) != ARITY[family]:
+        if len(idx) != ARITY.get(family, 3 if family.endswith(":W") else 2):
             return None
         return Qid(family, idx)
     return None
@@ -138,13 +166,15 @@ def in_range(q: Qid, sizes, bias: bool) -> bool:
         return 1 <= idx[0] <= sizes[0]
     if q.family in ("t", "Ek"):
         return 1 <= idx[0] <= sizes[-1]
-    if q.family in ("E", "lr"):
+    if q.family in ("E", "lr") or q.family in HYPER:
         return True
-    if q.family in ("b", "b+", "dzdb", "dEdb") and not bias:
+    if (q.family in ("b", "b+", "dzdb", "dEdb") or q.family.endswith(":b")) and not bias:
         return False
     l = idx[0]
     if q.family in ("part", "dzda"):
         return 1 <= l < L and 1 <= idx[1] <= sizes[l + 1] and 1 <= idx[2] <= sizes[l]
+    if q.family == "jac":
+        return 1 <= l <= L and 1 <= idx[1] <= sizes[l] and 1 <= idx[2] <= sizes[l]
     if not 1 <= l <= L or not 1 <= idx[1] <= sizes[l]:
         return False
     return len(idx) == 2 or 1 <= idx[2] <= sizes[l - 1]

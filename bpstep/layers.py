@@ -35,17 +35,16 @@ from functools import cached_property
 import numpy as np
 
 from . import motions
+from .functions import ACTIVATIONS, LOSSES, OPTIMIZERS
 from .ids import frozen_cells
-from .layout import FAMILY, block_key, merge_runs, step_id
-from .notation import fmt, sup
+from .layout import FAMILY, block_key, merge_runs, optimizer_kinds, step_id
+from .notation import Name, Ref, fmt, render, sup
 from .tape import Step
 
 _BRACKETS = re.compile(r"\[[^\]]*\]")
 #: factor families → the family of the quantity they make
 _MADE_BY = {"dz/da": "dE/da", "dz/dW": "dE/dW", "dz/db": "dE/db"}
 _PER_SAMPLE = {"z", "a", "dEda", "dadz", "dEdz"}
-_FN = {"sigmoid": "σ", "tanh": "tanh", "relu": "relu"}
-_LOSS = {"half_sse": "Σₖ ½(tₖ − oₖ)²", "mse": "Σₖ (oₖ − tₖ)²/K", "bce": "−Σₖ [tₖ ln oₖ + (1 − tₖ) ln(1 − oₖ)]/K"}
 MAX_SHOWN = 6  # rows or columns of a matrix shown in full; bigger ones keep 3 + 2
 
 
@@ -79,9 +78,8 @@ class LayerSpec:
 
     def frozen_cells(self) -> list:
         """``(row, column)`` of the result's cells that no step computes: frozen parameters."""
-        if self.family not in ("W+", "b+"):
-            return []
-        return frozen_cells(self._sc.freeze, self.family[0], self.layer)
+        kind = _optimized_param(self.family) or (self.family[0] if self.family in ("W+", "b+") else None)
+        return [] if kind is None else frozen_cells(self._sc.freeze, kind, self.layer)
 
     @cached_property
     def contains(self) -> np.ndarray:
@@ -254,7 +252,8 @@ def _build(layout, evaluate: bool) -> list:
                  (("α", ("lr",)),) if family in ("W+", "b+") else ())
         out.append(LayerSpec(
             index=index, phase=phase, family=family, layer=l,
-            id="E" if family == "E" else f"da[{l}]/dz[{l}]" if family == "da/dz" else f"{family}[{l}]",
+            id="E" if family == "E" else f"da[{l}]/dz[{l}]" if family == "da/dz" else
+               f"{family[:-1]}[{l}])" if _optimized_param(family) else f"{family}[{l}]",
             name="E" if family == "E" else label, label=label, formula=_formula(family, l, sc),
             factor=all(b.factor for b in blocks), extra=extra, blocks=blocks, grid=grid, sc=sc))
     return out
@@ -276,18 +275,31 @@ def _design(family, l, sc):
         if l == L:
             return "dEda", [("a", L), ("t", L)]
         return "dEda", [("dEdz", l + 1), ("Wd", l + 1)] if batch else [("Wd", l + 1), ("dEdz", l + 1)]
+    fn = ACTIVATIONS[sc.activations[l - 1]]
     if family == "da/dz":
-        fn = sc.activations[l - 1]
-        return "dadz", [] if fn == "identity" else [("z", l)] if fn == "relu" else [("a", l)]
+        return "dadz" if fn.elementwise else "jac", [] if fn.reads is None else [(fn.reads, l)]
     if family == "dE/dz":
-        return "dEdz", [("dEda", l), ("dadz", l)]
+        return "dEdz", [("dEda", l), ("dadz" if fn.elementwise else "jac", l)]
     if family == "dE/dW":
         return g, [("dEdz", l), ("a", l - 1)]
     if family == "dE/db":
         return gb, [("dEdz", l)]
+    P = _optimized_param(family) or family[0]
+    if _optimized_param(family) or optimizer_kinds(sc):  # the optimizer's: what its formula reads
+        q = family.split("(")[0] if _optimized_param(family) else "+"
+        grad = g if P == "W" else gb
+        operand = {"grad": grad, "theta": P}
+        reads = OPTIMIZERS[sc.optimizer].reads(q, dict(OPTIMIZERS[sc.optimizer].hyper, **dict(sc.hyper)))
+        return (f"opt:{q}:{P}" if q != "+" else P + "+"), [
+            (operand.get(r, f"opt{'prev' if r.startswith('prev:') else ''}:{r.split(':')[-1]}:{P}"), l) for r in reads]
     if family == "W+":
         return "W+", [("W", l), (g, l)]
     return "b+", [("b", l), (gb, l)]
+
+
+def _optimized_param(family) -> str | None:
+    """"W" or "b" for a family of the optimizer's quantities (``m(W)``), else None."""
+    return family[-2] if family.endswith(("(W)", "(b)")) else None
 
 
 def _cells(kind, l, sc) -> tuple:
@@ -295,6 +307,9 @@ def _cells(kind, l, sc) -> tuple:
     broadcast to the matrix's shape. A batch has a row per sample, one sample is a column;
     weights have a row per receiving unit, biases are a column."""
     N, sizes = sc.samples, sc.sizes
+    if kind == "jac":  # the Jacobian of one sample, the first: [k, j] = ∂o_k/∂z_j
+        K = sizes[l]
+        return (kind, l - 1, 0, np.arange(K)[:, None], np.arange(K)[None, :]), (K, K)
     if kind in _PER_SAMPLE or kind in ("t", "Ek"):
         if kind == "a" and l == 0:
             kind, prefix, units = "x", (), sizes[0]
@@ -307,6 +322,11 @@ def _cells(kind, l, sc) -> tuple:
         return (kind, *prefix, 0, np.arange(units)[:, None]), (units, 1)
     sample = (0,) if kind in ("gWs", "gbs") else ()
     J, I = sizes[l], sizes[l - 1]
+    if kind.startswith(("opt:", "optprev:")):  # ("opt", q, P, l, j[, i])
+        head, q, P = kind.split(":")
+        if P == "b":
+            return (head, q, P, l - 1, np.arange(J)[:, None]), (J, 1)
+        return (head, q, P, l - 1, np.arange(J)[:, None], np.arange(I)[None, :]), (J, I)
     if kind in ("b", "gb", "b+", "gbs"):
         return (kind, l - 1, *sample, np.arange(J)[:, None]), (J, 1)
     return (kind, l - 1, *sample, np.arange(J)[:, None], np.arange(I)[None, :]), (J, I)
@@ -336,8 +356,14 @@ def _label(kind, l, sc) -> str:
         return f"∂E/∂{_label('a', l, sc)}"
     if kind == "dadz":
         return f"∂{_label('a', l, sc)}/∂{_label('z', l, sc)}"
+    if kind == "jac":  # one sample's, whatever the batch
+        return f"∂o/∂z{s}" + ("⁽¹⁾" if batch else "")
     if kind == "Ek":
         return "Eₖ"
+    if kind.startswith(("opt:", "optprev:")):
+        head, q, P = kind.split(":")
+        uni = OPTIMIZERS[sc.optimizer].names[q][0]
+        return f"{uni}{'⁻' if head == 'optprev' else ''}({P}{s})"
     base = "W" if kind in ("W", "Wd", "gW", "gWs", "W+") else "b"
     if kind in ("gW", "gWs", "gb", "gbs"):
         return f"∂E/∂{base}{s}"
@@ -354,24 +380,25 @@ def _formula(family, l, sc) -> str:
     if family == "z":
         rhs = f"{lab('a', l - 1)}{lab('W')}ᵀ" if batch else f"{lab('W')}{lab('a', l - 1)}"
         return f"{lab('z')} = {rhs}" + (f" + {lab('b')}" if sc.bias else "")
-    fn = sc.activations[l - 1]
+    fn = ACTIVATIONS[sc.activations[l - 1]]
     if family == "a":
-        return f"{lab('a')} = " + (lab("z") if fn == "identity" else f"{_FN[fn]}({lab('z')})")
+        return f"{lab('a')} = {fn.layer(lab('z'))}"
     if family == "E":
-        per = _LOSS[sc.loss].replace("/K", f"/{K}" if K > 1 else "")
+        per = LOSSES[sc.loss].layer.replace("/K", f"/{K}" if K > 1 else "")
         return f"E = {per}" + (f", the mean over {N} samples" if batch else "")
     if family == "dE/da" and l == sc.layers:
         o, t, k = lab("a"), lab("t"), f"/{K}" if K > 1 else ""
-        rhs = {"half_sse": f"−({t} − {o})", "mse": f"2({o} − {t}){k}",
-               "bce": f"({o} − {t}) ⊘ ({o} ⊙ (1 − {o})){k}"}[sc.loss]
-        return f"{lab('dEda')} = {rhs}"
+        return f"{lab('dEda')} = {LOSSES[sc.loss].layer_gradient(o, t, k)}"
     if family == "dE/da":
         rhs = f"{lab('dEdz', l + 1)}{lab('Wd', l + 1)}" if batch else f"({lab('Wd', l + 1)})ᵀ{lab('dEdz', l + 1)}"
         return f"{lab('dEda')} = {rhs}"
+    if family == "da/dz" and not fn.elementwise:  # one sample's Jacobian (diag(o) − o oᵀ)
+        return f"{lab('jac')} = {fn.layer_derivative('o', 'z')}" + (" (sample 1 of each)" if batch else "")
     if family == "da/dz":
-        a, z = lab("a"), lab("z")
-        rhs = {"sigmoid": f"{a} ⊙ (1 − {a})", "tanh": f"1 − {a} ⊙ {a}", "relu": f"[{z} > 0]", "identity": "1"}[fn]
-        return f"{lab('dadz')} = {rhs}"
+        return f"{lab('dadz')} = {fn.layer_derivative(lab('a'), lab('z'))}"
+    if family == "dE/dz" and not fn.elementwise:
+        each = ", per sample" if batch else ""
+        return f"{lab('dEdz')} = (∂o/∂z)ᵀ {lab('dEda')}{each} = {LOSSES[sc.loss].layer_delta(lab('a'), lab('t'))}"
     if family == "dE/dz":
         return f"{lab('dEdz')} = {lab('dEda')} ⊙ {lab('dadz')}"
     if family == "dE/dW":
@@ -379,8 +406,41 @@ def _formula(family, l, sc) -> str:
         return f"{lab('gW')} = {rhs}"
     if family == "dE/db":
         return f"{lab('gb')} = " + (f"Σₙ {lab('dEdz')}ₙ / {N}" if batch else lab("dEdz"))
-    kind = family[0]
+    kind = _optimized_param(family) or family[0]
+    if _optimized_param(family) or optimizer_kinds(sc):
+        q = family.split("(")[0] if _optimized_param(family) else "+"
+        target = lab(f"opt:{q}:{kind}") if q != "+" else lab(kind + "+")
+        return f"{target} = {render(OPTIMIZERS[sc.optimizer].formula(q, _LayerRefs(sc, kind, l, lab)), _name)}"
     return f"{lab(kind + '+')} = {lab(kind)} − α·{lab('g' + kind)}"
+
+
+def _name(ref) -> str:
+    return ref.name.uni
+
+
+class _LayerRefs:
+    """The Refs an optimizer's formula reads, named as the layer view's matrices (m(W²), ∂E/∂W²)."""
+
+    def __init__(self, sc, P, l, lab):
+        self.P, self.lab = P, lab
+        self.h = dict(OPTIMIZERS[sc.optimizer].hyper, **dict(sc.hyper))
+        self.symbols = OPTIMIZERS[sc.optimizer].symbols
+        self.theta = self._ref(lab(P))
+        self.grad = self._ref(lab("g" + P))  # ∂E/∂W², the batch's (or the one sample's)
+        self.lr, self.t = self._ref("α"), self._ref("t")
+
+    @staticmethod
+    def _ref(text):
+        return Ref(Name(text, text), (), text)
+
+    def q(self, q):
+        return self._ref(self.lab(f"opt:{q}:{self.P}"))
+
+    def prev(self, q):
+        return self._ref(self.lab(f"optprev:{q}:{self.P}"))
+
+    def hp(self, h):
+        return self._ref(self.symbols[h][0])
 
 
 # --- text ---------------------------------------------------------------------------------------

@@ -22,6 +22,8 @@ Step ids (1-based; a step of one sample is also written ``id@n``; see :mod:`bpst
                                layer (the lecture's ∂E_o1/∂h1) = δ[l+1,j] · W[l+1,j,i]
 ``dz[l+1,j]/da[l,i]``          its local factor, the weight W[l+1,j,i] (W⁺ when sequential)
 ``da[l,j]/dz[l,j]``            the activation's derivative
+``da[l,k]/dz[l,j]``            a softmax layer's Jacobian term ∂a_k/∂z_j (block ``jac``, axes
+                               n, j and k on m; its δ_j = Σ_k ∂E/∂a_k · ∂a_k/∂z_j)
 ``dE/dz[l,j]``                 δ = ∂E/∂a × ∂a/∂z
 ``dz[l,j]/dW[l,j,i]``          the local factor a[l−1,i] (x[i] for the first layer)
 ``dz[l,j]/db[l,j]``            the local factor 1
@@ -57,21 +59,22 @@ from functools import cached_property, lru_cache, partial
 import numpy as np
 
 from . import ids
-from .notation import (HALF, ONE, Call, Const, Frac, Indicator, Name, Namer, Neg, Op, Power, Ref,
-                       d, refs, render)
+from .functions import ACTIVATIONS, LOSSES, OPTIMIZERS, QUANTITIES, count
+from .notation import ONE, Const, Frac, Name, Namer, Op, Ref, d, refs, render
 
-_ACTIVATION_FN = {"sigmoid": "σ", "tanh": "tanh", "relu": "relu"}
 #: block kinds that are chain-rule factors (``next`` steps over them)
-FACTORS = frozenset({"dzda", "part", "dadz", "dzdW", "dzdb"})
+FACTORS = frozenset({"dzda", "part", "dadz", "jac", "dzdW", "dzdb"})
 #: id families → block kinds: (per sample, batch)
 _KINDS = {"z": ("z", None), "a": ("a", None), "Ek": ("Ek", None), "E": ("En", "E"), "dEda": ("dEda", None),
           "dadz": ("dadz", None), "dEdz": ("dEdz", None), "dzdW": ("dzdW", None), "dzdb": ("dzdb", None),
           "dEdW": ("gWs", "gW"), "dEdb": ("gbs", "gb"), "part": ("part", None), "dzda": ("dzda", None),
-          "W+": (None, "W+"), "b+": (None, "b+")}
+          "W+": (None, "W+"), "b+": (None, "b+"), "jac": ("jac", None),
+          **{ids.optimizer_family(q, P): (None, ids.optimizer_family(q, P)) for q in QUANTITIES for P in "Wb"}}
 #: the layer view's family of each block kind (the factors go with the quantity they make)
 FAMILY = {"z": "z", "a": "a", "Ek": "E", "En": "E", "E": "E", "dzda": "dE/da", "part": "dE/da",
-          "dEda": "dE/da", "dadz": "da/dz", "dEdz": "dE/dz", "dzdW": "dE/dW", "gWs": "dE/dW", "gW": "dE/dW",
-          "dzdb": "dE/db", "gbs": "dE/db", "gb": "dE/db", "W+": "W+", "b+": "b+"}
+          "dEda": "dE/da", "dadz": "da/dz", "jac": "da/dz", "dEdz": "dE/dz", "dzdW": "dE/dW", "gWs": "dE/dW", "gW": "dE/dW",
+          "dzdb": "dE/db", "gbs": "dE/db", "gb": "dE/db", "W+": "W+", "b+": "b+",
+          **{ids.optimizer_family(q, P): f"{q}({P})" for q in QUANTITIES for P in "Wb"}}
 
 
 @dataclass(frozen=True)
@@ -409,9 +412,15 @@ class Layout:
         if q is None or q.family not in _KINDS:
             return None
         layer = self.scenario.layers if q.family in ("Ek", "E") else q.idx[0]
+        if q.family == "dadz" and self._jacobian(layer):  # the Jacobian's diagonal
+            q = ids.Qid("jac", (layer, q.idx[1], q.idx[1]))
         grid = self._grids[evaluate]
         per_sample, batch = (None if kind is None else grid.by_kind.get((kind, layer)) for kind in _KINDS[q.family])
         return per_sample, batch, _env(q)
+
+    def _jacobian(self, layer: int) -> bool:
+        """Whether ∂a/∂z of the layer is a Jacobian (softmax)."""
+        return 1 <= layer <= self.scenario.layers and not ACTIVATIONS[self.scenario.activations[layer - 1]].elementwise
 
     def blocks_of(self, evaluate: bool, qid: str, sample) -> list:
         """``(block, env)`` of the steps with this id: of exactly this sample, of every sample
@@ -507,7 +516,7 @@ def _env(q: ids.Qid) -> dict:
     f = q.family
     if f in ("Ek",):
         return {"j": i[0]}
-    if f in ("part", "dzda"):
+    if f in ("part", "dzda", "jac"):
         return {"j": i[2], "m": i[1]}
     if len(i) == 3:
         return {"j": i[1], "i": i[2]}
@@ -540,6 +549,14 @@ def _readers(sc, qid: str, n: int | None) -> list:
                 + ([(f"dE/db[{l},{j}]", n)] if sc.bias else []) + through(l, j))
 
     fn = (lambda l: sc.activations[l - 1])
+    if optimizer_kinds(sc) and (f in ("W", "b", "lr", "dEdW", "dEdb") or f.startswith("o:")):
+        found = _optimizer_readers(sc, f, x, n, samples)
+        if found is not None:
+            return found
+    if not ACTIVATIONS[fn(L)].elementwise:
+        found = _softmax_readers(sc, f, x, n, gradients)
+        if found is not None:
+            return found
     if f == "x":
         return [(f"z[1,{j}]", n) for j in each(1)] + [(f"dz[1,{j}]/dW[1,{j},{x[0]}]", n) for j in each(1)]
     if f == "t":
@@ -586,6 +603,64 @@ def _readers(sc, qid: str, n: int | None) -> list:
     return []
 
 
+def _optimizer_readers(sc, f, x, n, samples):
+    """The readers where an optimizer's steps come between the gradient and θ⁺ (None: those
+    of plain gradient descent): the registry's ``reads`` backwards, for one parameter."""
+    opt = OPTIMIZERS[sc.optimizer]
+    h = dict(opt.hyper, **dict(sc.hyper))
+    shown = optimizer_kinds(sc) + ("+",)
+    param_id = lambda q, P, idx: f"{P}+[{','.join(map(str, idx))}]" if q == "+" else ids.optimizer_id(q, P, idx)  # noqa: E731
+    if f == "lr":
+        params = [("W", (l, j, i)) for l in range(1, sc.layers + 1) for j in range(1, sc.sizes[l] + 1)
+                  for i in range(1, sc.sizes[l - 1] + 1)]
+        params += [("b", (l, j)) for l in range(1, sc.layers + 1) for j in range(1, sc.sizes[l] + 1)] if sc.bias else []
+        reading = [q for q in shown if q in ("+", "upd") and not (q == "+" and "upd" in shown)]
+        return [(param_id(q, P, idx), 0) for P, idx in params for q in reading]
+    if f in ("dEdW", "dEdb"):
+        if n is not None and sc.samples > 1:
+            return None  # a sample's gradient: read by the batch mean
+        P, what = f[-1], "grad"
+    elif f in ("W", "b"):
+        P, what = f, "theta"
+    else:
+        _, what, P = f.split(":")
+    # a carried quantity is read by its own step of the next epoch (its formula's q⁻, same id)
+    readers = [(param_id(q, P, x), 0) for q in shown if {what, "prev:" + what} & set(opt.reads(q, h))]
+    if what == "theta":
+        l, j = x[0], x[1]
+        readers = [(f"z[{l},{j}]", s) for s in samples] + readers
+        if P == "W" and l > 1 and sc.update_order != "sequential":
+            readers += [(f"dz[{l},{j}]/da[{l - 1},{x[2]}]", s) for s in samples]
+    return readers
+
+
+def _softmax_readers(sc, f, x, n, gradients):
+    """The readers that differ where the output layer is softmax (None: those of any layer):
+    every oₖ reads every z, the Jacobian terms read two o, δ reads every ∂E/∂oₖ and term."""
+    L, K = sc.layers, sc.sizes[-1]
+    if f in ("z", "a", "dEda", "dadz", "jac", "dEdz") and x[0] != L:
+        return None
+    each = range(1, K + 1)
+    if f == "z":
+        return [(f"a[{L},{k}]", n) for k in each]
+    if f == "a":
+        j = x[1]
+        return ([(f"da[{L},{j}]/dz[{L},{m}]", n) for m in each] + [(f"da[{L},{k}]/dz[{L},{j}]", n) for k in each
+                                                                    if k != j]
+                + [(f"E[{j}]", n), (f"dE/da[{L},{j}]", n), (f"dE/dz[{L},{j}]", n)])
+    if f == "t":
+        return [(f"E[{x[0]}]", n), (f"dE/da[{L},{x[0]}]", n), (f"dE/dz[{L},{x[0]}]", n)]
+    if f == "dEda":
+        return [(f"dE/dz[{L},{m}]", n) for m in each]
+    if f == "dadz":
+        return [(f"dE/dz[{L},{x[1]}]", n)]
+    if f == "jac":
+        return [(f"dE/dz[{L},{x[2]}]", n)]
+    if f == "dEdz":
+        return gradients(L, x[1])[1:]
+    return None
+
+
 def _unit(block: Block, env: dict, sizes) -> tuple:
     """``(l, n, j, x)`` 1-based: the block's layer, sample (None for the batch), unit, and the
     unit m of the next layer or input i (an update's or batch mean's p = j·I + i unfolded)."""
@@ -604,6 +679,9 @@ _ID = {
     "dadz": "da[{l},{j}]/dz[{l},{j}]", "dEdz": "dE/dz[{l},{j}]", "dzdW": "dz[{l},{j}]/dW[{l},{j},{x}]",
     "gWs": "dE/dW[{l},{j},{x}]", "dzdb": "dz[{l},{j}]/db[{l},{j}]", "gbs": "dE/db[{l},{j}]",
     "gW": "dE/dW[{l},{j},{x}]", "gb": "dE/db[{l},{j}]", "W+": "W+[{l},{j},{x}]", "b+": "b+[{l},{j}]",
+    "jac": "da[{l},{x}]/dz[{l},{j}]",
+    **{ids.optimizer_family(q, "W"): q + "(W[{l},{j},{x}])" for q in QUANTITIES},
+    **{ids.optimizer_family(q, "b"): q + "(b[{l},{j}])" for q in QUANTITIES},
 }
 
 
@@ -632,6 +710,8 @@ def block_key(block: Block, env: dict, sizes) -> tuple:
         return ("Wd", l + 1, m, j)
     if kind == "part":
         return ("part", l + 1, n, m, j)
+    if kind == "jac":  # ∂a_k/∂z_j, k on axis m
+        return ("jac", l, n, m, j)
     if kind == "dzdW":
         return ("dzdW", l, n, i)
     if kind == "dzdb":
@@ -640,6 +720,9 @@ def block_key(block: Block, env: dict, sizes) -> tuple:
         return ("gWs", l, n, j, i)
     if kind in ("gW", "W+"):
         return (kind, l, j, i)
+    if kind.startswith("o:"):  # an optimizer's quantity of W[l,j,i] or b[l,j]
+        _, q, P = kind.split(":")
+        return ("opt", q, P, l, j, i) if P == "W" else ("opt", q, P, l, j)
     return (kind, l, j)  # gb, b+
 
 
@@ -684,16 +767,23 @@ def _loss_section(sc, phase):
 
 
 def _backward_layer(sc, l):
-    """One sample's steps for the units of layer l."""
+    """One sample's steps for the units of layer l. A softmax output's δⱼ reads ∂E/∂oₖ of
+    every k and the Jacobian terms ∂oₖ/∂zⱼ (axis m is k): all ∂E/∂o come first."""
     L, sizes = sc.layers, sc.sizes
     unit = []
     if l < L:
         unit.append(Rep("m", sizes[l + 1], Seq([Block("dzda", l, "backward"), Block("part", l, "backward")])))
-    unit += [Block("dEda", l, "backward"), Block("dadz", l, "backward"), Block("dEdz", l, "backward"),
+    jacobian = not ACTIVATIONS[sc.activations[l - 1]].elementwise
+    if not jacobian:
+        unit += [Block("dEda", l, "backward"), Block("dadz", l, "backward")]
+    else:
+        unit.append(Rep("m", sizes[l], Block("jac", l, "backward")))
+    unit += [Block("dEdz", l, "backward"),
              Rep("i", sizes[l - 1], Seq([Block("dzdW", l, "backward"), Block("gWs", l, "backward")]))]
     if sc.bias:
         unit.append(Seq([Block("dzdb", l, "backward"), Block("gbs", l, "backward")]))
-    return Rep("j", sizes[l], Seq(unit))
+    units = Rep("j", sizes[l], Seq(unit))
+    return Seq([Rep("j", sizes[l], Block("dEda", l, "backward")), units]) if jacobian else units
 
 
 def _means(sc, layers):
@@ -707,13 +797,24 @@ def _means(sc, layers):
     return Seq(out)
 
 
+def optimizer_kinds(sc) -> tuple:
+    """The optimizer's quantities each parameter's update shows before θ⁺ (none: plain SGD)."""
+    opt = OPTIMIZERS[sc.optimizer]
+    return tuple(opt.kinds(dict(opt.hyper, **dict(sc.hyper))))
+
+
 def _updates(sc, layers):
-    out = []
+    """Each parameter's update: the optimizer's quantities one after another, then θ⁺."""
+    kinds, out = optimizer_kinds(sc), []
+
+    def steps(P, l):
+        plus = Block(P + "+", l, "update")
+        return Seq([Block(ids.optimizer_family(q, P), l, "update") for q in kinds] + [plus]) if kinds else plus
     for l in layers:
         J, I = sc.sizes[l], sc.sizes[l - 1]
-        out.append(Rep("p", J * I, Block("W+", l, "update"), _unfrozen(sc, "W", l, J * I, I)))
+        out.append(Rep("p", J * I, steps("W", l), _unfrozen(sc, "W", l, J * I, I)))
         if sc.bias:
-            out.append(Rep("j", J, Block("b+", l, "update"), _unfrozen(sc, "b", l, J, 1)))
+            out.append(Rep("j", J, steps("b", l), _unfrozen(sc, "b", l, J, 1)))
     return Seq(out)
 
 
@@ -738,10 +839,15 @@ class _Maker:
         self.L, self.N, self.sizes = sc.layers, sc.samples, sc.sizes
         self.E = Name("E", "E")
         self.seq = sc.update_order == "sequential"
+        self.optimized = bool(optimizer_kinds(sc))
+        self.hyper = dict(OPTIMIZERS[sc.optimizer].hyper, **dict(sc.hyper))
 
     def spec(self, block: Block, env: dict, index: int) -> Spec:
         l, n, j, x = _unit(block, env, self.sizes)
-        make = partial(getattr(self, "_" + block.kind.replace("+", "_plus")), l, n, j, x)
+        if block.kind.startswith("o:"):
+            make = partial(self._optimizer, block.kind.split(":")[1], block.kind[-1], l, j, x)
+        else:
+            make = partial(getattr(self, "_" + block.kind.replace("+", "_plus")), l, n, j, x)
         key = tuple(int(v) if isinstance(v, np.integer) else v for v in block_key(block, env, self.sizes))
         return Spec(index, block.phase, n, step_id(block, env, self.sizes), key, block.factor, make)
 
@@ -777,6 +883,24 @@ class _Maker:
         return Ref(w.plus() if self.seq else w, ("Wd", l, m - 1, j - 1),
                    f"W+[{l + 1},{m},{j}]" if self.seq else f"W[{l + 1},{m},{j}]")
 
+    def dEdz(self, l, n, j):
+        return Ref(d(self.E, self.nm.z(l, j)), ("dEdz", l - 1, n - 1, j - 1), f"dE/dz[{l},{j}]@{n}")
+
+    def jac(self, l, n, k, j):
+        """∂a[l,k]/∂z[l,j] of a softmax layer."""
+        return Ref(d(self.nm.a(l, k), self.nm.z(l, j)), ("jac", l - 1, n - 1, k - 1, j - 1),
+                   f"da[{l},{k}]/dz[{l},{j}]@{n}")
+
+    def jacobian(self, l) -> bool:
+        return not ACTIVATIONS[self.sc.activations[l - 1]].elementwise
+
+    def upstream(self, l, n, j) -> tuple:
+        """The chain-rule factors that bring the loss to z[l,j]: ∂E/∂a × ∂a/∂z, or δ itself
+        where a of the layer is softmax (its δ is a sum over the Jacobian)."""
+        if self.jacobian(l):
+            return (self.dEdz(l, n, j),)
+        return self.dEda(l, n, j), self.dadz(l, n, j)
+
     def dzda_name(self, l, m, j):
         return d(self.nm.z(l + 1, m), self.nm.a(l, j))
 
@@ -796,9 +920,8 @@ class _Maker:
         return self.nm.z(l, j), LongSum(I + self.sc.bias, term)
 
     def _a(self, l, n, j, _):
-        fn, z = self.sc.activations[l - 1], self.z(l, n, j)
-        rhs = z if fn == "identity" else Call(_ACTIVATION_FN[fn], z)
-        return self.nm.a(l, j), rhs
+        zs = lambda: [self.z(l, n, k) for k in range(1, self.sizes[l] + 1)]  # noqa: E731
+        return self.nm.a(l, j), ACTIVATIONS[self.sc.activations[l - 1]].formula(self.z(l, n, j), zs)
 
     # -- loss ------------------------------------------------------------------------------------
 
@@ -812,25 +935,13 @@ class _Maker:
 
     def _E(self, l, n, j, _):
         return self.nm.E(), lambda: Frac(Op("+", tuple(Ref(self.nm.E().sample(m), ("En", m - 1), f"E@{m}")
-                                                      for m in range(1, self.N + 1))), _count(self.N))
+                                                      for m in range(1, self.N + 1))), count(self.N))
 
     def _loss_term(self, o, t, K):
-        loss = self.sc.loss
-        if loss == "half_sse":
-            return Op("", (HALF, Power(Op("−", (t, o)))))
-        if loss == "mse":
-            return _over(Power(Op("−", (o, t))), K)
-        inner = Op("+", (Op("·", (t, Call("ln", o))),
-                         Op("·", (Call("paren", Op("−", (ONE, t))), Call("ln", Op("−", (ONE, o)))))))
-        return _over(Neg(inner), K)
+        return LOSSES[self.sc.loss].term_formula(o, t, K)
 
     def _loss_grad(self, o, t, K):
-        loss = self.sc.loss
-        if loss == "half_sse":
-            return Neg(Op("−", (t, o)))
-        if loss == "mse":
-            return _over(Op("", (Const("2", "2"), Call("paren", Op("−", (o, t))))), K)
-        return _over(Frac(Op("−", (o, t)), Op("", (o, Call("paren", Op("−", (ONE, o)))))), K)
+        return LOSSES[self.sc.loss].gradient_formula(o, t, K)
 
     # -- backward --------------------------------------------------------------------------------
 
@@ -838,8 +949,8 @@ class _Maker:
         return self.dzda_name(l, m, j), self.Wd(l, m, j)
 
     def _part(self, l, n, j, m):
-        chain = (self.dEda(l + 1, n, m), self.dadz(l + 1, n, m),
-                 Ref(self.dzda_name(l, m, j), ("Wd", l, m - 1, j - 1), f"dz[{l + 1},{m}]/da[{l},{j}]@{n}"))
+        chain = self.upstream(l + 1, n, m) + (
+            Ref(self.dzda_name(l, m, j), ("Wd", l, m - 1, j - 1), f"dz[{l + 1},{m}]/da[{l},{j}]@{n}"),)
         return self.part_name(l, m, j), Op("×", chain)
 
     def _dEda(self, l, n, j, _):
@@ -851,27 +962,28 @@ class _Maker:
         return d(self.E, self.nm.a(l, j)), rhs
 
     def _dadz(self, l, n, j, _):
-        fn, a = self.sc.activations[l - 1], self.act(l, n, j)
-        if fn == "sigmoid":
-            rhs = Op("", (a, Call("paren", Op("−", (ONE, a)))))
-        elif fn == "tanh":
-            rhs = Op("−", (ONE, Power(a)))
-        elif fn == "relu":
-            rhs = Indicator(self.z(l, n, j))
-        else:
-            rhs = ONE
+        rhs = ACTIVATIONS[self.sc.activations[l - 1]].derivative_formula(self.act(l, n, j), self.z(l, n, j))
         return d(self.nm.a(l, j), self.nm.z(l, j)), rhs
 
+    def _jac(self, l, n, j, k):
+        rhs = ACTIVATIONS[self.sc.activations[l - 1]].derivative_formula(self.act(l, n, k), self.act(l, n, j), k == j)
+        return d(self.nm.a(l, k), self.nm.z(l, j)), rhs
+
     def _dEdz(self, l, n, j, _):
-        delta = Op("×", (self.dEda(l, n, j), self.dadz(l, n, j)))
+        if not self.jacobian(l):
+            return d(self.E, self.nm.z(l, j)), Op("×", (self.dEda(l, n, j), self.dadz(l, n, j)))
+
+        def delta():  # δⱼ = Σₖ ∂E/∂oₖ × ∂oₖ/∂zⱼ, and what it simplifies to
+            chain = _sum([Op("×", (self.dEda(l, n, k), self.jac(l, n, k, j))) for k in range(1, self.sizes[l] + 1)])
+            return Op("=", (chain, LOSSES[self.sc.loss].delta_formula(self.act(l, n, j), self.t(n, j))))
         return d(self.E, self.nm.z(l, j)), delta
 
     def _dzdW(self, l, n, j, i):
         return self.local_W(l, j, i), self.act(l - 1, n, i)
 
     def _gWs(self, l, n, j, i):
-        chain = (self.dEda(l, n, j), self.dadz(l, n, j),
-                 Ref(self.local_W(l, j, i), ("dzdW", l - 1, n - 1, i - 1), f"dz[{l},{j}]/dW[{l},{j},{i}]@{n}"))
+        chain = self.upstream(l, n, j) + (
+            Ref(self.local_W(l, j, i), ("dzdW", l - 1, n - 1, i - 1), f"dz[{l},{j}]/dW[{l},{j},{i}]@{n}"),)
         return d(self.E, self.nm.W(l, j, i)), Op("×", chain)
 
     def _dzdb(self, l, n, j, _):
@@ -879,7 +991,7 @@ class _Maker:
 
     def _gbs(self, l, n, j, _):
         local = Ref(d(self.nm.z(l, j), self.nm.b(l, j)), ("one",), f"dz[{l},{j}]/db[{l},{j}]@{n}")
-        chain = (self.dEda(l, n, j), self.dadz(l, n, j), local)
+        chain = self.upstream(l, n, j) + (local,)
         return d(self.E, self.nm.b(l, j)), Op("×", chain)
 
     # -- batch means and updates -------------------------------------------------------------------
@@ -894,16 +1006,22 @@ class _Maker:
         idx, name, key = self._param(kind, l, j, i)
         return d(self.E, name), lambda: Frac(Op("+", tuple(
             Ref(d(self.E.sample(n), name), (f"g{kind}s", key[0], n - 1) + key[1:], f"dE/d{kind}{idx}@{n}")
-            for n in range(1, self.N + 1))), _count(self.N))
+            for n in range(1, self.N + 1))), count(self.N))
 
     def _update(self, kind, l, j, i):
         idx, name, key = self._param(kind, l, j, i)
+        if self.optimized:
+            return name.plus(), OPTIMIZERS[self.sc.optimizer].formula("+", _OptimizerRefs(self, kind, l, j, i))
         batch = self.N > 1
         g = Ref(d(self.E, name), (f"g{kind}",) + key if batch else (f"g{kind}s", key[0], 0) + key[1:],
                 f"dE/d{kind}{idx}" + ("" if batch else "@1"))
         lr = Ref(self.nm.lr, ("lr",), "lr")
         rhs = Op("−", (Ref(name, (kind,) + key, f"{kind}{idx}"), Op("×", (lr, g))))
         return name.plus(), rhs
+
+    def _optimizer(self, q, P, l, j, i):
+        r = _OptimizerRefs(self, P, l, j, i)
+        return r.name(q), OPTIMIZERS[self.sc.optimizer].formula(q, r)
 
     def _gW(self, l, n, j, i):
         return self._mean("W", l, j, i)
@@ -918,14 +1036,39 @@ class _Maker:
         return self._update("b", l, j, None)
 
 
+class _OptimizerRefs:
+    """The Refs an optimizer's formulas read for one parameter θ (W[l,j,i], or b[l,j] with
+    ``i`` None): see :class:`bpstep.functions.Optimizer`."""
+
+    def __init__(self, maker, P, l, j, i):
+        self.maker, self.P, self.h = maker, P, maker.hyper
+        self.idx, name, self.key = maker._param(P, l, j, i)
+        self.param = name
+        self.theta = Ref(name, (P,) + self.key, f"{P}{self.idx}")
+        batch = maker.N > 1
+        self.grad = Ref(d(maker.E, name), (f"g{P}",) + self.key if batch else (f"g{P}s", self.key[0], 0) + self.key[1:],
+                        f"dE/d{P}{self.idx}" + ("" if batch else "@1"))
+        self.lr = Ref(maker.nm.lr, ("lr",), "lr")
+        self.t = Ref(Name("t", "t"), ("hp", "steps"), "steps")
+        self.names = OPTIMIZERS[maker.sc.optimizer].names
+
+    def name(self, q, before=False) -> Name:
+        uni, tex = self.names[q]
+        mark = ("⁻", "^{-}") if before else ("", "")
+        return Name(f"{uni}{mark[0]}({self.param.uni})", rf"{tex}{mark[1]}\left({self.param.tex}\right)")
+
+    def q(self, q):
+        return Ref(self.name(q), ("opt", q, self.P) + self.key, f"{q}({self.P}{self.idx})")
+
+    def prev(self, q):
+        """q of the epoch before (0 before the first step)."""
+        return Ref(self.name(q, True), ("optprev", q, self.P) + self.key, f"{q}({self.P}{self.idx})")
+
+    def hp(self, h):
+        uni, tex = OPTIMIZERS[self.maker.sc.optimizer].symbols[h]
+        return Ref(Name(uni, tex), ("hp", h), h)
+
+
 def _sum(terms):
     """t1 + t2 + …, or the one term alone"""
     return terms[0] if len(terms) == 1 else Op("+", tuple(terms))
-
-
-def _count(n):
-    return Const(str(n), str(n))
-
-
-def _over(node, K):
-    return node if K == 1 else Frac(node, _count(K))

@@ -160,7 +160,7 @@ class Const:
 @dataclass(frozen=True)
 class Op:
     """Operands joined by one operator: ``+``, ``−``, ``·`` (weighted sums), ``×`` (chain rule),
-    ``""`` (written side by side: ½(t − o)², o(1 − o))."""
+    ``""`` (written side by side: ½(t − o)², o(1 − o)), ``=`` (a formula and what it simplifies to)."""
 
     op: str
     args: tuple
@@ -168,10 +168,12 @@ class Op:
 
 @dataclass(frozen=True)
 class Call:
-    """f(arg): σ, tanh, relu, ln; ``paren`` alone is plain parentheses."""
+    """f(arg): an activation's symbol (σ, tanh, relu), ln; ``paren`` alone is plain
+    parentheses. ``tex``: the function in LaTeX where it is not ln or parentheses."""
 
     fn: str
     arg: object
+    tex: str | None = None
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,14 @@ class Power:
     """(base)²"""
 
     base: object
+
+
+@dataclass(frozen=True)
+class Pow:
+    """base^exponent (β₁ᵗ)"""
+
+    base: object
+    exponent: object
 
 
 @dataclass(frozen=True)
@@ -203,8 +213,8 @@ class Indicator:
 
 ONE = Const("1", "1")
 HALF = Const("½", r"\frac{1}{2}")
-_TEX_OP = {"+": "+", "−": "-", "·": r"\cdot", "×": r"\times", "": ""}
-_TEX_FN = {"σ": r"\sigma", "tanh": r"\tanh", "relu": r"\operatorname{relu}", "ln": r"\ln", "paren": ""}
+_TEX_OP = {"+": "+", "−": "-", "·": r"\cdot", "×": r"\times", "": "", "=": "="}
+_TEX_FN = {"ln": r"\ln", "exp": r"\exp", "paren": ""}
 
 
 def refs(node):
@@ -219,6 +229,9 @@ def refs(node):
         yield from refs(node.den)
     elif isinstance(node, (Call, Power, Neg, Indicator)):
         yield from refs(node.arg if not isinstance(node, Power) else node.base)
+    elif isinstance(node, Pow):
+        yield from refs(node.base)
+        yield from refs(node.exponent)
 
 
 def bracketed(node) -> tuple:
@@ -232,9 +245,9 @@ def bracketed(node) -> tuple:
         elif isinstance(n, Op):
             for a in n.args:
                 walk(a, False)
-        elif isinstance(n, Frac):
-            walk(n.num, False)
-            walk(n.den, False)
+        elif isinstance(n, (Frac, Pow)):
+            walk(n.num if isinstance(n, Frac) else n.base, False)
+            walk(n.den if isinstance(n, Frac) else n.exponent, False)
         elif isinstance(n, Power):
             walk(n.base, True)
         elif isinstance(n, (Call, Neg, Indicator)):
@@ -246,9 +259,11 @@ def bracketed(node) -> tuple:
 
 def written_short(ref: Ref) -> bool:
     """Whether a number put in place of ``ref`` is written short (0.3, as a scenario gives it):
-    a given one (x, t, W, b, α); a computed one keeps the 8 decimals it has as a result
-    (0.60944600), so the same number reads the same wherever it stands."""
-    return ref.qid.partition("@")[0].partition("[")[0] in ("x", "t", "W", "b", "lr")
+    a given one (x, t, W, b, and the settings without indices: α, the optimizer's β₁, ε, t…); a
+    computed one keeps the 8 decimals it has as a result (0.60944600), so the same number reads
+    the same wherever it stands."""
+    qid = ref.qid.partition("@")[0]
+    return qid.partition("[")[0] in ("x", "t", "W", "b") or ("[" not in qid and qid != "E")
 
 
 def operands(node, numbers) -> list[str]:
@@ -274,7 +289,7 @@ def render(node, leaf, tex=False) -> str:
             return sep.join(r(a) for a in n.args)
         if isinstance(n, Call):
             if tex:
-                return f"{_TEX_FN[n.fn]}\\left({r(n.arg)}\\right)"
+                return f"{_TEX_FN[n.fn] if n.tex is None else n.tex}\\left({r(n.arg)}\\right)"
             return f"{'' if n.fn == 'paren' else n.fn}({r(n.arg)})"
         if isinstance(n, Frac):
             return f"\\frac{{{r(n.num)}}}{{{r(n.den)}}}" if tex else f"{_wrap(n.num, r)}/{_wrap(n.den, r)}"
@@ -284,6 +299,8 @@ def render(node, leaf, tex=False) -> str:
             return f"-\\left({r(n.arg)}\\right)" if tex else f"−({r(n.arg)})"
         if isinstance(n, Indicator):
             return f"[{r(n.arg)} > 0]"
+        if isinstance(n, Pow):
+            return f"{{{r(n.base)}}}^{{{r(n.exponent)}}}" if tex else f"{r(n.base)}^{r(n.exponent)}"
         raise TypeError(n)
     return r(node)
 

@@ -34,8 +34,11 @@ z_l = a_{l−1} W_l⁺ᵀ, the layer rebuilt with its updated weights.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from . import functions
 from .engine import EpochArrays
 
 
@@ -110,8 +113,10 @@ class Mirror:
         self.net = net
         self.X, self.T = self.tensor(net.X), self.tensor(net.T)
         self.lr = float(net.lr)
-        self.f = [_ACTIVATIONS[name](torch) for name in net.activations]
-        self.loss = _LOSSES[net.loss](torch)
+        self.f = [functions.ACTIVATIONS[name].torch(torch) for name in net.activations]
+        self.loss = functions.LOSSES[net.loss].torch(torch)
+        self.from_logits = functions.LOSSES[net.loss].from_logits
+        self.jacobian = [not functions.ACTIVATIONS[name].elementwise for name in net.activations]
         self.W_mask = None if net.W_mask is None else [self.tensor(m) for m in net.W_mask]
         self.b_mask = None if net.b_mask is None else [self.tensor(m) for m in net.b_mask]
 
@@ -144,11 +149,15 @@ class Mirror:
             acts.append(f(z))
         return zs, acts
 
-    def losses(self, o, T=None):
+    def losses(self, z, o, T=None):
         """(E[k] of every sample, E of every sample, batch E) from torch's loss of the outputs o
-        against the targets T (default: all samples')."""
+        (of the logits z: cross-entropy) against the targets T (default: all samples')."""
         T = self.T if T is None else T
-        if self.loss is None:  # half_sse
+        if self.from_logits:  # CrossEntropyLoss takes (rows, classes): the epochs folded into the rows
+            K = z.shape[-1]
+            E_n = self.loss(z.reshape(-1, K), T.expand_as(z).reshape(-1, K)).reshape(z.shape[:-1])
+            terms = -(T * self.torch.log_softmax(z, -1))  # E[k], each output's share
+        elif self.loss is None:  # half_sse
             terms = 0.5 * (T - o) ** 2
             E_n = terms.sum(-1)
         else:
@@ -173,7 +182,58 @@ class Mirror:
             for p, masks in ((W[l], self.W_mask), (None if b is None else b[l], self.b_mask)):
                 if p is not None and (masks is None or masks[l].any()):
                     params.append(p)
-        return self.torch.optim.SGD(params, lr=self.lr) if params else None
+        return self.optimizer_of(params) if params else None
+
+    def optimizer_of(self, params):
+        """The scenario's torch optimizer (``torch.optim.SGD`` or ``Adam``) over ``params``."""
+        h = {k: v if isinstance(v, bool) else float(v) for k, v in self.net.hyper.items()}
+        return functions.OPTIMIZERS[self.net.optimizer].torch(self.torch, params, h, self.lr)
+
+    def optimizer_epochs(self, W, b, state) -> dict:
+        """Each epoch's update by the scenario's torch optimizer, from the engine's optimizer state
+        at the epoch's start (``state``: {(quantity, "W" | "b"): per layer (C, …) NumPy stacks,
+        "t": the steps taken before each epoch}): the leaves ``W``, ``b`` (their ``.grad`` the
+        batch gradients) get θ⁺, and the optimizer's quantities come back as {(quantity, "W" |
+        "b"): per layer (C, …) tensors}, read off its state after ``step()`` (the buffer, m, v)
+        or computed from it as torch's update does (g with weight decay, m̂, v̂, Δ)."""
+        torch, opt = self.torch, functions.OPTIMIZERS[self.net.optimizer]
+        h = {k: v if isinstance(v, bool) else float(v) for k, v in self.net.hyper.items()}
+        kinds = self.net.steps
+        tensors = [("W", W, self.W_mask)] + ([("b", b, self.b_mask)] if b is not None else [])
+        out = {(q, P): [torch.empty_like(x) for x in xs] for q in kinds for P, xs, _ in tensors}
+        for c in range(W[0].shape[0]):
+            t = int(state["t"][c]) + 1
+            params = []
+            for P, xs, masks in tensors:
+                for l, x in enumerate(xs):
+                    p = x.detach()[c].clone().requires_grad_()
+                    p.grad = x.grad[c] * (1 if masks is None else masks[l])
+                    params.append((P, l, p, x.detach()[c].clone()))
+            optimizer = self.optimizer_of([p for *_, p, _ in params])
+            for P, l, p, _ in params:
+                if t > 1:  # the engine's state before this epoch (torch starts its own at step 1)
+                    for q, name in opt.state.items():
+                        if (q, P) in state:
+                            optimizer.state[p][name] = self.tensor(state[(q, P)][l][..., c])
+                    if "beta1" in h:
+                        optimizer.state[p]["step"] = torch.tensor(float(t - 1))
+            optimizer.step()
+            for P, l, p, theta in params:
+                st, g = optimizer.state[p], p.grad
+                if h["weight_decay"]:
+                    g = g.add(theta, alpha=h["weight_decay"])
+                shown = {"g": g, "buf": st.get("momentum_buffer"), "m": st.get("exp_avg"), "v": st.get("exp_avg_sq")}
+                if "nes" in kinds:
+                    shown["nes"] = g.add(shown["buf"], alpha=h["momentum"])
+                if "m" in kinds:
+                    c1, c2 = 1 - h["beta1"] ** t, 1 - h["beta2"] ** t
+                    shown["mhat"], shown["vhat"] = shown["m"] / c1, shown["v"] / c2
+                    shown["upd"] = (self.lr / c1) * shown["m"] / (shown["v"].sqrt() / math.sqrt(c2) + h["eps"])
+                for q in kinds:
+                    out[(q, P)][l][c] = shown[q]
+                with torch.no_grad():  # θ⁺ into the epoch's slice of the leaf
+                    (W if P == "W" else b)[l][c] = p.detach()
+        return out
 
     def step(self, optimiser, W, b, layers):
         """Zero the gradients of frozen entries (θ − α·0 = θ exactly), then the SGD step."""
@@ -198,16 +258,21 @@ class Mirror:
             return carried[l]
         return update
 
-    def layered(self, zs, acts, W, b, g, carry):
-        """Backward one layer at a time from ∂E/∂a_L = ``g`` (the sequential order). ``carry(l, gW,
-        gb)`` returns the weights that carry δ_l down (updating them first where that is the point).
+    def layered(self, zs, acts, W, b, g, carry, delta_top=None):
+        """Backward one layer at a time from ∂E/∂a_L = ``g`` (the sequential order); ``delta_top``:
+        δ of the output layer where the loss gives it (softmax). ``carry(l, gW, gb)`` returns the
+        weights that carry δ_l down (updating them first where that is the point).
         Returns ∂E/∂a, δ, ∂E/∂W, ∂E/∂b per layer."""
         grad = self.torch.autograd.grad
         L = len(zs)
         dEda, dEdz, gW, gb = [None] * L, [None] * L, [None] * L, [None] * L
         for l in reversed(range(L)):
             dEda[l] = g
-            dEdz[l] = delta = grad(acts[l + 1], zs[l], g, retain_graph=True)[0]
+            if l == L - 1 and delta_top is not None:
+                delta = delta_top
+            else:
+                delta = grad(acts[l + 1], zs[l], g, retain_graph=True)[0]
+            dEdz[l] = delta
             params = [W[l]] + ([] if b is None else [b[l]])
             grads = grad(zs[l], params, delta, retain_graph=True)
             gW[l], gb[l] = grads[0], grads[1] if b is not None else None
@@ -219,7 +284,7 @@ class Mirror:
 
     # -- what the cross-check reads ---------------------------------------------------------------
 
-    def epochs(self, W, b, samples=slice(None)) -> EpochArrays:
+    def epochs(self, W, b, state=None, samples=slice(None)) -> EpochArrays:
         """Every quantity of C training epochs, teacher-forced from the (C, J, I) / (C, J) parameter
         stacks ``W``, ``b``; float64 arrays with the epoch axis last. The quantities of one sample
         only for ``samples`` (a slice: a big batch a few samples at a time, its per-sample parameter
@@ -231,31 +296,41 @@ class Mirror:
         WB, bB = self.leaves(W, b)  # shared by the samples: forward values, batch loss, update
         WA, bA = self.leaves(W, b, copies=XA.shape[0])  # one copy per sample: per-sample gradients
         zB, aB = self.forward(WB, bB)
-        terms, E_n, E = self.losses(aB[-1])
+        terms, E_n, E = self.losses(zB[-1], aB[-1])
         zA, aA = self.forward(WA, bA, XA)
-        E_nA = self.losses(aA[-1], TA)[1]
+        E_nA = self.losses(zA[-1], aA[-1], TA)[1]
 
         if sequential:
             W_down = [None] * L
-            gB = grad(E.sum(), aB[-1], retain_graph=True)[0]
-            _, _, gW, gb = self.layered(zB, aB, WB, bB, gB, self.updater(WB, bB, W_down))
-            gA = grad(E_nA.sum(), aA[-1], retain_graph=True)[0]
-            dEda, dEdz, gWs, gbs = self.layered(zA, aA, WA, bA, gA, lambda l, *_: W_down[l])
+            gB, deltaB = self.output_gradients(E.sum(), zB[-1], aB[-1], self.T)
+            _, _, gW, gb = self.layered(zB, aB, WB, bB, gB, self.updater(WB, bB, W_down), deltaB)
+            gA, deltaA = self.output_gradients(E_nA.sum(), zA[-1], aA[-1], TA)
+            dEda, dEdz, gWs, gbs = self.layered(zA, aA, WA, bA, gA, lambda l, *_: W_down[l], deltaA)
         else:
             W_down = [self.tensor(w) for w in W]
             for t in zA + aA[1:]:
                 t.retain_grad()
             E_nA.sum().backward()
             dEda, dEdz = [a.grad for a in aA[1:]], [z.grad for z in zA]
+            if self.from_logits:  # the loss read the logits: o is not on its path
+                dEda[-1] = self.output_gradients(None, None, aA[-1], TA)[0]
             gWs, gbs = [w.grad for w in WA], None if bA is None else [v.grad for v in bA]
             E.sum().backward()
             gW, gb = [w.grad.clone() for w in WB], None if bB is None else [v.grad.clone() for v in bB]
-            self.step(self.optimiser(WB, bB, range(L)), WB, bB, range(L))
+            if self.net.steps:
+                opt_out = self.optimizer_epochs(WB, bB, state)
+            else:
+                self.step(self.optimiser(WB, bB, range(L)), WB, bB, range(L))
 
         dadz, dzdW, Wd, parts = [], [], [None], [None]
         for l in range(L):
             z = zB[l][:, samples].detach().requires_grad_()
-            dadz.append(grad(self.f[l](z), z, torch.ones_like(z))[0])
+            if self.jacobian[l]:  # [k, j] = ∂a_k/∂z_j: a backward of each a_k
+                a = self.f[l](z)
+                dadz.append(torch.stack([grad(a[..., k].sum(), z, retain_graph=True)[0]
+                                         for k in range(a.shape[-1])], dim=-2))
+            else:
+                dadz.append(grad(self.f[l](z), z, torch.ones_like(z))[0])
             w = WA[l].detach().requires_grad_()
             a = aB[l][:, samples].detach()
             z_of_w = _linear(w, a)
@@ -276,7 +351,20 @@ class Mirror:
         if b is not None:
             arrays.gb_sample, arrays.gb = many(gbs), many(gb)
         arrays.W_new, arrays.b_new, arrays.dzdW = many(WB), many(bB), many(dzdW)
+        if self.net.steps:
+            arrays.opt = {k: many(v) for k, v in opt_out.items()}
         return arrays
+
+    def output_gradients(self, E, z, o, T):
+        """(∂E/∂o, δ of the output or None) by autograd. Where the loss reads the logits (cross-
+        entropy), ∂E/∂o is that of its definition E = −Σ_k t_k ln o_k and δ = ∂E/∂z comes from
+        the loss itself (``E``, a sum of losses, of the logits ``z``); otherwise ∂E/∂o of ``E``."""
+        grad = self.torch.autograd.grad
+        if not self.from_logits:
+            return grad(E, o, retain_graph=True)[0], None
+        leaf = o.detach().requires_grad_()
+        dEdo = grad(-(T * self.torch.log(leaf)).sum(), leaf)[0]
+        return dEdo, None if E is None else grad(E, z, retain_graph=True)[0]
 
     def _forward_arrays(self, W, b, zs, acts, terms, E_n, E, samples=slice(None)) -> EpochArrays:
         """The forward values and losses (of ``samples``; the batch E whole) as float64 arrays."""
@@ -288,12 +376,12 @@ class Mirror:
                            act=[np.broadcast_to(X[..., None], X.shape + (C,))] + [some(a) for a in acts[1:]],
                            E_terms=some(terms), E_sample=some(E_n), E=self.numpy(E))
 
-    def evaluate(self, W, b) -> EpochArrays:
+    def evaluate(self, W, b, state=None) -> EpochArrays:
         """The forward pass and loss from (C, J, I) / (C, J) parameter stacks (the evaluate phase)."""
         with self.torch.no_grad():
             Wt, bt = [self.tensor(w) for w in W], None if b is None else [self.tensor(v) for v in b]
             zs, acts = self.forward(Wt, bt)
-            return self._forward_arrays(W, b, zs, acts, *self.losses(acts[-1]))
+            return self._forward_arrays(W, b, zs, acts, *self.losses(zs[-1], acts[-1]))
 
     def train(self, W, b, epochs: int, progress=None):
         """A free run of torch alone from the parameters ``W``, ``b`` (NumPy, one epoch's shapes).
@@ -302,7 +390,6 @@ class Mirror:
         torch = self.torch
         Wt, bt = self.leaves(W, b)
         losses = torch.empty(epochs + 1, dtype=self.dtype, device=self.device)
-        grad = torch.autograd.grad
         layers = range(len(Wt))
         if self.net.sequential:
             update_layer = self.updater(Wt, bt, [None] * len(Wt))
@@ -312,17 +399,18 @@ class Mirror:
             if progress is not None and e % 500 == 0:
                 progress(e, epochs)
             zs, acts = self.forward(Wt, bt)
-            E = self.losses(acts[-1])[2]
+            E = self.losses(zs[-1], acts[-1])[2]
             losses[e] = E.detach()
             if self.net.sequential:
-                self.layered(zs, acts, Wt, bt, grad(E.sum(), acts[-1], retain_graph=True)[0], update_layer)
+                g, delta = self.output_gradients(E.sum(), zs[-1], acts[-1], self.T)
+                self.layered(zs, acts, Wt, bt, g, update_layer, delta)
             else:
                 for p in Wt + (bt or []):
                     p.grad = None
                 E.sum().backward()
                 self.step(optimiser, Wt, bt, layers)
         with torch.no_grad():
-            losses[epochs] = self.losses(self.forward(Wt, bt)[1][-1])[2]
+            losses[epochs] = self.losses(*(x[-1] for x in self.forward(Wt, bt)))[2]
         final = lambda ts: None if ts is None else [t.detach().to("cpu", torch.float64).numpy() for t in ts]
         return losses.to("cpu", torch.float64).numpy(), final(Wt), final(bt)
 
@@ -342,16 +430,3 @@ def _linear(W, a):
     if W.dim() == 3 and W.shape[0] * a.shape[1] * W.shape[1] * W.shape[2] > _PRODUCT_AT_ONCE:
         return a @ W.transpose(1, 2)
     return ((W if W.dim() == 4 else W.unsqueeze(1)) * a.unsqueeze(-2)).sum(-1)
-
-
-_ACTIVATIONS = {
-    "sigmoid": lambda torch: torch.sigmoid,
-    "tanh": lambda torch: torch.tanh,
-    "relu": lambda torch: torch.relu,
-    "identity": lambda torch: (lambda z: z),
-}
-_LOSSES = {
-    "half_sse": lambda torch: None,
-    "mse": lambda torch: torch.nn.MSELoss(reduction="none"),
-    "bce": lambda torch: torch.nn.BCELoss(reduction="none"),
-}

@@ -48,6 +48,7 @@ except ImportError:  # the same parser, pure Python
 from . import datafile
 from .datafile import describe as _kind
 from .engine import ACTIVATIONS, LOSSES, UPDATE_ORDERS
+from .functions import OPTIMIZERS
 
 _PACKAGE_SCENARIOS = Path(__file__).parent / "scenarios"  # inside an installed wheel
 _SOURCE_SCENARIOS = Path(__file__).parent.parent / "scenarios"  # in a source checkout
@@ -57,7 +58,8 @@ _KEYS = {
     "network": {"sizes", "activation", "bias"},
     "init": {"weights", "biases", "method", "seed", "scale"},
     "data": {"file", "inputs", "targets"},
-    "training": {"loss", "learning_rate", "epochs", "dtype", "update_order", "freeze"},
+    "training": {"loss", "learning_rate", "epochs", "dtype", "update_order", "freeze", "optimizer", "momentum",
+                 "dampening", "nesterov", "weight_decay", "betas", "eps"},
 }
 _REQUIRED = {None: ("network", "init", "data", "training"), "network": ("sizes",),
              "data": ("targets",), "training": ("learning_rate",)}
@@ -120,6 +122,15 @@ class Scenario:
     source: str
     #: the names of the classes by index when the targets were a column of class labels, else ()
     classes: tuple = ()
+    #: ``[training] optimizer`` and its hyper-parameters as (name, value) pairs, torch's names
+    optimizer: str = "sgd"
+    hyper: tuple = ()
+
+    @property
+    def optimizer_state(self) -> bool:
+        """Whether the optimizer carries state from epoch to epoch (momentum, Adam)."""
+        h = dict(self.hyper)
+        return self.optimizer == "adam" or bool(h.get("momentum"))
 
     @property
     def layers(self) -> int:
@@ -427,6 +438,11 @@ class _Validator:
             if a not in ACTIVATIONS:
                 self.fail("network", "activation", f"unknown activation {a!r}; expected one of: "
                                                    f"{', '.join(ACTIVATIONS)}")
+        if "softmax" in activation[:-1]:
+            self.fail("network", "activation", f"softmax is for the output layer only; layer "
+                                               f"{activation.index('softmax') + 1} of {layers} has it")
+        if activation[-1] == "softmax" and sizes[-1] < 2:
+            self.fail("network", "activation", "softmax needs at least 2 outputs; the network has 1")
         bias = net.get("bias", True)
         if not isinstance(bias, bool):
             self.fail("network", "bias", f"expected true or false, got {_kind(bias)}")
@@ -443,6 +459,11 @@ class _Validator:
         tr = self.table("training")
         self.check_keys("training", tr)
         loss = self.string("training", tr, "loss", "half_sse", LOSSES)
+        if (loss == "cross_entropy") != (activation[-1] == "softmax"):
+            self.fail("training", "loss", "loss = \"cross_entropy\" goes with activation \"softmax\" on the output "
+                                          f"layer; got loss {loss!r} and output activation {activation[-1]!r}")
+        if loss == "cross_entropy":
+            self.one_hot(T)
         if loss == "bce" and ((T < 0).any() or (T > 1).any()):
             bad = next(v for v in T.ravel() if not 0 <= v <= 1)
             self.fail("data", "targets", f"loss = \"bce\" needs targets in [0, 1], got {bad:g}")
@@ -461,11 +482,54 @@ class _Validator:
         problem = dtype_problem(weights, biases, X, T, lr, dtype)
         if problem:
             self.fail(*problem[0].split("."), f"{problem[1]}; expected a smaller number or dtype = \"float64\"")
+        optimizer = self.string("training", tr, "optimizer", "sgd", tuple(OPTIMIZERS))
+        hyper = self.hyper(tr, optimizer)
+        if OPTIMIZERS[optimizer].kinds(hyper) and order == "sequential":
+            self.fail("training", "update_order", f"update_order = \"sequential\" is for plain gradient descent; "
+                                                  f"optimizer {optimizer!r} here has state or weight decay")
+        if freeze and hyper["weight_decay"]:
+            self.fail("training", "freeze", "a frozen parameter would still decay: expected weight_decay = 0 "
+                                            "with freeze")
         return Scenario(name=name, title=title, description=description, notation=notation,
                         sizes=tuple(sizes), activations=tuple(activation), bias=bias,
                         weights=tuple(weights), biases=None if biases is None else tuple(biases),
                         inputs=X, targets=T, loss=loss, learning_rate=lr, epochs=epochs, dtype=dtype,
-                        update_order=order, freeze=frozenset(freeze), source=self.shown, classes=classes)
+                        update_order=order, freeze=frozenset(freeze), source=self.shown, classes=classes,
+                        optimizer=optimizer, hyper=tuple(hyper.items()))
+
+    def hyper(self, tr, optimizer) -> dict:
+        """The optimizer's hyper-parameters, torch's defaults where not given, checked as torch
+        checks them."""
+        opt = OPTIMIZERS[optimizer]
+        for key in ("momentum", "dampening", "nesterov", "betas", "eps"):
+            mine = key in opt.hyper or (key == "betas" and "beta1" in opt.hyper)
+            if key in tr and not mine:
+                self.fail("training", key, f"{key} is not a setting of optimizer {optimizer!r}")
+        h = {}
+        for key, default in opt.hyper.items():
+            if key in ("beta1", "beta2"):
+                continue
+            if isinstance(default, bool):
+                value = tr.get(key, default)
+                if not isinstance(value, bool):
+                    self.fail("training", key, f"expected true or false, got {_kind(value)}")
+                h[key] = value
+            else:
+                h[key] = self.number("training", tr, key, default)
+                if h[key] < 0:
+                    self.fail("training", key, f"expected a number ≥ 0, got {h[key]:g}")
+        if optimizer == "sgd" and h["nesterov"] and (h["momentum"] <= 0 or h["dampening"] != 0):
+            self.fail("training", "nesterov", "nesterov needs momentum > 0 and dampening = 0 (as torch)")
+        if "beta1" in opt.hyper:
+            betas = tr.get("betas", [opt.hyper["beta1"], opt.hyper["beta2"]])
+            if (not isinstance(betas, list) or len(betas) != 2
+                    or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in betas)):
+                self.fail("training", "betas", f"expected two numbers [beta1, beta2], got {betas!r}")
+            for k, v in enumerate(betas):
+                if not 0 <= v < 1:
+                    self.fail("training", "betas", f"beta{k + 1} = {v:g}: expected a number in [0, 1)")
+            h = {"beta1": float(betas[0]), "beta2": float(betas[1]), **h}
+        return h
 
     def data(self, data, sizes):
         """``[data] inputs`` and ``targets`` as numbers in the file → (X, T, no classes)."""
@@ -476,8 +540,36 @@ class _Validator:
             self.fail("data", "inputs", f"expected a list of samples (one row per sample), got {_kind(inputs)}")
         n = len(inputs)
         X = self.matrix("data", "inputs", inputs, (n, sizes[0]), "inputs")
-        T = self.matrix("data", "targets", data["targets"], (n, sizes[-1]), "targets")
+        targets = data["targets"]
+        if isinstance(targets, list) and targets and not any(isinstance(t, list) for t in targets):
+            return X, self.class_indices(targets, n, sizes[-1]), ()
+        T = self.matrix("data", "targets", targets, (n, sizes[-1]), "targets")
         return X, T, ()
+
+    def class_indices(self, targets, n, outputs):
+        """``targets = [0, 2, 1]``: one class index per sample (0-based, as torch's
+        CrossEntropyLoss takes them) → one-hot rows."""
+        if len(targets) != n:
+            self.fail("data", "targets", f"expected {n} class indices (one per sample), got {len(targets)}")
+        if outputs < 2:
+            self.fail("data", "targets", "class indices need a network of at least 2 outputs; expected one "
+                                         "row per sample such as [[0], [1]]")
+        for k, t in enumerate(targets):
+            if isinstance(t, bool) or not isinstance(t, int):
+                self.fail("data", "targets", f"targets[{k}]: expected a class index (a whole number), got {_kind(t)}")
+            if not 0 <= t < outputs:
+                self.fail("data", "targets", f"targets[{k}]: class index {t} out of range for {outputs} outputs; "
+                                             f"expected 0…{outputs - 1}")
+        return np.eye(outputs)[targets]
+
+    def one_hot(self, T):
+        """Cross-entropy's targets: one-hot rows (so that δ = o − t)."""
+        ok = ((T == 0) | (T == 1)).all(1) & (T.sum(1) == 1)
+        if not ok.all():
+            n = int(np.flatnonzero(~ok)[0])
+            row = ", ".join(f"{v:g}" for v in T[n])
+            self.fail("data", "targets", f"loss = \"cross_entropy\" needs one-hot target rows or class indices; "
+                                         f"row {n + 1} is [{row}]")
 
     def data_file(self, name):
         """``[data] file``, read (its columns are picked and converted by :meth:`file_data`)."""

@@ -17,6 +17,7 @@ import numpy as np
 
 from . import commands, compare, diagnostics, ids, layers, motions, notation, quiz, whatif
 from .commands import Command, CommandError, Ref
+from .functions import HYPER, OPTIMIZERS
 from .notation import fmt
 from .tape import Cancelled, Step, Tape
 
@@ -171,7 +172,7 @@ class Session:
         if isinstance(ref.sample, int) and not 1 <= ref.sample <= sc.samples:
             raise CommandError(f"{ref}: sample {ref.sample} is outside 1…{sc.samples}")
         q = ids.parse(ref.id)
-        if ref.sample is not None and q is not None and q.family in ids.SHARED:
+        if ref.sample is not None and q is not None and ids.shared(q.family):
             raise CommandError(f"{ref}: {ref.id} is one value shared by every sample; write it without @")
         if self.layout.has(ref.id) or ref.id == "lr":
             return
@@ -244,6 +245,9 @@ class Session:
         if cmd.name == "print" and cmd.arg == "classes" and not self.scenario.classes:
             raise CommandError("print classes: the targets of this scenario are numbers, not class labels; "
                                "expected a scenario whose [data] targets name one column of labels")
+        if cmd.name == "print" and cmd.arg == "accuracy" and self.scenario.loss != "cross_entropy":
+            raise CommandError("print accuracy: a classifier's share of samples whose largest output is the "
+                               "target's class; expected a scenario with loss = \"cross_entropy\"")
         if cmd.name == "goto" and cmd.epoch is not None:
             if cmd.epoch > self.tape.epochs:
                 raise CommandError(f"goto: epoch {cmd.epoch} is outside 0…{self.tape.epochs} "
@@ -266,6 +270,8 @@ class Session:
         sample = ref.sample or default_sample or 1
         if ref.id == "lr":
             return rec.value(("lr",))
+        if ref.id in HYPER:  # the optimizer's hyper-parameters and step count t
+            return rec.value(("hp", ref.id)) if ref.id in rec.hyper or ref.id == "steps" else math.nan
         if ids.is_given(ref.id):
             idx = [i - 1 for i in ids.indices(ref.id)]
             key = (head, sample - 1, idx[0]) if head in ("x", "t") else (head, *idx)
@@ -273,7 +279,7 @@ class Session:
         evaluate = self.tape.is_evaluate(epoch)
         if ref.sample is not None:
             candidates = (ref.sample,)
-        elif ids.parse(ref.id).family in ids.BATCH | ids.SHARED:
+        elif ids.parse(ref.id).family in ids.BATCH or ids.shared(ids.parse(ref.id).family):
             candidates = (None, 1)  # with one sample there is no batch step: sample 1's is the batch's
         else:
             candidates = (sample,)
@@ -283,6 +289,13 @@ class Session:
                 return rec.value(self.layout.specs(evaluate)[index].key)
         return math.nan
 
+    def _given_name(self, q) -> str:
+        """How a given quantity is written: W5, x1, α, and the optimizer's settings (β₁, μ, t)."""
+        if q.family in HYPER:
+            symbols = OPTIMIZERS[self.scenario.optimizer].symbols
+            return symbols[q.family][0] if q.family in symbols else "t" if q.family == "steps" else q.family
+        return self.layout.names.given(q.family, q.idx).uni
+
     def _values(self, ref: Ref, epoch: int):
         """``(qid, name, text)`` for print and watch: one line per sample when no @n is given."""
         head = ids.head(ref.id)
@@ -291,7 +304,7 @@ class Session:
             samples = [ref.sample] if head in ("x", "t") and isinstance(ref.sample, int) else (
                 range(1, self.scenario.samples + 1) if head in ("x", "t") else [None])
             q = ids.parse(ref.id)
-            name = self.layout.names.given(q.family, q.idx).uni
+            name = self._given_name(q)
             return [(str(Ref(ref.id, n)), f"{name} = {fmt(self.lookup(Ref(ref.id, n), epoch))}") for n in samples]
         indices = self.layout.find(evaluate, ref.id, ref.sample)
         if not len(indices):
@@ -446,8 +459,18 @@ class Session:
         if cmd.arg == "classes":  # class k is output k + 1, whose target is t[k+1]
             return Result(messages=["classes  " + ", ".join(
                 f"{name} = {k} (t[{k + 1}])" for k, name in enumerate(self.scenario.classes))])
+        if cmd.arg == "accuracy":
+            return Result(messages=[self.accuracy(self.position[0])])
         values = [f"{qid}  {text}" for qid, text in self._values(cmd.ref, self.position[0])]
         return Result(messages=[*cmd.names, *values])
+
+    def accuracy(self, epoch: int) -> str:
+        """The share of samples whose largest output is the target's class, in the forward pass of
+        ``epoch`` (the evaluate phase: with the final parameters)."""
+        rec = self.tape.record(epoch)
+        right = rec.arrays.act[-1].argmax(-1) == np.asarray(rec.T).argmax(-1)
+        when = "the final parameters (evaluate phase)" if self.tape.is_evaluate(epoch) else f"epoch {epoch}'s forward pass"
+        return f"accuracy  {fmt(right.mean())} ({int(right.sum())} of {right.size} samples classified right, {when})"
 
     def _cmd_where(self, cmd, **_):
         here = layers.describe(self.current_layer, self.layer_tape) if self.view == "layer" else self.describe(self.current)

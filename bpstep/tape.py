@@ -13,7 +13,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from . import engine
+from . import engine, functions
 from .ids import indices
 from .layout import Layout, Spec
 from .notation import Const, Ref, fmt, operands
@@ -36,6 +36,10 @@ _GET = {
     "E": lambda r: r.arrays.E,
     "dEda": lambda r, l, n, j: r.arrays.dEda[l][n, j],
     "dadz": lambda r, l, n, j: r.arrays.dadz[l][n, j],
+    "jac": lambda r, l, n, k, j: r.arrays.dadz[l][n, k, j],  # a softmax layer's dadz is its Jacobian
+    "opt": lambda r, q, P, l, *idx: r.arrays.opt[(q, P)][l][idx],  # the optimizer's quantities
+    "optprev": lambda r, q, P, l, *idx: r.arrays.opt_prev[(q, P)][l][idx],  # and its state before
+    "hp": lambda r, name: r.epoch + 1 if name == "steps" else r.hyper[name],
     "dEdz": lambda r, l, n, j: r.arrays.dEdz[l][n, j],
     "dzdW": lambda r, l, n, i: r.arrays.dzdW[l][n, i],
     "gWs": lambda r, l, n, j, i: r.arrays.gW_sample[l][n, j, i],
@@ -68,8 +72,15 @@ def network_for(scenario) -> tuple[engine.Network, engine.Params]:
     net = engine.Network(activations=list(scenario.activations), loss=scenario.loss,
                          lr=dt.type(scenario.learning_rate), sequential=scenario.update_order == "sequential",
                          X=np.asarray(scenario.inputs, dtype=dt), T=np.asarray(scenario.targets, dtype=dt),
-                         W_mask=W_mask, b_mask=b_mask)
+                         W_mask=W_mask, b_mask=b_mask, optimizer=scenario.optimizer,
+                         hyper=hyper_for(scenario.optimizer, dict(scenario.hyper), dt))
     return net, engine.Params(W, b)
+
+
+def hyper_for(optimizer: str, given: dict, dt) -> dict:
+    """The optimizer's hyper-parameters (torch's defaults where not given), numbers in the dtype."""
+    h = dict(functions.OPTIMIZERS[optimizer].hyper, **given)
+    return {k: v if isinstance(v, bool) else dt.type(v) for k, v in h.items()}
 
 
 class Record:
@@ -77,6 +88,7 @@ class Record:
 
     def __init__(self, epoch: int, arrays: engine.EpochArrays, net: engine.Network):
         self.epoch, self.arrays, self.T, self.lr = epoch, arrays, net.T, net.lr
+        self.hyper = net.hyper
 
     def value(self, key: tuple) -> float:
         return float(self.lookup(key))
@@ -292,5 +304,6 @@ class Tape:
         # every array a step reads: a sum of finite terms (E, a batch mean) or an update can
         # overflow on its own
         arrays = ([a.E_terms, a.E_sample, a.E] + a.z + a.act + a.dEda + a.dadz + a.dEdz + a.parts
-                  + a.W_down + a.gW_sample + a.gW + a.gb + a.W_new + (a.b_new or []))
+                  + a.W_down + a.gW_sample + a.gW + a.gb + a.W_new + (a.b_new or [])
+                  + [x for xs in a.opt.values() for x in xs])
         return not all(np.isfinite(x).all() for x in arrays)

@@ -29,7 +29,8 @@ import numpy as np
 
 from . import files
 from .commands import CommandError, Ref
-from .edits import DATA, PARAMETERS, param_indices as _indices
+from .edits import DATA, PARAMETERS, SETTINGS, param_indices as _indices
+from .functions import OPTIMIZERS
 from .ids import head as _head, parse
 from .notation import fmt_short
 
@@ -40,6 +41,10 @@ def problem(ref: Ref, value: float | None, scenario) -> str | None:
     if head not in PARAMETERS + DATA:
         return (f"{ref} is computed, not given; expected a parameter W[l,j,i] or b[l,j], an input "
                 "x[i][@n], a target t[k][@n] or lr")
+    if head in SETTINGS:
+        return _setting_problem(head, value, scenario)
+    if head == "t" and scenario.loss == "cross_entropy":  # δ = o − t needs each row to sum to 1
+        return f"{ref}: cross_entropy's targets are one-hot rows; one t[k] cannot change alone"
     if value is None:
         return None
     if not math.isfinite(value):
@@ -48,6 +53,27 @@ def problem(ref: Ref, value: float | None, scenario) -> str | None:
         return f"lr: expected a learning rate > 0, got {value!r}"
     if head == "t" and scenario.loss == "bce" and not 0 <= value <= 1:
         return f"{ref}: bce needs targets in [0, 1], got {value!r}"
+    return None
+
+
+def _setting_problem(name: str, value: float | None, scenario) -> str | None:
+    """What is wrong with ``set`` of an optimizer's hyper-parameter, as the scenario checks it;
+    a value that would add or drop a step of the update (momentum or weight decay from or to 0)
+    is refused: the steps of an epoch are the scenario's."""
+    h = dict(OPTIMIZERS[scenario.optimizer].hyper, **dict(scenario.hyper))
+    if name not in h:
+        return f"{name}: not a hyper-parameter of optimizer {scenario.optimizer!r}"
+    if value is None:
+        return None
+    if not math.isfinite(value) or value < 0:
+        return f"{name}: expected a number ≥ 0, got {value!r}"
+    if name in ("beta1", "beta2") and value >= 1:
+        return f"{name}: expected a number in [0, 1), got {value!r}"
+    if name in ("momentum", "weight_decay") and (value == 0) != (h[name] == 0):
+        return (f"{name}: {value!r} would {'drop' if value == 0 else 'add'} a step of every update; expected a "
+                f"value {'≠' if h[name] else '='} 0 as the scenario's")
+    if name == "dampening" and value != 0 and h["nesterov"]:
+        return "dampening: nesterov needs dampening = 0 (as torch)"
     return None
 
 
@@ -69,6 +95,8 @@ def _given(tape, epoch, ref):
     head, n = _head(ref.id), (ref.sample or 1) - 1
     if head == "lr":
         return float(tape.network(epoch).lr)
+    if head in SETTINGS:
+        return float(tape.network(epoch).hyper[head])
     if head in PARAMETERS:
         p, idx = tape.params(epoch), _indices(ref.id)
         return float((p.W if head == "W" else p.b)[idx[0]][tuple(idx[1:])])
@@ -115,6 +143,10 @@ def save(tape, path: str, force: bool = False) -> str:
         raise CommandError(f"save: edits were made at epochs {', '.join(map(str, epochs))}; a scenario "
                            "file starts at one epoch; reset all but one epoch's edits and save again")
     start = epochs[0] if epochs else 0
+    if start and sc.optimizer_state:
+        raise CommandError(f"save: the edits were made at epoch {start}, where the optimizer has state "
+                           "(a momentum buffer, Adam's m and v) that a scenario file cannot start with; "
+                           "make them at epoch 0")
     if start >= sc.epochs:
         raise CommandError(f"save: the edits are in the evaluate phase (epoch {start}), which trains nothing; "
                            "make them at a training epoch")
@@ -129,7 +161,8 @@ def save(tape, path: str, force: bool = False) -> str:
     note = f"{sc.name} with the what-if edits {done or '(none)'} made at epoch {start}"
     if start:
         note += f"; the run from epoch {start} on, its epochs counted from 0"
-    text = scenario_toml(sc, p.W, p.b, X, T, lr, sc.epochs - start, f"{sc.title} (what-if)", note)
+    hyper = edits.hyper(start, dict(sc.hyper))
+    text = scenario_toml(sc, p.W, p.b, X, T, lr, sc.epochs - start, f"{sc.title} (what-if)", note, hyper)
     try:
         files.write_atomically(path, text)
     except files.WriteError as e:
@@ -137,7 +170,7 @@ def save(tape, path: str, force: bool = False) -> str:
     return f"saved {path}" + (f" (the run from epoch {start}, counted from 0 there)" if start else "")
 
 
-def scenario_toml(sc, W, b, X, T, lr, epochs, title, description) -> str:
+def scenario_toml(sc, W, b, X, T, lr, epochs, title, description, hyper=None) -> str:
     """A scenario file with explicit numbers; it loads back to the same floats."""
     lines = [f"title = {_toml(title)}", f"description = {_toml(description)}", f"notation = {_toml(sc.notation)}",
              "", "[network]", f"sizes = {_toml(list(sc.sizes))}", f"activation = {_toml(list(sc.activations))}",
@@ -148,6 +181,12 @@ def scenario_toml(sc, W, b, X, T, lr, epochs, title, description) -> str:
               f"loss = {_toml(sc.loss)}", f"learning_rate = {_toml(float(lr))}", f"epochs = {epochs}",
               f"dtype = {_toml(sc.dtype)}", f"update_order = {_toml(sc.update_order)}",
               f"freeze = {_toml(sorted(sc.freeze))}"]
+    if sc.optimizer != "sgd" or sc.optimizer_state or dict(sc.hyper).get("weight_decay"):
+        h = dict(hyper or sc.hyper)
+        lines.append(f"optimizer = {_toml(sc.optimizer)}")
+        if "beta1" in h:
+            lines.append(f"betas = {_toml([h.pop('beta1'), h.pop('beta2')])}")
+        lines += [f"{k} = {_toml(v if isinstance(v, bool) else float(v))}" for k, v in h.items()]
     return "\n".join(lines) + "\n"
 
 

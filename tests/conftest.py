@@ -71,3 +71,25 @@ DIVERGING = """
 def diverging(write_scenario):
     """A scenario whose values overflow to inf, then nan, within its 8 epochs."""
     return write_scenario(DIVERGING, "diverging.toml")
+
+
+def fit_to_loss(loss, acts, sizes):
+    """A drawn network made valid for its loss, as the scenario rules ask: sigmoid outputs for
+    bce, softmax over at least 2 outputs for cross_entropy, softmax nowhere else."""
+    acts = ["sigmoid" if a == "softmax" else a for a in acts]
+    sizes = list(sizes)
+    if loss == "bce":
+        acts[-1] = "sigmoid"
+    if loss == "cross_entropy":
+        acts[-1], sizes[-1] = "softmax", max(2, sizes[-1])
+    return acts, sizes
+
+
+def targets_for(loss, rng, n, K, low=0.0):
+    """N×K targets for the loss: one-hot rows of random classes for cross_entropy, else uniform
+    in [low, 1)."""
+    import numpy as np
+
+    if loss == "cross_entropy":
+        return np.eye(K)[rng.integers(0, K, n)]
+    return rng.uniform(low, 1, (n, K))

@@ -54,11 +54,12 @@ SCENARIOS = {
     "unknown key in [training]": ("epochs = 2", "epochs = 2\nlearningrate = 1",
                                   [":20:", "training.learningrate", "unknown key", "learning_rate"]),
     "unknown key in [init]": ("[init]", "[init]\nsed = 3", [":9:", "init.sed", "unknown key", "seed"]),
-    "unknown activation": ('"sigmoid"', '"softmax"',
-                           [":5:", "network.activation", "'softmax'", "expected one of: sigmoid, tanh, relu, identity"]),
+    "unknown activation": ('"sigmoid"', '"swish"',
+                           [":5:", "network.activation", "'swish'",
+                            "expected one of: sigmoid, tanh, relu, identity, softmax"]),
     "activation list length": ('"sigmoid"', '["sigmoid"]',
                                [":5:", "network.activation", "a list of 2 (one per weight layer)"]),
-    "unknown loss": ('"bce"', '"cross_entropy"', [":17:", "training.loss", "expected one of: half_sse, mse, bce"]),
+    "unknown loss": ('"bce"', '"hinge"', [":17:", "training.loss", "expected one of: half_sse, mse, bce, cross_entropy"]),
     "unknown dtype": ("epochs = 2", 'epochs = 2\ndtype = "float16"',
                       [":20:", "training.dtype", "'float16'", "expected one of: float32, float64"]),
     "unknown notation": ('title = "a small bce network"', 'notation = "greek"',
@@ -113,14 +114,20 @@ def assert_bad(code, out, err, must, stdout_empty=True):
     return lines[0]
 
 
-@pytest.mark.parametrize("label", sorted(SCENARIOS))
-def test_bad_scenario_file(run_cli, write_scenario, label):
-    old, new, must = SCENARIOS[label]
-    assert BASE.count(old) == 1, label
-    path = write_scenario(BASE.replace(old, new))
+def assert_bad_edit(run_cli, write_scenario, base, case):
+    """``case`` = (text replaced in the scenario ``base``, its replacement, what the message must
+    contain): replaying the edited scenario is bad input naming the file."""
+    old, new, must = case
+    assert base.count(old) == 1, case
+    path = write_scenario(base.replace(old, new))
     code, out, err = run_cli("replay", str(path), "-c", "step")
     line = assert_bad(code, out, err, must)
     assert line.startswith(f"bpstep: {path}"), line
+
+
+@pytest.mark.parametrize("label", sorted(SCENARIOS))
+def test_bad_scenario_file(run_cli, write_scenario, label):
+    assert_bad_edit(run_cli, write_scenario, BASE, SCENARIOS[label])
 
 
 def test_the_base_scenario_is_good(run_cli, write_scenario):

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bpstep import engine, scenario
+from conftest import fit_to_loss, targets_for
 from bpstep.tape import Tape, network_for
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -30,8 +31,7 @@ def networks(draw):
     layers = len(sizes) - 1
     loss = draw(st.sampled_from(engine.LOSSES))
     acts = draw(st.lists(st.sampled_from(engine.ACTIVATIONS), min_size=layers, max_size=layers))
-    if loss == "bce":
-        acts[-1] = "sigmoid"
+    acts, sizes = fit_to_loss(loss, acts, sizes)
     bias = draw(st.booleans())
     n = draw(st.integers(1, 12))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
@@ -48,7 +48,7 @@ def networks(draw):
     sc = scenario.load("worked-222")
     return dataclasses.replace(
         sc, sizes=tuple(sizes), activations=tuple(acts), bias=bias, weights=weights, biases=biases,
-        inputs=rng.uniform(-1, 1, (n, sizes[0])), targets=rng.uniform(0, 1, (n, sizes[-1])), loss=loss,
+        inputs=rng.uniform(-1, 1, (n, sizes[0])), targets=targets_for(loss, rng, n, sizes[-1]), loss=loss,
         learning_rate=draw(st.sampled_from([0.05, 0.5, 1.0, 1.5])), epochs=4,
         dtype=draw(st.sampled_from(["float32", "float64"])),
         update_order=draw(st.sampled_from(engine.UPDATE_ORDERS)), freeze=frozenset(frozen))

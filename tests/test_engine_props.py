@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from bpstep import engine, scenario
+from conftest import fit_to_loss, targets_for
 from bpstep.tape import Tape, network_for
 
 ACTS = list(engine.ACTIVATIONS)
@@ -35,8 +36,7 @@ def networks(draw, order=None):
     layers = len(sizes) - 1
     loss = draw(st.sampled_from(engine.LOSSES))
     acts = draw(st.lists(st.sampled_from(ACTS), min_size=layers, max_size=layers))
-    if loss == "bce":  # BCE needs outputs in (0, 1), as torch's BCELoss
-        acts[-1] = "sigmoid"
+    acts, sizes = fit_to_loss(loss, acts, sizes)  # BCE needs outputs in (0, 1), as torch's BCELoss
     bias = draw(st.booleans())
     n = draw(st.integers(1, 4))
     order = order or draw(st.sampled_from(engine.UPDATE_ORDERS))
@@ -44,7 +44,7 @@ def networks(draw, order=None):
     weights = [rng.uniform(-1, 1, (b, a)) for a, b in zip(sizes[:-1], sizes[1:])]
     biases = [rng.uniform(-1, 1, b) for b in sizes[1:]]
     inputs = rng.uniform(-1, 1, (n, sizes[0]))
-    targets = rng.uniform(0, 1, (n, sizes[-1]))
+    targets = targets_for(loss, rng, n, sizes[-1])
     lr = draw(st.sampled_from([0.05, 0.5, 1.5]))
     text = f"""
         [network]
@@ -68,8 +68,8 @@ def networks(draw, order=None):
 
 def _losses(net, p):
     """(per-sample losses, batch loss) of parameters ``p``."""
-    _, acts = engine.forward(net, p, net.X)
-    terms = engine.loss_terms(net, acts[-1], net.T)
+    zs, acts = engine.forward(net, p, net.X)
+    terms = engine.loss_terms(net, acts[-1], net.T, zs[-1])
     return terms.sum(axis=1), engine.batch_loss(terms)
 
 
@@ -157,7 +157,7 @@ def test_every_activation_loss_and_bias(act, loss, bias):
 
 def _fixed(act, loss, bias, rng):
     sizes = [3, 4, 2]
-    acts = [act, "sigmoid" if loss == "bce" else act]
+    acts, sizes = fit_to_loss(loss, [act, act], sizes)
     weights = [rng.uniform(-1, 1, (b, a)).tolist() for a, b in zip(sizes[:-1], sizes[1:])]
     biases = f"biases = {[rng.uniform(-1, 1, b).tolist() for b in sizes[1:]]}" if bias else ""
     text = f"""
@@ -170,7 +170,7 @@ def _fixed(act, loss, bias, rng):
         {biases}
         [data]
         inputs = {rng.uniform(-1, 1, (3, 3)).tolist()}
-        targets = {rng.uniform(0, 1, (3, 2)).tolist()}
+        targets = {targets_for(loss, rng, 3, 2).tolist()}
         [training]
         loss = "{loss}"
         learning_rate = 0.5

@@ -17,6 +17,7 @@ from bpstep import agreement, crosscheck, engine, scenario  # noqa: E402
 from bpstep.agreement import Tolerance  # noqa: E402
 from bpstep.crosscheck import CheckUnavailable, StepChecker, run_check  # noqa: E402
 from bpstep.tape import Tape  # noqa: E402
+from conftest import fit_to_loss, targets_for  # noqa: E402
 
 SETTINGS = settings(max_examples=int(__import__("os").environ.get("BPSTEP_EXAMPLES", 40)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -29,13 +30,12 @@ def scenarios(draw, dtype="float64"):
     layers = len(sizes) - 1
     loss = draw(st.sampled_from(engine.LOSSES))
     acts = draw(st.lists(st.sampled_from(engine.ACTIVATIONS), min_size=layers, max_size=layers))
-    if loss == "bce":  # BCELoss takes outputs in [0, 1] only
-        acts[-1] = "sigmoid"
+    acts, sizes = fit_to_loss(loss, acts, sizes)  # BCELoss takes outputs in [0, 1] only
     bias = draw(st.booleans())
     n = draw(st.integers(1, 5))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     inputs = rng.uniform(-2, 2, (n, sizes[0])).tolist()
-    targets = rng.uniform(0 if loss == "bce" else -1, 1, (n, sizes[-1])).tolist()
+    targets = targets_for(loss, rng, n, sizes[-1], 0 if loss == "bce" else -1).tolist()
     params = [f"W[{l},{j},{i}]" for l in range(1, layers + 1) for j in range(1, sizes[l] + 1)
               for i in range(1, sizes[l - 1] + 1)]
     params += [f"b[{l},{j}]" for l in range(1, layers + 1) for j in range(1, sizes[l] + 1)] if bias else []

@@ -377,6 +377,6 @@ def test_notation_names_flat_and_layered():
 
 
 def test_engine_lists_are_what_the_scenario_accepts():
-    assert set(engine.ACTIVATIONS) == {"sigmoid", "tanh", "relu", "identity"}
-    assert set(engine.LOSSES) == {"half_sse", "mse", "bce"}
+    assert set(engine.ACTIVATIONS) == {"sigmoid", "tanh", "relu", "identity", "softmax"}
+    assert set(engine.LOSSES) == {"half_sse", "mse", "bce", "cross_entropy"}
     assert set(engine.UPDATE_ORDERS) == {"simultaneous", "sequential"}

@@ -131,3 +131,16 @@ def test_xor_gradient_norms_per_layer(snap_compare):
 
 def test_xor_edges_coloured_by_their_gradients_in_the_update(snap_compare):
     assert snap_compare(app("xor"), terminal_size=BIG, run_before=at("goto epoch 3000", "goto W+[2,3,4]"))
+
+
+def _scenario_app(name):
+    from pathlib import Path
+    return BpstepApp(scenario.load(str(Path(__file__).parent / "tui_scenarios" / f"{name}.toml")), crosscheck=False)
+
+
+def test_softmax_backward_step_sums_over_the_jacobian(snap_compare):
+    assert snap_compare(_scenario_app("softmax"), terminal_size=BIG, run_before=at("goto dE/dz[2,1]@1"))
+
+
+def test_adam_update_step_with_its_bias_correction(snap_compare):
+    assert snap_compare(_scenario_app("adam"), terminal_size=BIG, run_before=at("goto epoch 1", "goto mhat(W[2,1,1])"))
