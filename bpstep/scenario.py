@@ -191,7 +191,8 @@ def builtin_dir() -> Path:
 
 
 def builtin_names() -> list[str]:
-    return sorted(p.stem for p in builtin_dir().glob("*.toml"))
+    """The built-in scenarios: ``worked-222`` (what ``bpstep`` opens) first, then the others by name."""
+    return sorted((p.stem for p in builtin_dir().glob("*.toml")), key=lambda name: (name != "worked-222", name))
 
 
 def resolve(spec: str) -> Path:
