@@ -76,6 +76,18 @@ def survives(doing: str):
     return wrap
 
 
+def when_idle(method):
+    """A method of the app that starts something new: while a worker is still busy with the
+    last command it only says so (the session must not move under the worker)."""
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        if self.busy:
+            self.notify("still working on the last command: wait, or Esc to cancel it", severity="warning")
+            return None
+        return method(self, *args, **kwargs)
+    return guarded
+
+
 class BpstepApp(App):
     CSS_PATH = Path(__file__).with_name("bpstep.tcss")  # absolute, so subclasses elsewhere find it
     TITLE = "bpstep"
@@ -221,13 +233,11 @@ class BpstepApp(App):
                     severity="error", timeout=30)
 
     @survives("the command {!r}")
+    @when_idle
     def run_command(self, text: str) -> None:
         """Run one command line: a §6 command or ``open SCENARIO``; errors are notifications."""
         text = text.strip()
         if not text:
-            return
-        if self.busy:
-            self.notify("still working on the last command: wait, or Esc to cancel it", severity="warning")
             return
         if text.split()[0] == "open":
             self.open_scenario(text[4:].strip())
@@ -364,30 +374,26 @@ class BpstepApp(App):
         return Ref(step.id, step.sample)
 
     @survives("a breakpoint on the current step")
+    @when_idle
     def action_toggle_break(self) -> None:
-        if not self.busy:
-            self._done(self.session.toggle_break(self._here()))
+        self._done(self.session.toggle_break(self._here()))
 
     def action_toggle_watch(self) -> None:
         ref = self._here()
         self.run_command(f"{'unwatch' if ref in self.session.watches else 'watch'} {ref}")
 
     @survives("switching views")
+    @when_idle
     def action_toggle_view(self) -> None:
         """``v``: the other view, at the same place (the status line says which; no message)."""
-        if self.busy:
-            self.notify("still working on the last command: wait, or Esc to cancel it", severity="warning")
-            return
         self.session.set_view("scalar" if self.session.view == "layer" else "layer")
         self.show()
 
     @survives("proposing an edit")
+    @when_idle
     def action_edit(self) -> None:
         """``e``: the command line with ``set ID VALUE`` for the given quantity nearest the
         current step (Tab: the others), its value as it is in this epoch."""
-        if self.busy:
-            self.notify("still working on the last command: wait, or Esc to cancel it", severity="warning")
-            return
         choices = set_lines(self.session, self.frame)
         name = self.frame.layer.spec.label if self.frame.layered else self.frame.step.name
         if not choices:
@@ -520,11 +526,9 @@ class BpstepApp(App):
     # -- scenarios and the cross-check ------------------------------------------------------------
 
     @survives("opening {!r}")
+    @when_idle
     def open_scenario(self, spec: str) -> None:
         """Open another scenario; a bad one is a notification and the session stays."""
-        if self.busy:
-            self.notify("still working on the last command: wait, or Esc to cancel it", severity="warning")
-            return
         if not spec:
             self.notify(f"open: expected a built-in scenario ({', '.join(scenarios.builtin_names())}) "
                         "or a .toml file", title="bad command", severity="error")
@@ -602,13 +606,11 @@ class BpstepApp(App):
         self.push_screen(ConfirmScreen(f"{path} exists. Replace it?"), answered)
 
     @survives("exporting the worked example")
+    @when_idle
     def export(self, path: str = "", force: bool = False) -> None:
         """Write the worked example of the cursor's epoch as Markdown (with the torch values
         when the cross-check is ready), atomically, asking before a file is replaced; where it
         went, or why not, is a notification."""
-        if self.busy:
-            self.notify("still working on the last command: wait, or Esc to cancel it", severity="warning")
-            return
         target = Path(path or self.export_name()).expanduser()
         if not force and files.exists(target):
             self._confirm_replace(target, lambda: self.export(path, force=True))
