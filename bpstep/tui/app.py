@@ -23,8 +23,6 @@ import sys
 import threading
 from pathlib import Path
 
-import numpy as np
-
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -47,6 +45,7 @@ from .edit import set_lines
 from .formula import FormulaPanel
 from .frame import Frame
 from .help import HelpScreen
+from .lines import CheckedPanel
 from .loss import LossPanel
 from .network import NetworkPanel
 from .palette import BpstepCommands
@@ -153,20 +152,20 @@ class BpstepApp(App):
         self._factory = checker_factory or check.make_checker
         self.crosscheck = self._crosscheck()
         self.frame = Frame(self.session)
-        self._loss_drawn = None
         self._norms = GradientNorms(self.session.tape)
 
     # -- screen ----------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield StatusLine(id="status")
+        frame, crosscheck = self.frame, self.crosscheck
+        yield StatusLine(frame=frame, crosscheck=crosscheck, id="status")
         with Horizontal(id="top"):
-            yield NetworkPanel(id="network")
-            yield TapePanel(id="tape")
-        yield FormulaPanel(id="formula")
+            yield NetworkPanel(frame=frame, id="network")
+            yield TapePanel(frame=frame, id="tape")
+        yield FormulaPanel(frame=frame, crosscheck=crosscheck, id="formula")
         with Horizontal(id="bottom"):
-            yield ValuesPanel(id="values")
-            yield LossPanel(id="loss")
+            yield ValuesPanel(frame=frame, crosscheck=crosscheck, id="values")
+            yield LossPanel(frame=frame, id="loss")
         with Horizontal(id="progress"):
             yield Label(id="progress-label")
             yield ProgressBar(id="progress-bar", show_eta=False)
@@ -177,6 +176,7 @@ class BpstepApp(App):
     def on_mount(self) -> None:
         self._panels = [self.query_one(f"#{name}") for name in
                         ("status", "network", "tape", "formula", "values", "loss")]
+        self._checked = [panel for panel in self._panels if isinstance(panel, CheckedPanel)]
         self.query_one("#progress").display = False
         self.query_one("#cmdhint").display = False
         self.query_one(CommandLine).display = False
@@ -200,22 +200,18 @@ class BpstepApp(App):
                 panel.border_title = titles[panel.id]
 
     def show(self) -> None:
-        """Take a new frame from the session (not while a worker moves it) and redraw what
-        changed (the loss only when the epoch or the losses known did)."""
+        """Take a new frame from the session (not while a worker moves it) and push it, with
+        the cross-check, to the panels: each redraws what changed."""
         plot = self.query_one(LossPanel)
         if not self.busy:
             self.frame = Frame(self.session)
             self._titles()
             if plot.mode == "gradients":
                 self._update_norms(plot)
-        loss = (id(self.frame.losses), self.session.tape.generation, self.frame.epoch,
-                int(np.isfinite(self.frame.losses).sum()), plot.mode, plot.epochs, id(plot.norms))
+        for panel in self._checked:
+            panel.crosscheck = self.crosscheck
         for panel in self._panels:
-            if panel.id == "loss":
-                if loss == self._loss_drawn:
-                    continue
-                self._loss_drawn = loss
-            panel.redraw(layout=panel.id == "formula")
+            panel.frame = self.frame
 
     def notify(self, message: str, *, markup: bool = False, **kwargs) -> None:
         # messages are ids and formulas (W[2,1,1]), not markup; what a command did is read at a
@@ -315,11 +311,12 @@ class BpstepApp(App):
         self.query_one("#progress-label", Label).update(f"{what} — Esc cancels ")
         self.query_one("#progress-bar", ProgressBar).update(total=None, progress=0)
         self.query_one("#progress").display = True
-        self.query_one("#status").redraw()
+        self.query_one(StatusLine).busy = True
         self._progress_timer = self.set_interval(0.1, self._show_progress)
 
     def _idle(self) -> None:
         self.busy = False
+        self.query_one(StatusLine).busy = False
         self._progress_timer.stop()
         self.query_one("#progress").display = False
 

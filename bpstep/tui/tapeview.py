@@ -37,7 +37,7 @@ class TapePanel(LinesPanel):
         self._rows: list[int] = []  # the step index shown on each row, as last drawn
 
     def lines(self) -> list[Text]:
-        frame = self.app.frame
+        frame = self.frame
         width, height = self.content_size
         here, length = frame.current_index, frame.current_length
         first = max(0, min(here - height // 2, length - height))
