@@ -23,7 +23,7 @@ import sys
 import threading
 from pathlib import Path
 
-from textual import work
+from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -360,6 +360,10 @@ class BpstepApp(App):
     def action_command(self, text: str) -> None:
         self.run_command(text)
 
+    @on(CommandLine.Submitted, "#cmdline")
+    def _entered(self, message: CommandLine.Submitted) -> None:
+        self.run_command(message.value)
+
     def prompt(self, text: str = "") -> None:
         self.query_one(CommandLine).open(text)
 
@@ -429,6 +433,10 @@ class BpstepApp(App):
 
     def goto_index(self, index: int) -> None:
         self.run_command(f"goto step {index}")
+
+    @on(TapePanel.StepClicked)
+    def _step_clicked(self, message: TapePanel.StepClicked) -> None:
+        self.goto_index(message.index)
 
     def action_goto_index(self, index: int) -> None:
         self.goto_index(index)
