@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from rich.segment import Segment
 from rich.text import Text
+from textual.cache import LRUCache
 from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
 
 class LinesPanel(Widget):
-    STRIPS_KEPT = 512
+    STRIPS_KEPT = 512  # strips of the lines drawn most recently; older ones are dropped
     # pushed again (and redrawn) when the same frame has news: the cross-check got ready
     frame = reactive(None, repaint=False, always_update=True)
 
@@ -25,7 +26,7 @@ class LinesPanel(Widget):
         super().__init__(**kwargs)
         self.set_reactive(LinesPanel.frame, frame)  # the first screen's, drawn without a watcher
         self._drawn = None  # (content size, lines) as last drawn
-        self._strips: dict = {}  # (base style, text, spans) → Strip
+        self._strips: LRUCache = LRUCache(self.STRIPS_KEPT)  # (base style, text, spans, style) → Strip
 
     def lines(self) -> list[Text]:
         """The panel's lines for its ``content_size``."""
@@ -53,9 +54,8 @@ class LinesPanel(Widget):
         key = (base, line.plain, tuple(line.spans), line.style)
         strip = self._strips.get(key)
         if strip is None:
-            if len(self._strips) > self.STRIPS_KEPT:
-                self._strips.clear()
-            strip = self._strips[key] = Strip(Segment.apply_style(line.render(self.app.console), base))
+            strip = Strip(Segment.apply_style(line.render(self.app.console), base))
+            self._strips.set(key, strip)
         return strip
 
     def plain(self) -> str:
