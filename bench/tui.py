@@ -63,7 +63,9 @@ def first_frame(tmp: Path, quit_after: bool = False) -> tuple[float, bool, float
     out = tmp / "frame"
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    env = dict(os.environ, **{FRAME_FILE: str(out)}, TERM="xterm-256color", **({STAY: "1"} if quit_after else {}))
+    # byte code cached as a user's installed copy has it (the first run writes it)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update({FRAME_FILE: str(out), "TERM": "xterm-256color", **({STAY: "1"} if quit_after else {})})
     started = time.time()
     proc = subprocess.Popen([sys.executable, __file__, "--child"], stdin=slave, stdout=slave, stderr=slave,
                             env=env, cwd=ROOT, close_fds=True)

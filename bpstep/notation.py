@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 import re
+
+import numpy as np
 from dataclasses import dataclass
 from functools import cache
 
@@ -34,11 +36,16 @@ def fmt(v: float) -> str:
 
 
 def fmt_short(v: float) -> str:
-    """A value inside a formula: as :func:`fmt` without trailing zeros (0.3, not 0.30000000)."""
+    """A value inside a formula: as :func:`fmt` without trailing zeros (0.3, not 0.30000000);
+    a float32 number that is a short decimal (momentum 0.9, held as 0.89999998) as that decimal."""
     s = fmt(v)
     if "e" in s or "." not in s:
         return s
     s = s.rstrip("0").rstrip(".")
+    if float(np.float32(v)) == v:
+        short = np.format_float_positional(np.float32(v), trim="-")
+        if len(short) + 3 <= len(s):
+            return short
     return "0" if s in ("", "-0") else s
 
 

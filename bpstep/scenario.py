@@ -65,6 +65,8 @@ _REQUIRED = {None: ("network", "init", "data", "training"), "network": ("sizes",
              "data": ("targets",), "training": ("learning_rate",)}
 #: the tape keeps one loss per epoch; a typo such as 1e12 must not try to allocate terabytes
 MAX_EPOCHS = 10_000_000
+#: a saved scenario keeps at most this many input and target numbers inline, the rest in a .npy
+INLINE_NUMBERS = 10_000
 _PARAM_ID = re.compile(r"^(W)\[([0-9]+),([0-9]+),([0-9]+)\]$|^(b)\[([0-9]+),([0-9]+)\]$")
 #: an index with more digits is outside any network (and int would refuse thousands of them)
 _MAX_INDEX_DIGITS = 18
@@ -145,6 +147,28 @@ class Scenario:
 
     def with_dtype(self, dtype: str) -> "Scenario":
         return replace(self, dtype=dtype)
+
+    def save(self, path, overwrite: bool = False) -> Path:
+        """Write the scenario as a TOML file that ``bpstep open`` and ``replay`` load back to the
+        same numbers; data of more than :data:`INLINE_NUMBERS` numbers goes to a ``.npy`` beside
+        it (inputs, then targets, as columns). An existing file is replaced only with
+        ``overwrite``. Returns the path written."""
+        from .files import write_atomically
+        from .whatif import _toml, scenario_toml  # the writer ``save`` uses, for the same file format
+
+        target = Path(path)
+        if target.exists() and not overwrite:
+            raise ScenarioError(f"{target}: exists; expected a new file, or overwrite=True to replace it")
+        text = scenario_toml(self, self.weights, self.biases, self.inputs, self.targets, self.learning_rate,
+                             self.epochs, self.title, self.description)
+        text = f"name = {_toml(self.name)}\n" + text
+        if self.inputs.size + self.targets.size > INLINE_NUMBERS:
+            side = target.with_suffix(".npy")
+            np.save(side, np.hstack([self.inputs, self.targets]))
+            data = f'[data]\nfile = {_toml(side.name)}\ntargets = "{self.inputs.shape[1]}:"\n'
+            text = re.sub(r"\[data\]\ninputs = .*\ntargets = .*\n", lambda m: data, text)
+        write_atomically(target, text)
+        return target
 
 
 def builtin_dir() -> Path:

@@ -23,6 +23,16 @@ def test_the_readme_example_runs(capsys):
     assert len(out) == 1 + 55 and out[1].startswith("0 z[1,1]@1 z1 z1 = W1·x1 + W2·x2 [0.3, 0.1, 0.25, 0.2] 0.08")
 
 
+def test_the_readme_pytorch_example_runs(capsys):
+    pytest.importorskip("torch")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### From PyTorch", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S)[1]
+    exec(compile(code, "README.md", "exec"), {})  # our own README's example, not user input
+    loss, mhat = map(float, capsys.readouterr().out.split())
+    assert 1.0 < loss < 1.2 and mhat != 0
+
+
 def test_everything_in_all_is_there_and_import_stays_light():
     for name in bpstep.__all__:
         assert getattr(bpstep, name) is not None
