@@ -31,8 +31,8 @@ def bpstep_process(*args, cwd=None, timeout=120, python=None):
 
 @pytest.fixture
 def make_app():
-    """The TUI app for a scenario (a built-in name or a file), keeping every notification in
-    ``said`` (the screen drops them after a few seconds): ``make_app(name, **kwargs)``. The
+    """The TUI app for a scenario (a built-in name, a file or a Scenario), keeping every notification in
+    ``said`` (the screen drops them after a few seconds): ``make_app(source, **kwargs)``. The
     cross-check is off unless a ``checker_factory`` is given or ``crosscheck=True`` asks for it."""
     from bpstep import scenario
     from bpstep.tui.app import BpstepApp
@@ -46,9 +46,10 @@ def make_app():
             self.said.append((message, kwargs.get("severity", "information")))
             super().notify(message, **kwargs)
 
-    def make(name="worked-222", **kwargs):
+    def make(source="worked-222", **kwargs):
         kwargs.setdefault("crosscheck", "checker_factory" in kwargs)
-        return Recording(scenario.load(str(name)), **kwargs)
+        loaded = source if isinstance(source, scenario.Scenario) else scenario.load(str(source))
+        return Recording(loaded, **kwargs)
 
     return make
 
