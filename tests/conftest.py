@@ -5,7 +5,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 @pytest.fixture
@@ -28,6 +27,31 @@ def bpstep_process(*args, cwd=None, timeout=120, python=None):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     return subprocess.run([python or sys.executable, "-m", "bpstep", *args], cwd=cwd or ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def make_app():
+    """The TUI app for a scenario (a built-in name, a file or a Scenario), keeping every notification in
+    ``said`` (the screen drops them after a few seconds): ``make_app(source, **kwargs)``. The
+    cross-check is off unless a ``checker_factory`` is given or ``crosscheck=True`` asks for it."""
+    from bpstep import scenario
+    from bpstep.tui.app import BpstepApp
+
+    class Recording(BpstepApp):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.said = []
+
+        def notify(self, message, **kwargs):
+            self.said.append((message, kwargs.get("severity", "information")))
+            super().notify(message, **kwargs)
+
+    def make(source="worked-222", **kwargs):
+        kwargs.setdefault("crosscheck", "checker_factory" in kwargs)
+        loaded = source if isinstance(source, scenario.Scenario) else scenario.load(str(source))
+        return Recording(loaded, **kwargs)
+
+    return make
 
 
 @pytest.fixture

@@ -191,12 +191,10 @@ def test_debug_opens_the_app_on_the_model(monkeypatch):
     assert seen[0].sizes == (3, 4, 2) and seen[0].epochs == 5
 
 
-async def test_the_app_steps_through_a_torch_model():
-    from bpstep.tui.app import BpstepApp
-
+async def test_the_app_steps_through_a_torch_model(make_app):
     model = model_for("tanh")
     x, y = data("mse", torch.float32)
-    app = BpstepApp(from_torch(model, x, y, nn.MSELoss()), crosscheck=False)
+    app = make_app(from_torch(model, x, y, nn.MSELoss()))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("n", "n")
         assert app.session.position == (0, 2)

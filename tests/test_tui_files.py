@@ -6,14 +6,14 @@ import pytest
 from bpstep import scenario
 from bpstep.tui.confirm import ConfirmScreen
 from test_safe_writes import GOOD, full_disk_after
-from test_tui import SIZE, app_for, enter, notes
+from tuikit import SIZE, enter, notes
 
 
 @pytest.mark.parametrize("command, name", [("set lr 0.25; save {}", "old.toml"), ("export {}", "old.md")])
-async def test_replacing_a_file_asks_and_no_keeps_it(tmp_path, command, name):
+async def test_replacing_a_file_asks_and_no_keeps_it(make_app, tmp_path, command, name):
     target = tmp_path / name
     target.write_bytes(GOOD)
-    app = app_for()
+    app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         for part in command.format(target).split("; "):
             await enter(pilot, part)
@@ -24,10 +24,10 @@ async def test_replacing_a_file_asks_and_no_keeps_it(tmp_path, command, name):
                                                                   "warning")
 
 
-async def test_replacing_a_file_asks_and_yes_replaces_it(tmp_path):
+async def test_replacing_a_file_asks_and_yes_replaces_it(make_app, tmp_path):
     target = tmp_path / "old.toml"
     target.write_bytes(GOOD)
-    app = app_for()
+    app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await enter(pilot, "set lr 0.25")
         await enter(pilot, f"save {target}")
@@ -35,10 +35,10 @@ async def test_replacing_a_file_asks_and_yes_replaces_it(tmp_path):
         assert scenario.load(str(target)).learning_rate == 0.25 and notes(app)[-1] == (f"saved {target}", "information")
 
 
-async def test_a_full_disk_during_export_leaves_the_old_file(tmp_path, monkeypatch):
+async def test_a_full_disk_during_export_leaves_the_old_file(make_app, tmp_path, monkeypatch):
     target = tmp_path / "old.md"
     target.write_bytes(GOOD)
-    app = app_for()
+    app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         full_disk_after(monkeypatch, 200)
         await enter(pilot, f"export {target}")

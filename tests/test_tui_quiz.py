@@ -6,7 +6,6 @@ import re
 
 from bpstep import scenario
 from bpstep.session import Session
-from bpstep.tui.app import BpstepApp
 from bpstep.tui.formula import FormulaPanel
 from bpstep.tui.frame import Frame
 from bpstep.tui.network import NetworkPanel, edge_numbers
@@ -14,11 +13,11 @@ from bpstep.tui.status import StatusLine
 from bpstep.tui.tapeview import TapePanel
 from bpstep.tui.values import ValuesPanel
 
-SIZE = (120, 40)
+from tuikit import SIZE, text
 
 
 class Torch:
-    """Stands in for the torch cross-check: the engine's value, as torch's."""
+    """Stands in for the torch cross-check, ready at once: the engine's value, as torch's."""
 
     device, dtype = "cpu", "float64"
 
@@ -27,22 +26,6 @@ class Torch:
 
     def compare(self, step):
         return step.value, 0.0, True
-
-
-class Quizzed(BpstepApp):
-    """The app with its notifications kept, and a torch that is ready at once."""
-
-    def __init__(self, name="worked-222"):
-        super().__init__(scenario.load(name), checker_factory=Torch)
-        self.said = []
-
-    def notify(self, message, **kwargs):
-        self.said.append((message, kwargs.get("severity", "information")))
-        super().notify(message, **kwargs)
-
-
-def text(app, panel) -> str:
-    return app.query_one(panel).plain()
 
 
 def score(app) -> str:
@@ -70,8 +53,8 @@ async def type_in(pilot, keys: str):
     await pilot.press(*["full_stop" if k == "." else "minus" if k == "-" else k for k in keys], "enter")
 
 
-async def test_typing_right_and_wrong_answers_keeps_the_score():
-    app = Quizzed()
+async def test_typing_right_and_wrong_answers_keeps_the_score(make_app):
+    app = make_app(checker_factory=Torch)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         await pilot.press("Q")
@@ -106,8 +89,8 @@ async def test_typing_right_and_wrong_answers_keeps_the_score():
         assert not app.session.quiz.on and "quiz" not in text(app, StatusLine)
 
 
-async def test_every_panel_hides_the_value_until_it_is_answered():
-    app = Quizzed()
+async def test_every_panel_hides_the_value_until_it_is_answered(make_app):
+    app = make_app(checker_factory=Torch)
     async with app.run_test(size=SIZE) as pilot:
         await commands(app, pilot, "watch a[1,1]@1", "quiz on a", "goto a[1,1]@1")
         value = "0.51998934"
@@ -129,8 +112,8 @@ async def test_every_panel_hides_the_value_until_it_is_answered():
         assert "h1 0.5200" in text(app, NetworkPanel)
 
 
-async def test_escape_leaves_the_question_for_later_and_a_brings_the_prompt_back():
-    app = Quizzed()
+async def test_escape_leaves_the_question_for_later_and_a_brings_the_prompt_back(make_app):
+    app = make_app(checker_factory=Torch)
     async with app.run_test(size=SIZE) as pilot:
         await commands(app, pilot, "quiz on dE/dz", "goto dE/dz[2,1]@1")
         await pilot.press("escape")
@@ -145,8 +128,8 @@ async def test_escape_leaves_the_question_for_later_and_a_brings_the_prompt_back
         assert "no question is open" in app.said[-1][0]
 
 
-async def test_moving_on_without_answering_skips_the_question():
-    app = Quizzed()
+async def test_moving_on_without_answering_skips_the_question(make_app):
+    app = make_app(checker_factory=Torch)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         await pilot.press("Q", "s", "escape", "s", "escape")
@@ -156,8 +139,8 @@ async def test_moving_on_without_answering_skips_the_question():
         assert app.session.quiz.asking is None and "0.11000000" in text(app, FormulaPanel)
 
 
-async def test_a_bad_answer_is_a_notification_and_the_question_stays():
-    app = Quizzed()
+async def test_a_bad_answer_is_a_notification_and_the_question_stays(make_app):
+    app = make_app(checker_factory=Torch)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         await pilot.press("Q", "s")
@@ -166,8 +149,8 @@ async def test_a_bad_answer_is_a_notification_and_the_question_stays():
         assert app.session.quiz.asking is not None and app.session.quiz.answers == []
 
 
-async def test_a_question_that_comes_under_the_help_screen_waits_for_a():
-    app = Quizzed()
+async def test_a_question_that_comes_under_the_help_screen_waits_for_a(make_app):
+    app = make_app(checker_factory=Torch)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         await pilot.press("question_mark")
@@ -188,10 +171,10 @@ def test_the_edges_keep_the_colours_of_W_while_a_layers_last_gradient_is_asked()
     assert edge_numbers(Frame(s))[0] == "∂E/∂W"
 
 
-async def test_a_compared_value_of_the_hidden_step_is_left_out_until_it_is_answered(tmp_path):
+async def test_a_compared_value_of_the_hidden_step_is_left_out_until_it_is_answered(make_app, tmp_path):
     values = tmp_path / "mine.csv"
     values.write_text("id,value\na[1,1]@1,0.6\n", encoding="utf-8")  # wrong: its |Δ| would tell
-    app = Quizzed()
+    app = make_app(checker_factory=Torch)
     async with app.run_test(size=SIZE) as pilot:
         app.session.load_comparison(str(values))
         await commands(app, pilot, "quiz on a", "goto a[1,1]@1")

@@ -10,12 +10,12 @@ from bpstep import loading, scenario
 from bpstep.session import Session
 from bpstep.tui import app as app_module
 from test_total_parser import REPRODUCERS
-from test_tui import SIZE, app_for, enter, notes, opened
+from tuikit import SIZE, enter, notes, opened
 
 
 @pytest.mark.parametrize("command, why", REPRODUCERS.values(), ids=REPRODUCERS.keys())
-async def test_each_class_of_bad_command_is_a_notification_and_the_app_goes_on(command, why):
-    app = app_for()
+async def test_each_class_of_bad_command_is_a_notification_and_the_app_goes_on(make_app, command, why):
+    app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await enter(pilot, command)
         assert notes(app)[-1][1] == "error" and why in notes(app)[-1][0]
@@ -23,8 +23,8 @@ async def test_each_class_of_bad_command_is_a_notification_and_the_app_goes_on(c
         assert app.is_running and app.session.position == (0, 1)
 
 
-async def test_a_condition_of_1500_terms_is_refused_at_once():
-    app = app_for()
+async def test_a_condition_of_1500_terms_is_refused_at_once(make_app):
+    app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await enter(pilot, "break E if " + " or ".join(["value > 0"] * 1500))
         assert "expected at most 1,000" in notes(app)[-1][0] and app.session.breakpoints == []
@@ -40,8 +40,8 @@ def bug(*args, **kwargs):
     raise ZeroDivisionError("a bug in a command")
 
 
-async def test_a_bug_in_a_command_is_logged_and_the_app_goes_on(log_folder, monkeypatch):
-    app = app_for()
+async def test_a_bug_in_a_command_is_logged_and_the_app_goes_on(make_app, log_folder, monkeypatch):
+    app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         monkeypatch.setattr(Session, "execute", bug)
         await enter(pilot, "step 3")
@@ -55,8 +55,8 @@ async def test_a_bug_in_a_command_is_logged_and_the_app_goes_on(log_folder, monk
         assert app.is_running and app.session.position == (0, 1)
 
 
-async def test_a_bug_in_a_long_command_is_logged_and_the_app_goes_on(log_folder, monkeypatch):
-    app = app_for("xor")
+async def test_a_bug_in_a_long_command_is_logged_and_the_app_goes_on(make_app, log_folder, monkeypatch):
+    app = make_app("xor")
     async with app.run_test(size=SIZE) as pilot:
         monkeypatch.setattr(Session, "execute", bug)
         await enter(pilot, "goto epoch 5000")
@@ -69,10 +69,10 @@ async def test_a_bug_in_a_long_command_is_logged_and_the_app_goes_on(log_folder,
         assert app.session.position == (0, 1)
 
 
-async def test_a_bug_while_opening_is_logged(log_folder, monkeypatch, tmp_path):
+async def test_a_bug_while_opening_is_logged(make_app, log_folder, monkeypatch, tmp_path):
     (tmp_path / "s.toml").write_text("whatever")
     monkeypatch.setattr(app_module.loading, "load", bug)
-    app = app_for()
+    app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await enter(pilot, f"open {tmp_path / 's.toml'}")
         await opened(pilot)
@@ -80,7 +80,7 @@ async def test_a_bug_while_opening_is_logged(log_folder, monkeypatch, tmp_path):
         assert app.session.scenario.name == "worked-222"
 
 
-async def test_a_long_open_shows_progress_and_esc_gives_it_up(tmp_path, monkeypatch):
+async def test_a_long_open_shows_progress_and_esc_gives_it_up(make_app, tmp_path, monkeypatch):
     big = tmp_path / "big.toml"
     big.write_text((scenario.builtin_dir() / "xor.toml").read_text())
     release = threading.Event()
@@ -90,7 +90,7 @@ async def test_a_long_open_shows_progress_and_esc_gives_it_up(tmp_path, monkeypa
         return loading.load(spec)
 
     monkeypatch.setattr(app_module.loading, "load", slow_load)
-    app = app_for()
+    app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         before = app.session
         await enter(pilot, f"open {big}")
@@ -107,10 +107,10 @@ async def test_a_long_open_shows_progress_and_esc_gives_it_up(tmp_path, monkeypa
         assert app.session is before and app.session.scenario.name == "worked-222"
 
 
-async def test_a_long_open_that_finishes_replaces_the_session(tmp_path):
+async def test_a_long_open_that_finishes_replaces_the_session(make_app, tmp_path):
     mine = tmp_path / "xor-copy.toml"
     mine.write_text((scenario.builtin_dir() / "xor.toml").read_text())
-    app = app_for()
+    app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await enter(pilot, f"open {mine}")
         await opened(pilot)

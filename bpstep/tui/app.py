@@ -23,9 +23,7 @@ import sys
 import threading
 from pathlib import Path
 
-import numpy as np
-
-from textual import work
+from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -47,6 +45,7 @@ from .edit import set_lines
 from .formula import FormulaPanel
 from .frame import Frame
 from .help import HelpScreen
+from .lines import CheckedPanel
 from .loss import LossPanel
 from .network import NetworkPanel
 from .palette import BpstepCommands
@@ -74,6 +73,18 @@ def survives(doing: str):
                 self.failed(e, doing.format(*args))
         return guarded
     return wrap
+
+
+def when_idle(method):
+    """A method of the app that starts something new: while a worker is still busy with the
+    last command it only says so (the session must not move under the worker)."""
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        if self.busy:
+            self.notify("still working on the last command: wait, or Esc to cancel it", severity="warning")
+            return None
+        return method(self, *args, **kwargs)
+    return guarded
 
 
 class BpstepApp(App):
@@ -141,20 +152,20 @@ class BpstepApp(App):
         self._factory = checker_factory or check.make_checker
         self.crosscheck = self._crosscheck()
         self.frame = Frame(self.session)
-        self._loss_drawn = None
         self._norms = GradientNorms(self.session.tape)
 
     # -- screen ----------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield StatusLine(id="status")
+        frame, crosscheck = self.frame, self.crosscheck
+        yield StatusLine(frame=frame, crosscheck=crosscheck, id="status")
         with Horizontal(id="top"):
-            yield NetworkPanel(id="network")
-            yield TapePanel(id="tape")
-        yield FormulaPanel(id="formula")
+            yield NetworkPanel(frame=frame, id="network")
+            yield TapePanel(frame=frame, id="tape")
+        yield FormulaPanel(frame=frame, crosscheck=crosscheck, id="formula")
         with Horizontal(id="bottom"):
-            yield ValuesPanel(id="values")
-            yield LossPanel(id="loss")
+            yield ValuesPanel(frame=frame, crosscheck=crosscheck, id="values")
+            yield LossPanel(frame=frame, id="loss")
         with Horizontal(id="progress"):
             yield Label(id="progress-label")
             yield ProgressBar(id="progress-bar", show_eta=False)
@@ -165,6 +176,7 @@ class BpstepApp(App):
     def on_mount(self) -> None:
         self._panels = [self.query_one(f"#{name}") for name in
                         ("status", "network", "tape", "formula", "values", "loss")]
+        self._checked = [panel for panel in self._panels if isinstance(panel, CheckedPanel)]
         self.query_one("#progress").display = False
         self.query_one("#cmdhint").display = False
         self.query_one(CommandLine).display = False
@@ -188,22 +200,18 @@ class BpstepApp(App):
                 panel.border_title = titles[panel.id]
 
     def show(self) -> None:
-        """Take a new frame from the session (not while a worker moves it) and redraw what
-        changed (the loss only when the epoch or the losses known did)."""
+        """Take a new frame from the session (not while a worker moves it) and push it, with
+        the cross-check, to the panels: each redraws what changed."""
         plot = self.query_one(LossPanel)
         if not self.busy:
             self.frame = Frame(self.session)
             self._titles()
             if plot.mode == "gradients":
                 self._update_norms(plot)
-        loss = (id(self.frame.losses), self.session.tape.generation, self.frame.epoch,
-                int(np.isfinite(self.frame.losses).sum()), plot.mode, plot.epochs, id(plot.norms))
+        for panel in self._checked:
+            panel.crosscheck = self.crosscheck
         for panel in self._panels:
-            if panel.id == "loss":
-                if loss == self._loss_drawn:
-                    continue
-                self._loss_drawn = loss
-            panel.redraw(layout=panel.id == "formula")
+            panel.frame = self.frame
 
     def notify(self, message: str, *, markup: bool = False, **kwargs) -> None:
         # messages are ids and formulas (W[2,1,1]), not markup; what a command did is read at a
@@ -221,13 +229,11 @@ class BpstepApp(App):
                     severity="error", timeout=30)
 
     @survives("the command {!r}")
+    @when_idle
     def run_command(self, text: str) -> None:
         """Run one command line: a §6 command or ``open SCENARIO``; errors are notifications."""
         text = text.strip()
         if not text:
-            return
-        if self.busy:
-            self.notify("still working on the last command: wait, or Esc to cancel it", severity="warning")
             return
         if text.split()[0] == "open":
             self.open_scenario(text[4:].strip())
@@ -305,11 +311,12 @@ class BpstepApp(App):
         self.query_one("#progress-label", Label).update(f"{what} — Esc cancels ")
         self.query_one("#progress-bar", ProgressBar).update(total=None, progress=0)
         self.query_one("#progress").display = True
-        self.query_one("#status").redraw()
+        self.query_one(StatusLine).busy = True
         self._progress_timer = self.set_interval(0.1, self._show_progress)
 
     def _idle(self) -> None:
         self.busy = False
+        self.query_one(StatusLine).busy = False
         self._progress_timer.stop()
         self.query_one("#progress").display = False
 
@@ -353,6 +360,10 @@ class BpstepApp(App):
     def action_command(self, text: str) -> None:
         self.run_command(text)
 
+    @on(CommandLine.Submitted, "#cmdline")
+    def _entered(self, message: CommandLine.Submitted) -> None:
+        self.run_command(message.value)
+
     def prompt(self, text: str = "") -> None:
         self.query_one(CommandLine).open(text)
 
@@ -364,30 +375,26 @@ class BpstepApp(App):
         return Ref(step.id, step.sample)
 
     @survives("a breakpoint on the current step")
+    @when_idle
     def action_toggle_break(self) -> None:
-        if not self.busy:
-            self._done(self.session.toggle_break(self._here()))
+        self._done(self.session.toggle_break(self._here()))
 
     def action_toggle_watch(self) -> None:
         ref = self._here()
         self.run_command(f"{'unwatch' if ref in self.session.watches else 'watch'} {ref}")
 
     @survives("switching views")
+    @when_idle
     def action_toggle_view(self) -> None:
         """``v``: the other view, at the same place (the status line says which; no message)."""
-        if self.busy:
-            self.notify("still working on the last command: wait, or Esc to cancel it", severity="warning")
-            return
         self.session.set_view("scalar" if self.session.view == "layer" else "layer")
         self.show()
 
     @survives("proposing an edit")
+    @when_idle
     def action_edit(self) -> None:
         """``e``: the command line with ``set ID VALUE`` for the given quantity nearest the
         current step (Tab: the others), its value as it is in this epoch."""
-        if self.busy:
-            self.notify("still working on the last command: wait, or Esc to cancel it", severity="warning")
-            return
         choices = set_lines(self.session, self.frame)
         name = self.frame.layer.spec.label if self.frame.layered else self.frame.step.name
         if not choices:
@@ -426,6 +433,10 @@ class BpstepApp(App):
 
     def goto_index(self, index: int) -> None:
         self.run_command(f"goto step {index}")
+
+    @on(TapePanel.StepClicked)
+    def _step_clicked(self, message: TapePanel.StepClicked) -> None:
+        self.goto_index(message.index)
 
     def action_goto_index(self, index: int) -> None:
         self.goto_index(index)
@@ -520,11 +531,9 @@ class BpstepApp(App):
     # -- scenarios and the cross-check ------------------------------------------------------------
 
     @survives("opening {!r}")
+    @when_idle
     def open_scenario(self, spec: str) -> None:
         """Open another scenario; a bad one is a notification and the session stays."""
-        if self.busy:
-            self.notify("still working on the last command: wait, or Esc to cancel it", severity="warning")
-            return
         if not spec:
             self.notify(f"open: expected a built-in scenario ({', '.join(scenarios.builtin_names())}) "
                         "or a .toml file", title="bad command", severity="error")
@@ -602,13 +611,11 @@ class BpstepApp(App):
         self.push_screen(ConfirmScreen(f"{path} exists. Replace it?"), answered)
 
     @survives("exporting the worked example")
+    @when_idle
     def export(self, path: str = "", force: bool = False) -> None:
         """Write the worked example of the cursor's epoch as Markdown (with the torch values
         when the cross-check is ready), atomically, asking before a file is replaced; where it
         went, or why not, is a notification."""
-        if self.busy:
-            self.notify("still working on the last command: wait, or Esc to cancel it", severity="warning")
-            return
         target = Path(path or self.export_name()).expanduser()
         if not force and files.exists(target):
             self._confirm_replace(target, lambda: self.export(path, force=True))

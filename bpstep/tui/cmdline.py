@@ -87,4 +87,4 @@ class CommandLine(Input):
         self.action_close()
         if text:
             self.entered.append(text)
-            self.app.run_command(text)
+            self.post_message(self.Submitted(self, text))  # the app runs it

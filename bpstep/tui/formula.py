@@ -24,7 +24,7 @@ from rich.text import Text
 from bpstep.layers import MAX_SHOWN, matrix_lines
 from bpstep.notation import Ref, operands, refs, render
 
-from .lines import LinesPanel
+from .lines import CheckedPanel
 from .purpose import purpose
 
 _MARK = "\x00"
@@ -160,12 +160,15 @@ def matrix_block(label: str, m, shown: int, style) -> list[Text]:
     return lines
 
 
-class FormulaPanel(LinesPanel):
+class FormulaPanel(CheckedPanel):
+    def watch_frame(self) -> None:
+        self.redraw(layout=True)  # a formula's height follows what it holds
+
     def parts(self, width: int, height: int | None = None, drawn: int | None = None) -> tuple[list, list]:
         """``(formula rows, result rows)`` for ``width`` cells (and, in layer view, as few more
         than ``height`` rows as the matrices allow): rows are Texts. Formula rows past ``drawn``
         are left empty: they are only counted (a sum of 784 products wraps to hundreds)."""
-        frame = self.app.frame
+        frame = self.frame
         if frame.layered:
             return self._layer_parts(frame.layer, width, height)
         step = frame.step
@@ -197,7 +200,7 @@ class FormulaPanel(LinesPanel):
                 rows.append(num)
         result = Text(indent[:-2] + "= ")
         result.append(frame.value_text(step.index), _RESULT)
-        verdict, style = (_ASK, _ASKED) if hidden else self.app.crosscheck.verdict_line(step)
+        verdict, style = (_ASK, _ASKED) if hidden else self.crosscheck.verdict_line(step)
         result.append("    ")
         result.append(verdict, style)
         tail = [result]
@@ -253,7 +256,7 @@ class FormulaPanel(LinesPanel):
         label, _, rhs = ls.header().partition(" = ")
         head.append(label, _SELF)
         head.append(" = " + rhs)
-        verdict, style = self.app.crosscheck.layer_verdict_line(ls)
+        verdict, style = self.crosscheck.layer_verdict_line(ls)
         tail = [Text(verdict, style, no_wrap=True, overflow="ellipsis")]
         blocks = ls.blocks()
         *operands, result = blocks
@@ -278,7 +281,7 @@ class FormulaPanel(LinesPanel):
         width, height = self.content_size
         rows, tail = self.parts(width, height, drawn=height)
         if len(rows) + len(tail) > height:
-            frame = self.app.frame
+            frame = self.frame
             pairs = 1 if frame.layered or frame.step.spec.plain else 2
             keep = max(pairs, (height - len(tail) - 1) // pairs * pairs)
             hidden = (len(rows) - keep) // pairs

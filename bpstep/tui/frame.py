@@ -37,6 +37,7 @@ class Frame:
         self.length = len(self.specs)
         self.epochs = tape.epochs
         self.losses = tape.losses
+        self.generation = tape.generation  # changes with each what-if edit: the loss plot redraws
         self.edits = whatif.described(tape)  # what-if edits in force: (long, short) texts
         self.original_losses = tape.original_losses  # the scenario's own run's, while edits are in force
         self.layered = session.view == "layer"

@@ -2,27 +2,38 @@
 line API. A step redraws every panel, so this path matters: it skips turning one big text into
 Textual's content and back, and it keeps the strips of lines it has drawn before (a step moves
 the tape and the values by a row and changes a few cells of the network), which together
-halve the time from a key to its frame."""
+halve the time from a key to its frame.
+
+The app pushes what a panel shows down to it (attributes down): ``frame``, the
+:class:`bpstep.tui.frame.Frame` taken after each command, whose watcher redraws the panel."""
 
 from __future__ import annotations
 
 from rich.segment import Segment
 from rich.text import Text
+from textual.cache import LRUCache
+from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
 
 class LinesPanel(Widget):
-    STRIPS_KEPT = 512
+    STRIPS_KEPT = 512  # strips of the lines drawn most recently; older ones are dropped
+    # pushed again (and redrawn) when the same frame has news: the cross-check got ready
+    frame = reactive(None, repaint=False, always_update=True)
 
-    def __init__(self, **kwargs):
+    def __init__(self, frame=None, **kwargs):
         super().__init__(**kwargs)
+        self.set_reactive(LinesPanel.frame, frame)  # the first screen's, drawn without a watcher
         self._drawn = None  # (content size, lines) as last drawn
-        self._strips: dict = {}  # (base style, text, spans) → Strip
+        self._strips: LRUCache = LRUCache(self.STRIPS_KEPT)  # (base style, text, spans, style) → Strip
 
     def lines(self) -> list[Text]:
         """The panel's lines for its ``content_size``."""
         raise NotImplementedError
+
+    def watch_frame(self) -> None:
+        self.redraw()
 
     def redraw(self, layout: bool = False) -> None:
         self._drawn = None
@@ -43,11 +54,19 @@ class LinesPanel(Widget):
         key = (base, line.plain, tuple(line.spans), line.style)
         strip = self._strips.get(key)
         if strip is None:
-            if len(self._strips) > self.STRIPS_KEPT:
-                self._strips.clear()
-            strip = self._strips[key] = Strip(Segment.apply_style(line.render(self.app.console), base))
+            strip = Strip(Segment.apply_style(line.render(self.app.console), base))
+            self._strips.set(key, strip)
         return strip
 
     def plain(self) -> str:
         """The panel's text (for tests)."""
         return "\n".join(line.plain for line in self.drawn())
+
+
+class CheckedPanel(LinesPanel):
+    """A panel that shows torch's side too: the app pushes its cross-check down as well."""
+    crosscheck = reactive(None, repaint=False)  # the app's CrossCheck, pushed before the frame
+
+    def __init__(self, frame=None, crosscheck=None, **kwargs):
+        super().__init__(frame=frame, **kwargs)
+        self.set_reactive(CheckedPanel.crosscheck, crosscheck)

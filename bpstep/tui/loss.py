@@ -30,6 +30,16 @@ class LossPanel(LinesPanel):
         self.mode = "loss"  # or "gradients"
         self.epochs: tuple[int, int] | None = None  # the range shown; None: the whole run
         self.norms: np.ndarray | None = None  # layers × epochs, for "gradients"
+        self._plotted = None  # what the plot was last drawn from
+
+    def watch_frame(self) -> None:
+        """Redraw only when the plot would change: a step within an epoch leaves it as it is."""
+        frame = self.frame
+        plotted = (id(frame.losses), frame.generation, frame.epoch, int(np.isfinite(frame.losses).sum()),
+                   self.mode, self.epochs, id(self.norms))
+        if plotted != self._plotted:
+            self._plotted = plotted
+            self.redraw()
 
     def shown(self, epochs: int) -> tuple[int, int]:
         first, last = self.epochs or (0, epochs)
@@ -41,7 +51,7 @@ class LossPanel(LinesPanel):
         return what if self.epochs is None else f"{what} · epochs {first}…{last}"
 
     def lines(self) -> list[Text]:
-        frame = self.app.frame
+        frame = self.frame
         width, height = self.content_size
         if width < 4 or height < 1:
             return []

@@ -107,7 +107,7 @@ def whole_layer(family: str, l: int, sizes: tuple, frozen: frozenset) -> tuple[s
 class NetworkPanel(LinesPanel):
     def lines(self) -> list[Text]:
         w, h = self.content_size
-        return draw(self.app.frame, w, h)
+        return draw(self.frame, w, h)
 
 
 def _unit_values(frame):

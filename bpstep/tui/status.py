@@ -6,16 +6,21 @@ from __future__ import annotations
 
 from rich.cells import cell_len
 from rich.text import Text
+from textual.reactive import reactive
 
-from .lines import LinesPanel
+from .lines import CheckedPanel, LinesPanel
 
 
-class StatusLine(LinesPanel):
+class StatusLine(CheckedPanel):
+    busy = reactive(False, repaint=False)  # a worker runs the last command
+
+    def watch_busy(self) -> None:
+        self.redraw()
+
     def lines(self) -> list[Text]:
-        app = self.app
-        frame = app.frame
+        frame = self.frame
         step = frame.step
-        check = app.crosscheck
+        check = self.crosscheck
         # name: (full text, short text, style); the short ones, one part after another
         # (_SHORTER), when the line is too narrow; the cross-check's state keeps its words (why
         # it is unavailable) and is cut last
@@ -43,7 +48,7 @@ class StatusLine(LinesPanel):
         }
         if frame.quiz:  # while the quiz is on, its score: "quiz 3/4", right of graded
             parts["quiz"] = (frame.quiz, frame.quiz.replace("quiz ", "Q"), "bold magenta")
-        if app.busy:
+        if self.busy:
             parts["busy"] = ("working… Esc cancels", "Esc cancels", "bold yellow")
         state = check.status()
         parts["check"] = (state, state, "green" if check.state == "ready" else "grey70")

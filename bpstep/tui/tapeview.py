@@ -3,13 +3,14 @@
 agrees with the step's or not), factor steps indented under their product, the
 first step of each phase labelled. In layer view the rows are layer steps, each with its
 operation and the shape of its result, marked when a scalar step in it has a breakpoint.
-A click on a row goes to that step."""
+A click on a row says which step it shows (:class:`TapePanel.StepClicked`): the app goes there."""
 
 from __future__ import annotations
 
 from rich.cells import cell_len
 from rich.text import Text
 from textual import events
+from textual.message import Message
 
 from .lines import LinesPanel
 
@@ -32,12 +33,19 @@ def _fit(text: str, room: int) -> str:
 
 
 class TapePanel(LinesPanel):
+    class StepClicked(Message):
+        """A row was clicked: the step (or layer step) ``index`` of the epoch shown."""
+
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.index = index
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._rows: list[int] = []  # the step index shown on each row, as last drawn
 
     def lines(self) -> list[Text]:
-        frame = self.app.frame
+        frame = self.frame
         width, height = self.content_size
         here, length = frame.current_index, frame.current_length
         first = max(0, min(here - height // 2, length - height))
@@ -80,4 +88,4 @@ class TapePanel(LinesPanel):
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
         if offset is not None and 0 <= offset.y < len(self._rows):
-            self.app.goto_index(self._rows[offset.y])
+            self.post_message(self.StepClicked(self._rows[offset.y]))

@@ -8,18 +8,15 @@ from __future__ import annotations
 from rich.cells import cell_len
 from rich.text import Text
 
-from .lines import LinesPanel
-
-
+from .lines import CheckedPanel
 from .tapeview import sample_tag
 
 _VALUE_W, _TORCH_W, _DELTA_W = 12, 12, 8  # each with the space before it
 
 
-class ValuesPanel(LinesPanel):
+class ValuesPanel(CheckedPanel):
     def lines(self) -> list[Text]:
-        app = self.app
-        frame, check = app.frame, app.crosscheck
+        frame, check = self.frame, self.crosscheck
         width, height = self.content_size
         show_torch = width >= 12 + _VALUE_W + _TORCH_W + _DELTA_W
         name_w = width - _VALUE_W - (_TORCH_W + _DELTA_W if show_torch else 0)
