@@ -644,7 +644,7 @@ def _report(out, sc, mirror, tolerance, fd, result, losses, torch_losses, final,
     """The report; with mini-batches (``iterations`` an epoch) the free run's table counts the
     iterations of the whole run."""
     w = out.write
-    E = sc.epochs
+    E, unit = sc.epochs, "epoch"
     acts = sc.activations[0] if len(set(sc.activations)) == 1 else "/".join(sc.activations)
     w(f"bpstep check {sc.name}: {'-'.join(map(str, sc.sizes))} {acts}, {sc.loss}, {sc.dtype}, "
       f"{E} epoch{'s' if E != 1 else ''}, {sc.update_order} updates\n")
@@ -652,7 +652,7 @@ def _report(out, sc, mirror, tolerance, fd, result, losses, torch_losses, final,
         shuffled = f", shuffled (seed {sc.shuffle_seed})" if sc.shuffle_seed is not None else ""
         w(f"mini-batches of {sc.batch}: {iterations} iteration{'s' if iterations > 1 else ''} an epoch{shuffled}; "
           "the free run's table counts iterations over the run\n")
-        E = len(losses) - 1
+        E, unit = len(losses) - 1, "iteration"
     w(f"against torch {mirror.torch.__version__} on {mirror.device}; every epoch starts from bpstep's own "
       f"parameters (teacher forcing)\n")
     w(f"tolerance per value: {tolerance.describe()}\n")
@@ -677,20 +677,20 @@ def _report(out, sc, mirror, tolerance, fd, result, losses, torch_losses, final,
 
     w("\nfree run: each engine trains alone from the same start; the loss of each epoch's forward pass\n")
     shown = _shown_epochs(E)
-    w(_free_table(shown, losses, torch_losses, E))
+    w(_free_table(shown, losses, torch_losses, E, unit))
     centre = drift.steepest(losses)
     if centre is not None:  # where the runs part most, which the round epochs above may step over
         near = drift.around(centre, E, max(1, (shown[1] - shown[0]) // 50 if len(shown) > 2 else 1), count=3)
-        w(f"around the largest change of the loss (epoch {centre} to {centre + 1}: "
+        w(f"around the largest change of the loss ({unit} {centre} to {centre + 1}: "
           f"{fmt(float(losses[centre]))} → {fmt(float(losses[centre + 1]))})\n")
-        w(_free_table(near, losses, torch_losses, E))
+        w(_free_table(near, losses, torch_losses, E, unit))
     if free_run is not None:
         w(f"epochs {free_run[0]}…{free_run[-1]}, as asked\n")
-        w(_free_table(free_run, losses, torch_losses, E))
+        w(_free_table(free_run, losses, torch_losses, E, unit))
     gaps = EXACT.errors(np.asarray(losses, np.float64), np.asarray(torch_losses, np.float64))[0]
     worst = int(np.nanargmax(gaps)) if np.isfinite(gaps).any() else 0
     if gaps[worst] > tolerance.rtol * abs(float(losses[worst])) + tolerance.atol:
-        w(f"the free runs part most at epoch {worst} (|Δ| {_format_err(float(gaps[worst]))}); why: {drift.WHY}\n")
+        w(f"the free runs part most at {unit} {worst} (|Δ| {_format_err(float(gaps[worst]))}); why: {drift.WHY}\n")
     diff, where = _largest_difference(final, torch_W, torch_b)
     w(f"largest final parameter difference: {_format_err(diff)} at {where}\n\n")
 
@@ -704,8 +704,8 @@ def _report(out, sc, mirror, tolerance, fd, result, losses, torch_losses, final,
                 w(f"  {kind}: first {row.first_bad}\n")
 
 
-def _free_table(epochs, losses, torch_losses, E) -> str:
-    table = [("epoch", "bpstep", "torch", "|Δ|", "")]
+def _free_table(epochs, losses, torch_losses, E, unit="epoch") -> str:
+    table = [(unit, "bpstep", "torch", "|Δ|", "")]
     for e in epochs:
         gap = float(EXACT.errors(losses[e], torch_losses[e])[0])
         table.append((str(e), fmt(losses[e]), fmt(torch_losses[e]), _format_err(gap),
