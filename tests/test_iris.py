@@ -65,3 +65,12 @@ def test_check_passes_on_its_first_epochs():
     out = io.StringIO()
     assert run_check(scenario.load("iris").with_epochs(3), "cpu", out=out, err=io.StringIO()) == 0, out.getvalue()
     assert "mini-batches of 16: 10 iterations an epoch, shuffled" in out.getvalue()
+
+
+def test_the_markdown_of_one_iteration_shows_the_jacobian_and_adams_update(run_cli):
+    code, out, err = run_cli("replay", "iris", "--format", "markdown", "-c", "goto epoch 2 iteration 3")
+    assert code == 0, err
+    assert "This is iteration 3 of the 10 of epoch 2 (of 100)" in out and "a mini-batch of 16 samples" in out
+    assert r"\frac{\partial o_{2}}{\partial z^{2}_{1}} = -\left(o_{2} \cdot o_{1}\right) = -\left(0." in out
+    # Adam's bias correction at step t = 2·10 + 3 + 1 = 24, with its numbers
+    assert r"{0.9}^{24}" in out and r"\hat{m}\left(W^{2}_{11}\right)" in out

@@ -171,3 +171,15 @@ def test_what_if_keeps_to_what_a_batched_run_can_take(run_cli, write_scenario, t
     code, out, err = run_cli("replay", str(path), "-c", f"set lr 0.5; save {saved}")
     assert code == 0, err
     assert scenario.load(str(saved)).batch_size == 2
+
+
+def test_the_status_line_names_the_iteration():
+    from bpstep.session import Session
+    from bpstep.tui.frame import Frame
+    from bpstep.tui.status import _epoch
+
+    session = Session(load("batch_size = 2"))
+    session.run("goto epoch 1 iteration 2")
+    assert _epoch(Frame(session))[:2] == ("epoch 1/3 · iteration 2/3", "e1/3 i2/3")
+    session.run("goto epoch 3")
+    assert _epoch(Frame(session))[:2] == ("epoch 3/3", "e3/3")
