@@ -50,14 +50,14 @@ COMMANDS = {
     "rnext": (("rn",), "rnext [N]"),
     "rfinish": (("rf",), "rfinish"),
     "rcontinue": (("rc",), "rcontinue"),
-    "goto": (("g",), "goto epoch E [phase P] | goto step K | goto ID[@n]"),
+    "goto": (("g",), "goto epoch E [iteration I] [phase P] | goto step K | goto ID[@n]"),
     "break": (("b",), "break ID[@n] [if COND] | break phase P | break nan | break dead | break saturated [EPS] "
                       "| break vanishing [EPS] | break exploding [X]"),
     "delete": ((), "delete [K]"),
     "breaks": ((), "breaks"),
     "watch": (("w",), "watch ID[@n]"),
     "unwatch": ((), "unwatch ID[@n]"),
-    "print": (("p",), "print ID[@n] | print classes | print accuracy"),
+    "print": (("p",), "print ID[@n] | print classes | print accuracy | print order"),
     "where": ((), "where"),
     "health": ((), "health"),
     "expect": ((), "expect ID[@n] VALUE [tol T]"),
@@ -95,6 +95,7 @@ class Command:
     count: int = 1
     ref: Ref | None = None
     epoch: int | None = None
+    iteration: int | None = None  # goto epoch E iteration I (mini-batches)
     phase: str | None = None
     step: int | None = None
     cond: object = None  # parsed condition
@@ -164,13 +165,19 @@ def parse(text: str) -> Command:
         if not args:
             raise bad("expected where to go")
         if args[0] == "epoch":
-            cmd.epoch = whole_number(args[1]) if len(args) in (2, 4) else None
-            if len(args) in (2, 4) and cmd.epoch is None and args[1].isascii() and args[1].isdigit():
+            cmd.epoch = whole_number(args[1]) if len(args) in (2, 4, 6) else None
+            if len(args) in (2, 4, 6) and cmd.epoch is None and args[1].isascii() and args[1].isdigit():
                 raise bad(f"epoch {args[1]} has more than {MAX_DIGITS} digits")
-            if cmd.epoch is None or (len(args) == 4 and args[2] != "phase"):
+            more = args[2:]
+            if len(more) >= 2 and more[0] == "iteration":
+                cmd.iteration = whole_number(more[1])
+                if cmd.iteration is None:
+                    raise bad(f"expected an iteration number, got {rest!r}")
+                more = more[2:]
+            if cmd.epoch is None or more and (len(more) != 2 or more[0] != "phase"):
                 raise bad(f"got {rest!r}")
-            if len(args) == 4:
-                cmd.phase = _phase(args[3], bad)
+            if more:
+                cmd.phase = _phase(more[1], bad)
         elif args[0] == "step":
             cmd.step = whole_number(args[1]) if len(args) == 2 else None
             if cmd.step is None:
@@ -205,7 +212,7 @@ def parse(text: str) -> Command:
         cmd.number = whole_number(args[0]) if len(args) == 1 else None
         if len(args) > 1 or (args and cmd.number is None):
             raise bad(f"expected a breakpoint number, got {rest!r}")
-    elif name == "print" and args in (["classes"], ["accuracy"]):
+    elif name == "print" and args in (["classes"], ["accuracy"], ["order"]):
         cmd.arg = args[0]
     elif name in ("watch", "unwatch", "print"):
         if not args:

@@ -430,9 +430,10 @@ class Comparison:
     """Per kind of quantity: how many values, the largest absolute and relative errors and where,
     and the values out of tolerance. ``name(id, sample)``: the name of a step, for the report."""
 
-    def __init__(self, name=lambda id, sample: id):
+    def __init__(self, name=lambda id, sample: id, place=lambda unit: f"epoch {unit}"):
         self.rows: dict[str, _Row] = {}
         self.name = name
+        self.place = place  # a unit of the tape in words: ``epoch 3`` (or ``epoch 3 iteration 2``)
 
     def add(self, groups, mine: Record, theirs: Record, scales: Record, first_epoch: int, epochs: int,
             tolerance: Tolerance, kind: str | None = None, slack: Record | None = None, samples=(0, None)):
@@ -452,7 +453,7 @@ class Comparison:
         err, ok = tolerance.errors(a, b, scale, None if slack is None else g.read(slack, key, shape))
         row = self.rows.setdefault(kind or g.kind, _Row())
         weight = np.broadcast_to(np.broadcast_to(g.weight, (g.count,))[offset:offset + count, None], shape)
-        where = lambda m, c: f"{g.qid(offset + m)} epoch {first_epoch + c}"
+        where = lambda m, c: f"{g.qid(offset + m)} {self.place(first_epoch + c)}"
         if kind is not None:  # skip_nan
             missing = np.isnan(b)
             row.skipped += int(weight[missing].sum())
@@ -516,11 +517,17 @@ def run_check(scenario, device: str = "cpu", fd: bool = False, out=None, err=Non
     mirror = mirror_for(tape.net, scenario.dtype, device)
     tolerance = TOLERANCES[scenario.dtype]
     fd_tolerance = Tolerance(max(FD_TOLERANCE.rtol, tolerance.rtol), max(FD_TOLERANCE.atol, tolerance.atol))
-    E = scenario.epochs
+    E = tape.epochs  # the units: epochs, or with mini-batches the iterations of every epoch
     train, evaluate = _groups(scenario, False), _groups(scenario, True)
+    result = Comparison(_namer(tape.layout), _place(tape))
+    if tape.batched:  # a unit at a time: each iteration has its own batch of samples
+        for unit in range(E):
+            progress("teacher-forced iteration", unit, E)
+            net, batch = tape.network(unit), tape.layout_of(unit).scenario
+            _compare_epochs(result, tape, mirror_for(net, scenario.dtype, device), _groups(batch, False), unit,
+                            unit + 1, tolerance, fd_tolerance if fd else None, net, batch)
     chunk = max(1, min(E, _VALUES_AT_ONCE // max(1, _values_per_epoch(scenario, train))))
-    result = Comparison(_namer(tape.layout))
-    for first in range(0, E, chunk):
+    for first in range(0, E if not tape.batched else 0, chunk):
         progress("teacher-forced epoch", first, E)
         _compare_epochs(result, tape, mirror, train, first, min(E, first + chunk), tolerance,
                         fd_tolerance if fd else None)
@@ -530,36 +537,49 @@ def run_check(scenario, device: str = "cpu", fd: bool = False, out=None, err=Non
     result.add(evaluate, *records, E, 1, tolerance)
 
     start = tape.params(0)
-    torch_losses, torch_W, torch_b = mirror.train(start.W, start.b, E,
-                                                  lambda done, total: progress("free run epoch", done, total))
+    schedule = None
+    if tape.batched:
+        schedule = lambda epoch: [tape.batch(tape.unit(epoch, i)) for i in range(tape.iterations)]
+    torch_losses, torch_W, torch_b = mirror.train(start.W, start.b, scenario.epochs,
+                                                  lambda done, total: progress("free run epoch", done, total),
+                                                  schedule)
     progress.clear()
     final = tape.params(E)
     _report(out, scenario, mirror, tolerance, fd_tolerance if fd else None, result, tape.losses, torch_losses,
-            final, torch_W, torch_b, free_run)
+            final, torch_W, torch_b, free_run, tape.iterations if tape.batched else None)
     return 0 if result.bad == 0 else 1
 
 
-def _compare_epochs(result, tape, mirror, groups, first, last, tolerance, fd_tolerance):
+def _compare_epochs(result, tape, mirror, groups, first, last, tolerance, fd_tolerance, net=None, sc=None):
     """Compare the training epochs first…last − 1, teacher-forced, a run of samples at a time
     when one epoch holds more values than :data:`_VALUES_AT_ONCE` (torch's per-sample parameter
-    copies and the values compared are then bounded by that run)."""
+    copies and the values compared are then bounded by that run). ``net`` and ``sc``: those of
+    the epochs' batch (default: the tape's whole batch)."""
+    net, sc = net or tape.net, sc or tape.scenario
     engine_arrays = [tape.record(e).arrays for e in range(first, last)]
     whole = stack_epochs(engine_arrays)
-    scales = error_scales(tape.net, whole, tolerance.rtol)
+    scales = error_scales(net, whole, tolerance.rtol)
     starts = _starts(engine_arrays)
-    witness = finite_differences(tape.net, whole, scales) if fd_tolerance is not None else None
+    witness = finite_differences(net, whole, scales) if fd_tolerance is not None else None
     fd_groups = [g for g in groups if g.kind == "parameter gradients"]
-    N, step = tape.scenario.samples, _samples_at_once(tape.scenario, groups)
+    N, step = sc.samples, _samples_at_once(sc, groups)
     for start in range(0, N, step):
         some = slice(start, min(N, start + step))
         theirs = mirror.epochs(*starts, samples=some)
         mine, scaled = _samples_of(whole, some), _samples_of(scales, some)
-        records = [Record(first, x, tape.net) for x in (mine, theirs, scaled)]
+        records = [Record(first, x, net) for x in (mine, theirs, scaled)]
         result.add(groups, *records, first, last - first, tolerance, samples=(some.start, some.stop))
         if witness is not None:
-            fd_witness, slack = (Record(first, _samples_of(x, some), tape.net) for x in witness)
+            fd_witness, slack = (Record(first, _samples_of(x, some), net) for x in witness)
             result.add(fd_groups, records[0], fd_witness, records[2], first, last - first, fd_tolerance,
                        FD_KIND, slack, samples=(some.start, some.stop))
+
+
+def _place(tape):
+    """A unit of the tape in the report's words: ``epoch 3``, or ``epoch 3 iteration 2``."""
+    if not tape.batched:
+        return lambda unit: f"epoch {unit}"
+    return lambda unit: "epoch {} iteration {}".format(*tape.epoch_iteration(unit))
 
 
 def _namer(layout):
@@ -619,12 +639,20 @@ def _values_per_epoch(sc, groups) -> int:
     return steps + 3 * sc.samples * params
 
 
-def _report(out, sc, mirror, tolerance, fd, result, losses, torch_losses, final, torch_W, torch_b, free_run=None):
+def _report(out, sc, mirror, tolerance, fd, result, losses, torch_losses, final, torch_W, torch_b, free_run=None,
+            iterations=None):
+    """The report; with mini-batches (``iterations`` an epoch) the free run's table counts the
+    iterations of the whole run."""
     w = out.write
-    E = sc.epochs
+    E, unit = sc.epochs, "epoch"
     acts = sc.activations[0] if len(set(sc.activations)) == 1 else "/".join(sc.activations)
     w(f"bpstep check {sc.name}: {'-'.join(map(str, sc.sizes))} {acts}, {sc.loss}, {sc.dtype}, "
       f"{E} epoch{'s' if E != 1 else ''}, {sc.update_order} updates\n")
+    if iterations is not None:
+        shuffled = f", shuffled (seed {sc.shuffle_seed})" if sc.shuffle_seed is not None else ""
+        w(f"mini-batches of {sc.batch}: {iterations} iteration{'s' if iterations > 1 else ''} an epoch{shuffled}; "
+          "the free run's table counts iterations over the run\n")
+        E, unit = len(losses) - 1, "iteration"
     w(f"against torch {mirror.torch.__version__} on {mirror.device}; every epoch starts from bpstep's own "
       f"parameters (teacher forcing)\n")
     w(f"tolerance per value: {tolerance.describe()}\n")
@@ -649,20 +677,20 @@ def _report(out, sc, mirror, tolerance, fd, result, losses, torch_losses, final,
 
     w("\nfree run: each engine trains alone from the same start; the loss of each epoch's forward pass\n")
     shown = _shown_epochs(E)
-    w(_free_table(shown, losses, torch_losses, E))
+    w(_free_table(shown, losses, torch_losses, E, unit))
     centre = drift.steepest(losses)
     if centre is not None:  # where the runs part most, which the round epochs above may step over
         near = drift.around(centre, E, max(1, (shown[1] - shown[0]) // 50 if len(shown) > 2 else 1), count=3)
-        w(f"around the largest change of the loss (epoch {centre} to {centre + 1}: "
+        w(f"around the largest change of the loss ({unit} {centre} to {centre + 1}: "
           f"{fmt(float(losses[centre]))} → {fmt(float(losses[centre + 1]))})\n")
-        w(_free_table(near, losses, torch_losses, E))
+        w(_free_table(near, losses, torch_losses, E, unit))
     if free_run is not None:
         w(f"epochs {free_run[0]}…{free_run[-1]}, as asked\n")
-        w(_free_table(free_run, losses, torch_losses, E))
+        w(_free_table(free_run, losses, torch_losses, E, unit))
     gaps = EXACT.errors(np.asarray(losses, np.float64), np.asarray(torch_losses, np.float64))[0]
     worst = int(np.nanargmax(gaps)) if np.isfinite(gaps).any() else 0
     if gaps[worst] > tolerance.rtol * abs(float(losses[worst])) + tolerance.atol:
-        w(f"the free runs part most at epoch {worst} (|Δ| {_format_err(float(gaps[worst]))}); why: {drift.WHY}\n")
+        w(f"the free runs part most at {unit} {worst} (|Δ| {_format_err(float(gaps[worst]))}); why: {drift.WHY}\n")
     diff, where = _largest_difference(final, torch_W, torch_b)
     w(f"largest final parameter difference: {_format_err(diff)} at {where}\n\n")
 
@@ -676,8 +704,8 @@ def _report(out, sc, mirror, tolerance, fd, result, losses, torch_losses, final,
                 w(f"  {kind}: first {row.first_bad}\n")
 
 
-def _free_table(epochs, losses, torch_losses, E) -> str:
-    table = [("epoch", "bpstep", "torch", "|Δ|", "")]
+def _free_table(epochs, losses, torch_losses, E, unit="epoch") -> str:
+    table = [(unit, "bpstep", "torch", "|Δ|", "")]
     for e in epochs:
         gap = float(EXACT.errors(losses[e], torch_losses[e])[0])
         table.append((str(e), fmt(losses[e]), fmt(torch_losses[e]), _format_err(gap),

@@ -217,6 +217,8 @@ def _csv(path, shown):
         for row in reader:
             if not any(cell.strip() for cell in row):
                 continue  # blank lines, a trailing newline
+            if header is None and row[0].lstrip().startswith("#"):
+                continue  # a comment above the header: where the data comes from
             if header is None:
                 header, header_line = [cell.strip() for cell in row], reader.line_num
                 continue

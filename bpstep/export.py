@@ -105,16 +105,17 @@ def markdown(session, check=None) -> str:
         raise TooBig(f"export: the worked example of epoch {epoch} would write {count:,} formulas (at most "
                      f"{MAX_FORMULAS:,}); 'view layer' first, and export writes one formula per matrix "
                      f"operation ({layered})")
-    out = _intro(sc, epoch, tape.epochs, float(tape.network(epoch).lr)) + _edits(tape) + _given(tape, epoch)
+    out = _intro(sc, tape, epoch, float(tape.network(epoch).lr)) + _edits(tape) + _given(tape, epoch)
     for phase, steps in groupby(tape.steps(epoch), key=lambda s: s.phase):
         title, lead = _phase_text(phase, sc)
         # sequential updates interleave backward and update phases: say which layer each is
-        out += _section(title, lead, list(steps), sc, check, headed=phase in ("backward", "update"))
+        out += _section(title, lead, list(steps), tape.layout_of(epoch).scenario, check,
+                        headed=phase in ("backward", "update"))
     again = [s for s in tape.steps(epoch + 1) if s.phase in ("forward", "loss", "evaluate")]
     out += _section("Forward pass with the updated parameters",
                     "The same forward pass and loss, now with the parameters after the update"
-                    + (" (the evaluate phase)." if tape.is_evaluate(epoch + 1) else f" (epoch {epoch + 1})."),
-                    again, sc, check)
+                    + (" (the evaluate phase)." if tape.is_evaluate(epoch + 1) else f" ({tape.record(epoch + 1).words})."),
+                    again, tape.layout_of(epoch + 1).scenario, check)
     out += _verdict(tape, epoch, session.layout.names.E().tex)
     return "\n".join(out) + "\n"
 
@@ -140,14 +141,15 @@ def worksheet(session) -> str:
     epoch = min(session.position[0], tape.epochs - 1)
     number = {step.position: k for k, step in enumerate(asked, 1)}
     hidden = frozenset(step.qid for step in asked)
-    out = _intro(sc, epoch, tape.epochs, float(tape.network(epoch).lr))
+    out = _intro(sc, tape, epoch, float(tape.network(epoch).lr))
     out[0] = f"# Worksheet: {sc.title}"
     out += ["Work out each boxed value, in order, from the formula before it: the given numbers are put "
             "in, and the values you worked out before are named by their symbols. The answer key is at "
             "the end.", ""] + _given(tape, epoch)
     for phase, steps in groupby(tape.steps(epoch), key=lambda s: s.phase):
         title, lead = _PHASES[phase]
-        out += _section(title, lead, list(steps), sc, None, headed=phase in ("backward", "update"),
+        out += _section(title, lead, list(steps), tape.layout_of(epoch).scenario, None,
+                        headed=phase in ("backward", "update"),
                         line=lambda step: tex_line(step, number.get(step.position), hidden))
     out += ["## Answer key", "", "| blank | id | value |", "|---:|---|---:|"]
     out += [f"| {k} | `{step.qid}` | {fmt(step.value)} |" for k, step in enumerate(asked, 1)]
@@ -166,12 +168,13 @@ def layer_markdown(session, epoch: int, check=None) -> str:
     """The worked example of ``epoch`` one matrix operation at a time: each layer step's formula
     and its matrices (a big one by its corners), then the forward pass again."""
     tape, sc, grid = session.tape, session.scenario, session.layer_tape
-    out = _intro(sc, epoch, tape.epochs, float(tape.network(epoch).lr))
+    out = _intro(sc, tape, epoch, float(tape.network(epoch).lr))
     out[-2] += " Written one matrix operation at a time (the layer view)."
     out += _edits(tape)
     rec = tape.record(epoch)
-    given = [("X", ("x", np.arange(sc.samples)[:, None], np.arange(sc.sizes[0])[None, :])),
-             ("T", ("t", np.arange(sc.samples)[:, None], np.arange(sc.sizes[-1])[None, :]))]
+    N = tape.layout_of(epoch).scenario.samples  # the batch's
+    given = [("X", ("x", np.arange(N)[:, None], np.arange(sc.sizes[0])[None, :])),
+             ("T", ("t", np.arange(N)[:, None], np.arange(sc.sizes[-1])[None, :]))]
     for l in range(1, sc.layers + 1):
         J, I = sc.sizes[l], sc.sizes[l - 1]
         given.append((f"W{sup(l)}", ("W", l - 1, np.arange(J)[:, None], np.arange(I)[None, :])))
@@ -203,7 +206,7 @@ def _layer_steps(steps, check) -> list:
     return out
 
 
-def _intro(sc, epoch, epochs, lr):
+def _intro(sc, tape, epoch, lr):
     sizes = "-".join(map(str, sc.sizes))
     acts = ", ".join(dict.fromkeys(sc.activations))
     order = (" Each layer is updated as soon as its gradients are known, output layer first, so the "
@@ -213,8 +216,17 @@ def _intro(sc, epoch, epochs, lr):
             f"{'and biases' if sc.bias else 'and no biases'}, {sc.samples} training sample"
             f"{'s' if sc.samples > 1 else ''}, the loss is {functions.LOSSES[sc.loss].words}, the learning rate is "
             f"$\\alpha = {tex_number(lr, short=True)}$, {sc.dtype} arithmetic. "
-            f"This is epoch {epoch} of {epochs}: one forward pass, one backward pass, one update."
-            + order, ""]
+            + _this(tape, epoch) + order, ""]
+
+
+def _this(tape, epoch) -> str:
+    """Which unit of the run the example is: an epoch, or with mini-batches one iteration."""
+    if not tape.batched:
+        return f"This is epoch {epoch} of {tape.epochs}: one forward pass, one backward pass, one update."
+    e, i = tape.epoch_iteration(epoch)
+    return (f"This is iteration {i} of the {tape.iterations} of epoch {e} (of {tape.scenario.epochs}): one forward "
+            f"pass, one backward pass and one update of a mini-batch of {len(tape.batch(epoch))} samples "
+            "(`print order` shows which).")
 
 
 def _edits(tape) -> list:
@@ -227,7 +239,7 @@ def _edits(tape) -> list:
 
 def _given(tape, epoch):
     """The inputs, targets and parameters the epoch starts from."""
-    sc, names, rec = tape.scenario, tape.layout.names, tape.record(epoch)
+    sc, names, rec = tape.layout_of(epoch).scenario, tape.layout.names, tape.record(epoch)  # the batch's
 
     def line(pairs):
         return "$$" + r",\quad ".join(f"{n.tex} = {tex_number(rec.value(k), short=True)}" for n, k in pairs) + "$$"

@@ -181,59 +181,69 @@ class LayerTape:
 
     def __init__(self, tape):
         self.tape, self.epochs = tape, tape.epochs
-        layout = tape.layout
-        self._specs = {ev: _build(layout, ev) for ev in (False, True)}
-        self._of = {ev: {(b.kind, b.layer): ls.index for ls in specs for b in ls.blocks}
-                    for ev, specs in self._specs.items()}
-        self._quantities = {ev: [s.index for s in specs if not s.factor] for ev, specs in self._specs.items()}
-        self._runs = {ev: merge_runs((s.index, s.index, s.phase) for s in specs)
-                      for ev, specs in self._specs.items()}
+        self._built = {}  # (batch layout, evaluate) → _Steps; one layout without mini-batches
+
+    def _steps(self, epoch: int) -> "_Steps":
+        layout, evaluate = self.tape.layout_of(epoch), self.is_evaluate(epoch)
+        key = (id(layout), evaluate)
+        if key not in self._built:
+            self._built[key] = _Steps(_build(layout, evaluate))
+        return self._built[key]
 
     def is_evaluate(self, epoch: int) -> bool:
         return self.tape.is_evaluate(epoch)
 
-    def specs(self, evaluate: bool) -> list:
-        return self._specs[evaluate]
+    def specs(self, epoch: int) -> list:
+        return self._steps(epoch).specs
 
     def length(self, epoch: int) -> int:
-        return len(self._specs[self.is_evaluate(epoch)])
+        return len(self._steps(epoch).specs)
 
     @property
     def last(self) -> tuple:
         return (self.epochs, self.length(self.epochs) - 1)
 
     def phase_runs(self, epoch: int) -> list:
-        return self._runs[self.is_evaluate(epoch)]
+        return self._steps(epoch).runs
 
     def quantity_count(self, epoch: int) -> int:
-        return len(self._quantities[self.is_evaluate(epoch)])
+        return len(self._steps(epoch).quantities)
 
     def rank(self, epoch: int, index: int) -> int:
-        return bisect.bisect_left(self._quantities[self.is_evaluate(epoch)], index)
+        return bisect.bisect_left(self._steps(epoch).quantities, index)
 
     def select(self, epoch: int, k: int) -> int:
-        return self._quantities[self.is_evaluate(epoch)][k]
+        return self._steps(epoch).quantities[k]
 
     def of_block(self, epoch: int, block) -> int:
         """The layer step that holds a block's steps."""
-        return self._of[self.is_evaluate(epoch)][(block.kind, block.layer)]
+        return self._steps(epoch).of[(block.kind, block.layer)]
 
     def containing(self, pos: tuple) -> tuple:
         """The layer position of the layer step that contains scalar position ``pos``."""
-        block, _ = self.tape.layout.grid(self.is_evaluate(pos[0])).locate(pos[1])
+        block, _ = self.tape.layout_of(pos[0]).grid(self.is_evaluate(pos[0])).locate(pos[1])
         return (pos[0], self.of_block(pos[0], block))
 
     def first(self, pos: tuple) -> tuple:
         """The scalar position of the first scalar step that layer step ``pos`` contains."""
-        return (pos[0], self._specs[self.is_evaluate(pos[0])][pos[1]].first)
+        return (pos[0], self._steps(pos[0]).specs[pos[1]].first)
 
     def step(self, epoch: int, index: int) -> LayerStep:
-        return LayerStep(epoch, self._specs[self.is_evaluate(epoch)][index], self.tape.record(epoch),
-                         self.tape.specs(epoch))
+        return LayerStep(epoch, self._steps(epoch).specs[index], self.tape.record(epoch), self.tape.specs(epoch))
 
     def at(self, pos: tuple) -> LayerStep:
         """The layer step that contains scalar position ``pos``."""
         return self.step(*self.containing(pos))
+
+
+class _Steps:
+    """The layer steps of one layout and phase, and what the motions ask of them."""
+
+    def __init__(self, specs: list):
+        self.specs = specs
+        self.of = {(b.kind, b.layer): ls.index for ls in specs for b in ls.blocks}
+        self.quantities = [s.index for s in specs if not s.factor]
+        self.runs = merge_runs((s.index, s.index, s.phase) for s in specs)
 
 
 # --- building the layer steps from the scalar layout's blocks ------------------------------------
@@ -475,13 +485,13 @@ def matrix_lines(label: str, m: np.ndarray, shown: int = MAX_SHOWN) -> list:
 
 def text_lines(ls: LayerStep) -> list:
     """Replay's text for a layer step: one header line, then its matrices indented."""
-    head = f"e{ls.epoch} {ls.phase} #{ls.index} {ls.id}  {ls.header()}"
+    head = f"{ls.record.tag} {ls.phase} #{ls.index} {ls.id}  {ls.header()}"
     return [head] + ["    " + line for label, m in ls.blocks() for line in matrix_lines(label, m)]
 
 
 def describe(ls: LayerStep, tape: LayerTape) -> str:
     n = tape.length(ls.epoch)
-    return f"epoch {ls.epoch} · {ls.phase} · layer step {ls.index} of {n}: {ls.id}  {ls.header()}"
+    return f"{ls.record.words} · {ls.phase} · layer step {ls.index} of {n}: {ls.id}  {ls.header()}"
 
 
 def compare(ls: LayerStep, check):
@@ -519,7 +529,7 @@ def json_fields(ls: LayerStep, check=None) -> dict:
     torch = abs_err = ok = None
     if check is not None:
         torch, abs_err, ok = compare(ls, check)
-    fields = {"step": ls.index, "epoch": ls.epoch, "phase": ls.phase, "sample": None, "id": ls.id,
+    fields = {"step": ls.index, **ls.record.fields, "phase": ls.phase, "sample": None, "id": ls.id,
               "name": ls.name, "formula": ls.formula, "substituted": None, "value": ls.matrix.tolist(),
               "torch": torch, "abs_err": abs_err, "ok": ok, "contains": ls.spec.contains.tolist(),
               "operands": {label: m.tolist() for label, m in ls.blocks()[:-1]}}

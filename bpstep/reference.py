@@ -383,13 +383,15 @@ class Mirror:
             zs, acts = self.forward(Wt, bt)
             return self._forward_arrays(W, b, zs, acts, *self.losses(zs[-1], acts[-1]))
 
-    def train(self, W, b, epochs: int, progress=None):
+    def train(self, W, b, epochs: int, progress=None, batches=None):
         """A free run of torch alone from the parameters ``W``, ``b`` (NumPy, one epoch's shapes).
-        Returns the loss of every epoch's forward pass (and of the evaluate phase after the last
-        update, so ``epochs + 1`` values) and the final parameters as float64 arrays."""
+        ``batches(epoch)``: the samples of each iteration of an epoch (index arrays, a
+        DataLoader's batches); None: one full batch. Returns the loss of every iteration's forward
+        pass (and of the evaluate phase after the last update, so one more value) and the final
+        parameters as float64 arrays."""
         torch = self.torch
         Wt, bt = self.leaves(W, b)
-        losses = torch.empty(epochs + 1, dtype=self.dtype, device=self.device)
+        losses = []
         layers = range(len(Wt))
         if self.net.sequential:
             update_layer = self.updater(Wt, bt, [None] * len(Wt))
@@ -398,19 +400,23 @@ class Mirror:
         for e in range(epochs):
             if progress is not None and e % 500 == 0:
                 progress(e, epochs)
-            zs, acts = self.forward(Wt, bt)
-            E = self.losses(zs[-1], acts[-1])[2]
-            losses[e] = E.detach()
-            if self.net.sequential:
-                g, delta = self.output_gradients(E.sum(), zs[-1], acts[-1], self.T)
-                self.layered(zs, acts, Wt, bt, g, update_layer, delta)
-            else:
-                for p in Wt + (bt or []):
-                    p.grad = None
-                E.sum().backward()
-                self.step(optimiser, Wt, bt, layers)
+            for which in [None] if batches is None else batches(e):
+                X, T = (self.X, self.T) if which is None else (self.X[torch.as_tensor(which)],
+                                                               self.T[torch.as_tensor(which)])
+                zs, acts = self.forward(Wt, bt, X)
+                E = self.losses(zs[-1], acts[-1], T)[2]
+                losses.append(E.detach())
+                if self.net.sequential:
+                    g, delta = self.output_gradients(E.sum(), zs[-1], acts[-1], T)
+                    self.layered(zs, acts, Wt, bt, g, update_layer, delta)
+                else:
+                    for p in Wt + (bt or []):
+                        p.grad = None
+                    E.sum().backward()
+                    self.step(optimiser, Wt, bt, layers)
         with torch.no_grad():
-            losses[epochs] = self.losses(*(x[-1] for x in self.forward(Wt, bt)))[2]
+            losses.append(self.losses(*(x[-1] for x in self.forward(Wt, bt)))[2])
+        losses = torch.stack(losses)
         final = lambda ts: None if ts is None else [t.detach().to("cpu", torch.float64).numpy() for t in ts]
         return losses.to("cpu", torch.float64).numpy(), final(Wt), final(bt)
 

@@ -45,7 +45,7 @@ def parse_script(text: str, source: str, session: Session) -> list[Scripted]:
 
 def text_line(step: Step, check=None, hidden: bool = False) -> str:
     """A step as one line; ``hidden``: a quiz's question, its value and torch's left out."""
-    line = f"e{step.epoch} {step.phase} #{step.index} {step.qid}  {step.line(HIDDEN if hidden else None)}"
+    line = f"{step.record.tag} {step.phase} #{step.index} {step.qid}  {step.line(HIDDEN if hidden else None)}"
     if check is not None and not hidden:
         line += "  " + check.verdict_text(step)
     return line
@@ -56,7 +56,7 @@ def json_record(step: Step, check=None, hidden: bool = False) -> str:
     if check is not None and not hidden:
         torch, abs_err, ok = check.compare(step)
     return json.dumps({
-        "step": step.index, "epoch": step.epoch, "phase": step.phase, "sample": step.sample,
+        "step": step.index, **step.record.fields, "phase": step.phase, "sample": step.sample,
         "id": step.id, "name": step.name, "formula": step.formula,
         # a copy of one quantity (∂z/∂W = h) put in would be the hidden value itself
         "substituted": None if hidden and step.spec.plain else step.substituted,

@@ -49,6 +49,7 @@ from . import datafile
 from .datafile import describe as _kind
 from .engine import ACTIVATIONS, LOSSES, UPDATE_ORDERS
 from .functions import OPTIMIZERS
+from . import batches
 
 _PACKAGE_SCENARIOS = Path(__file__).parent / "scenarios"  # inside an installed wheel
 _SOURCE_SCENARIOS = Path(__file__).parent.parent / "scenarios"  # in a source checkout
@@ -59,7 +60,8 @@ _KEYS = {
     "init": {"weights", "biases", "method", "seed", "scale"},
     "data": {"file", "inputs", "targets"},
     "training": {"loss", "learning_rate", "epochs", "dtype", "update_order", "freeze", "optimizer", "momentum",
-                 "dampening", "nesterov", "weight_decay", "betas", "eps"},
+                 "dampening", "nesterov", "weight_decay", "betas", "eps", "batch_size", "shuffle",
+                 "shuffle_seed"},
 }
 _REQUIRED = {None: ("network", "init", "data", "training"), "network": ("sizes",),
              "data": ("targets",), "training": ("learning_rate",)}
@@ -127,6 +129,9 @@ class Scenario:
     #: ``[training] optimizer`` and its hyper-parameters as (name, value) pairs, torch's names
     optimizer: str = "sgd"
     hyper: tuple = ()
+    #: ``[training] batch_size`` (None: the whole batch) and ``shuffle_seed`` (None: no shuffling)
+    batch_size: int | None = None
+    shuffle_seed: int | None = None
 
     @property
     def optimizer_state(self) -> bool:
@@ -141,6 +146,16 @@ class Scenario:
     @property
     def samples(self) -> int:
         return self.inputs.shape[0]
+
+    @property
+    def batch(self) -> int:
+        """Samples in a full mini-batch (B)."""
+        return self.batch_size or self.samples
+
+    @property
+    def iterations(self) -> int:
+        """Iterations of an epoch: ⌈N/B⌉ (1 without mini-batches)."""
+        return batches.iterations(self.samples, self.batch)
 
     def with_epochs(self, epochs: int) -> "Scenario":
         return replace(self, epochs=epochs)
@@ -176,7 +191,8 @@ def builtin_dir() -> Path:
 
 
 def builtin_names() -> list[str]:
-    return sorted(p.stem for p in builtin_dir().glob("*.toml"))
+    """The built-in scenarios: ``worked-222`` (what ``bpstep`` opens) first, then the others by name."""
+    return sorted((p.stem for p in builtin_dir().glob("*.toml")), key=lambda name: (name != "worked-222", name))
 
 
 def resolve(spec: str) -> Path:
@@ -514,12 +530,30 @@ class _Validator:
         if freeze and hyper["weight_decay"]:
             self.fail("training", "freeze", "a frozen parameter would still decay: expected weight_decay = 0 "
                                             "with freeze")
+        batch_size, shuffle_seed = self.batching(tr, X.shape[0])
         return Scenario(name=name, title=title, description=description, notation=notation,
                         sizes=tuple(sizes), activations=tuple(activation), bias=bias,
                         weights=tuple(weights), biases=None if biases is None else tuple(biases),
                         inputs=X, targets=T, loss=loss, learning_rate=lr, epochs=epochs, dtype=dtype,
                         update_order=order, freeze=frozenset(freeze), source=self.shown, classes=classes,
-                        optimizer=optimizer, hyper=tuple(hyper.items()))
+                        optimizer=optimizer, hyper=tuple(hyper.items()), batch_size=batch_size,
+                        shuffle_seed=shuffle_seed)
+
+    def batching(self, tr, samples: int) -> tuple:
+        """``batch_size`` (1…N; None when absent) and the shuffle seed (None without shuffling)."""
+        batch_size = None
+        if "batch_size" in tr:
+            batch_size = self.integer("training", tr, "batch_size", minimum=1, maximum=samples)
+        shuffle = tr.get("shuffle", False)
+        if not isinstance(shuffle, bool):
+            self.fail("training", "shuffle", f"expected true or false, got {_kind(shuffle)}")
+        if shuffle and "shuffle_seed" not in tr:
+            self.fail("training", "shuffle", "shuffle = true needs shuffle_seed (a whole number ≥ 0) to fix "
+                                             "the order of every epoch")
+        if not shuffle and "shuffle_seed" in tr:
+            self.fail("training", "shuffle_seed", "shuffle_seed is for shuffle = true")
+        seed = self.integer("training", tr, "shuffle_seed", minimum=0, maximum=MAX_SEED) if shuffle else None
+        return batch_size, seed
 
     def hyper(self, tr, optimizer) -> dict:
         """The optimizer's hyper-parameters, torch's defaults where not given, checked as torch

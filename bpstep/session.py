@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import commands, compare, diagnostics, ids, layers, motions, notation, quiz, whatif
+from . import batches, commands, compare, diagnostics, ids, layers, motions, notation, quiz, whatif
 from .commands import Command, CommandError, Ref
 from .functions import HYPER, OPTIMIZERS
 from .notation import fmt
@@ -115,7 +115,7 @@ class Session:
     def describe(self, step: Step) -> str:
         sample = "" if step.sample is None else f" · sample {step.sample}"
         n = self.tape.length(step.epoch)
-        return f"epoch {step.epoch} · {step.phase}{sample} · step {step.index} of {n}: {step.qid}  {step.line()}"
+        return f"{step.record.words} · {step.phase}{sample} · step {step.index} of {n}: {step.qid}  {step.line()}"
 
     # -- the public API (bpstep.open) ---------------------------------------------------------------
 
@@ -249,14 +249,20 @@ class Session:
             raise CommandError("print accuracy: a classifier's share of samples whose largest output is the "
                                "target's class; expected a scenario with loss = \"cross_entropy\"")
         if cmd.name == "goto" and cmd.epoch is not None:
-            if cmd.epoch > self.tape.epochs:
-                raise CommandError(f"goto: epoch {cmd.epoch} is outside 0…{self.tape.epochs} "
-                                   f"(epoch {self.tape.epochs} is the evaluate phase)")
+            epochs, K = self.scenario.epochs, self.tape.iterations
+            if cmd.epoch > epochs:
+                raise CommandError(f"goto: epoch {cmd.epoch} is outside 0…{epochs} "
+                                   f"(epoch {epochs} is the evaluate phase)")
+            if cmd.iteration is not None and (cmd.epoch == epochs or cmd.iteration >= K):
+                raise CommandError(f"goto: iteration {cmd.iteration} is outside "
+                                   + ("the evaluate phase, which has none" if cmd.epoch == epochs
+                                      else f"0…{K - 1} (⌈N/B⌉ = {K} iterations an epoch)"))
             if cmd.phase is not None:
-                evaluate = self.tape.is_evaluate(cmd.epoch)
+                unit = self.tape.unit(cmd.epoch, cmd.iteration or 0)
+                evaluate = self.tape.is_evaluate(unit)
                 if (cmd.phase == "evaluate") != evaluate:
                     raise CommandError(f"goto: epoch {cmd.epoch} has no {cmd.phase} phase")
-                if not any(r[2] == cmd.phase for r in self.layout.phase_runs(evaluate)):
+                if not any(r[2] == cmd.phase for r in self.tape.layout_of(unit).phase_runs(evaluate)):
                     raise CommandError(f"goto: epoch {cmd.epoch} has no {cmd.phase} phase")
 
     # -- values ----------------------------------------------------------------------------------
@@ -284,9 +290,9 @@ class Session:
         else:
             candidates = (sample,)
         for s in candidates:
-            index = self.layout.at(evaluate, ref.id, s)
+            index = self.tape.layout_of(epoch).at(evaluate, ref.id, s)
             if index is not None:
-                return rec.value(self.layout.specs(evaluate)[index].key)
+                return rec.value(self.tape.layout_of(epoch).specs(evaluate)[index].key)
         return math.nan
 
     def _given_name(self, q) -> str:
@@ -306,7 +312,7 @@ class Session:
             q = ids.parse(ref.id)
             name = self._given_name(q)
             return [(str(Ref(ref.id, n)), f"{name} = {fmt(self.lookup(Ref(ref.id, n), epoch))}") for n in samples]
-        indices = self.layout.find(evaluate, ref.id, ref.sample)
+        indices = self.tape.layout_of(epoch).find(evaluate, ref.id, ref.sample)
         if not len(indices):
             return [(str(ref), f"not computed in epoch {epoch} ({'evaluate' if evaluate else 'training'})")]
         steps = [self.tape.step(epoch, i) for i in indices]
@@ -365,11 +371,12 @@ class Session:
 
     def _cmd_goto(self, cmd, progress=None, cancelled=None, **_):
         if cmd.epoch is not None:
-            evaluate = self.tape.is_evaluate(cmd.epoch)
+            unit = self.tape.unit(cmd.epoch, cmd.iteration or 0)
+            evaluate = self.tape.is_evaluate(unit)
             index = 0
             if cmd.phase is not None:
-                index = next(r[0] for r in self.layout.phase_runs(evaluate) if r[2] == cmd.phase)
-            return self._land((cmd.epoch, index), progress=progress, cancelled=cancelled)
+                index = next(r[0] for r in self.tape.layout_of(unit).phase_runs(evaluate) if r[2] == cmd.phase)
+            return self._land((unit, index), progress=progress, cancelled=cancelled)
         epoch = self.position[0]
         if cmd.step is not None:
             layered = self.view == "layer"
@@ -389,7 +396,7 @@ class Session:
             return self._land(grid.first((epoch, found[0])))
         if not self.layout.has(cmd.ref.id):
             return self._goto_given(cmd.ref, list(cmd.names))
-        found = self.layout.find(self.tape.is_evaluate(epoch), cmd.ref.id, cmd.ref.sample)
+        found = self.tape.layout_of(epoch).find(self.tape.is_evaluate(epoch), cmd.ref.id, cmd.ref.sample)
         if not len(found):
             raise CommandError(f"goto: {cmd.ref} is not a step of epoch {epoch}"
                                + (" (the evaluate phase has only forward and loss)"
@@ -402,11 +409,11 @@ class Session:
         epoch = self.position[0]
         q = ids.parse(ref.id)
         made_by = ids.param_id(q.family + "+", q.idx) if q.family in ("W", "b") else None
-        if epoch > 0 and made_by is not None and self.layout.has(made_by):
+        if epoch > 0 and made_by is not None and self.tape.layout_of(epoch).has(made_by):
             messages.append(f"{ref.id} of epoch {epoch} is {made_by} of epoch {epoch - 1}: the update that made it")
-            return self._land((epoch - 1, self.layout.at(False, made_by, None)), messages=messages)
+            return self._land((epoch - 1, self.tape.layout_of(epoch - 1).at(False, made_by, None)), messages=messages)
         evaluate = self.tape.is_evaluate(epoch)
-        readers = self.layout.users(evaluate, ref.id, ref.sample if isinstance(ref.sample, int) else None)
+        readers = self.tape.layout_of(epoch).users(evaluate, ref.id, ref.sample if isinstance(ref.sample, int) else None)
         if not len(readers):
             raise CommandError(f"goto: no step of epoch {epoch} reads {ref}")
         messages.append(f"{ref} is given, not computed: the first step of epoch {epoch} that reads it")
@@ -461,15 +468,30 @@ class Session:
                 f"{name} = {k} (t[{k + 1}])" for k, name in enumerate(self.scenario.classes))])
         if cmd.arg == "accuracy":
             return Result(messages=[self.accuracy(self.position[0])])
+        if cmd.arg == "order":
+            return Result(messages=[self.order(self.position[0])])
         values = [f"{qid}  {text}" for qid, text in self._values(cmd.ref, self.position[0])]
         return Result(messages=[*cmd.names, *values])
+
+    def order(self, unit: int, shown: int = 200) -> str:
+        """The samples (from 1) of the cursor's epoch in the order it trains on them, its batches
+        split by ``|``, and where the order comes from (:mod:`bpstep.batches`)."""
+        sc, tape = self.scenario, self.tape
+        epoch = min(tape.epoch_iteration(unit)[0], sc.epochs - 1)
+        order = (batches.order(sc.samples, sc.shuffle_seed, epoch) + 1)[:shown]
+        text = " | ".join(" ".join(map(str, order[i:i + sc.batch])) for i in range(0, len(order), sc.batch))
+        source = (f"np.random.default_rng([{sc.shuffle_seed}, {epoch}]).permutation({sc.samples}) + 1"
+                  if sc.shuffle_seed is not None else "not shuffled")
+        more = f" … ({sc.samples - shown} more)" if sc.samples > shown else ""
+        return (f"order  epoch {epoch}, {tape.iterations} batch{'es' if tape.iterations > 1 else ''} of "
+                f"{sc.batch}: {text}{more} ({source})")
 
     def accuracy(self, epoch: int) -> str:
         """The share of samples whose largest output is the target's class, in the forward pass of
         ``epoch`` (the evaluate phase: with the final parameters)."""
         rec = self.tape.record(epoch)
         right = rec.arrays.act[-1].argmax(-1) == np.asarray(rec.T).argmax(-1)
-        when = "the final parameters (evaluate phase)" if self.tape.is_evaluate(epoch) else f"epoch {epoch}'s forward pass"
+        when = "the final parameters (evaluate phase)" if self.tape.is_evaluate(epoch) else f"{rec.words}'s forward pass"
         return f"accuracy  {fmt(right.mean())} ({int(right.sum())} of {right.size} samples classified right, {when})"
 
     def _cmd_where(self, cmd, **_):
@@ -523,7 +545,7 @@ class Session:
         """Where ``bp`` is hit among steps ``lo`` … ``hi`` of ``epoch``: ``(block, indices)``
         pairs, the indices ascending, found on whole arrays (never step by step)."""
         evaluate = self.tape.is_evaluate(epoch)
-        grid = self.layout.grid(evaluate)
+        grid = self.tape.layout_of(epoch).grid(evaluate)
         if bp.phase:
             return [(grid.locate(r[0])[0], np.array([r[0]])) for r in grid.runs
                     if r[2] == bp.phase and lo <= r[0] <= hi]
@@ -540,7 +562,7 @@ class Session:
                 return []
             cells = grid.cells(self.scenario.sizes)
         else:
-            cells = self.layout.cells(evaluate, bp.ref.id, bp.ref.sample)
+            cells = self.tape.layout_of(epoch).cells(evaluate, bp.ref.id, bp.ref.sample)
         out = []
         for block, pos, samples, key in cells:
             keep = (pos >= lo) & (pos <= hi)

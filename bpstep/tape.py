@@ -10,10 +10,11 @@ costs 9000 vectorised epochs once, stepping back across an epoch boundary at mos
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import replace
 
 import numpy as np
 
-from . import engine, functions
+from . import batches, engine, functions
 from .ids import indices
 from .layout import Layout, Spec
 from .notation import Const, Ref, fmt, operands
@@ -86,9 +87,33 @@ def hyper_for(optimizer: str, given: dict, dt) -> dict:
 class Record:
     """The arrays of one epoch, and value lookup by a step's key."""
 
-    def __init__(self, epoch: int, arrays: engine.EpochArrays, net: engine.Network):
+    def __init__(self, epoch: int, arrays: engine.EpochArrays, net: engine.Network, place: tuple | None = None):
         self.epoch, self.arrays, self.T, self.lr = epoch, arrays, net.T, net.lr
         self.hyper = net.hyper
+        #: with mini-batches (epoch, iteration) of the unit, the iteration None in the evaluate
+        #: phase; None where units are epochs
+        self.place = place
+
+    @property
+    def tag(self) -> str:
+        """Where the record is in the outputs: ``e3``, or ``e3 i2`` for iteration 2 of epoch 3."""
+        if self.place is None:
+            return f"e{self.epoch}"
+        epoch, iteration = self.place
+        return f"e{epoch}" if iteration is None else f"e{epoch} i{iteration}"
+
+    @property
+    def words(self) -> str:
+        """``epoch 3``, or ``epoch 3 · iteration 2``."""
+        return self.tag.replace("e", "epoch ", 1).replace(" i", " · iteration ")
+
+    @property
+    def fields(self) -> dict:
+        """The same for JSON: the epoch, and the iteration with mini-batches."""
+        if self.place is None:
+            return {"epoch": self.epoch}
+        epoch, iteration = self.place
+        return {"epoch": epoch} if iteration is None else {"epoch": epoch, "iteration": iteration}
 
     def value(self, key: tuple) -> float:
         return float(self.lookup(key))
@@ -168,7 +193,13 @@ class Tape:
         #: what-if edits (:mod:`bpstep.whatif`); ``network(epoch)`` is the net in force at an epoch
         self.edits = Edits(self.net)
         self.generation = 0  # counts invalidations, for caches of computed values
-        self.epochs = scenario.epochs
+        #: iterations of an epoch (⌈N/B⌉); the tape's units are iterations: unit u is iteration
+        #: u mod K of epoch u div K, and unit E·K the evaluate phase. Without mini-batches K = 1
+        #: and a unit is an epoch.
+        self.iterations = scenario.iterations
+        self.batched = self.iterations > 1 or scenario.shuffle_seed is not None
+        self._batch_layouts = {scenario.samples: self.layout}
+        self.epochs = scenario.epochs * self.iterations
         self._checkpoints = {0: params}
         self._frontier = (0, params)  # the latest epoch whose start parameters are known
         #: the start parameters of the last CHECKPOINT_EVERY epochs the fast-forward computed, so
@@ -185,30 +216,56 @@ class Tape:
     def is_evaluate(self, epoch: int) -> bool:
         return epoch == self.epochs
 
+    def epoch_iteration(self, unit: int) -> tuple:
+        """(epoch, iteration) of a unit; the evaluate phase is (E, 0)."""
+        return divmod(unit, self.iterations)
+
+    def unit(self, epoch: int, iteration: int = 0) -> int:
+        """The unit of iteration ``iteration`` of ``epoch``."""
+        return epoch * self.iterations + iteration
+
+    def batch(self, unit: int) -> np.ndarray:
+        """The samples (0-based) a training unit trains on; every sample in the evaluate phase."""
+        sc = self.scenario
+        if not self.batched or self.is_evaluate(unit):
+            return np.arange(sc.samples)
+        return batches.batch(sc.samples, sc.batch, sc.shuffle_seed, *self.epoch_iteration(unit))
+
+    def layout_of(self, unit: int) -> Layout:
+        """The layout of a unit's steps: that of its batch's size (the last batch may be smaller)."""
+        if not self.batched or self.is_evaluate(unit):
+            return self.layout
+        epoch, iteration = self.epoch_iteration(unit)
+        size = min(self.scenario.batch, self.scenario.samples - iteration * self.scenario.batch)
+        if size not in self._batch_layouts:
+            sc = self.scenario
+            self._batch_layouts[size] = Layout(replace(sc, inputs=sc.inputs[:size], targets=sc.targets[:size]))
+        return self._batch_layouts[size]
+
     def specs(self, epoch: int):
         """The epoch's steps as a sequence (each :class:`Spec` made when asked for)."""
-        return self.layout.specs(self.is_evaluate(epoch))
+        return self.layout_of(epoch).specs(self.is_evaluate(epoch))
 
     # the grid the motions read (bpstep.motions): the same for every training epoch
 
     def length(self, epoch: int) -> int:
-        return self.layout.length(self.is_evaluate(epoch))
+        return self.layout_of(epoch).length(self.is_evaluate(epoch))
 
     @property
     def last(self) -> tuple:
         return (self.epochs, self.length(self.epochs) - 1)
 
     def phase_runs(self, epoch: int) -> list:
-        return self.layout.phase_runs(self.is_evaluate(epoch))
+        return self.layout_of(epoch).phase_runs(self.is_evaluate(epoch))
 
     def quantity_count(self, epoch: int) -> int:
-        return self.layout.quantity_count(self.is_evaluate(epoch))
+        return self.layout_of(epoch).quantity_count(self.is_evaluate(epoch))
 
     def rank(self, epoch: int, index: int) -> int:
-        return self.layout.rank(self.is_evaluate(epoch), index)
+        return self.layout_of(epoch).rank(self.is_evaluate(epoch), index)
 
     def select(self, epoch: int, k: int) -> int:
-        return self.layout.select(self.is_evaluate(epoch), k)
+        return self.layout_of(epoch).select(self.is_evaluate(epoch), k)
 
     # -- numbers ---------------------------------------------------------------------------------
 
@@ -251,8 +308,13 @@ class Tape:
         return sorted(e for e in held if e < self.epochs)
 
     def network(self, epoch: int) -> engine.Network:
-        """The network (inputs, targets, learning rate) in force at ``epoch``."""
-        return self.edits.network(epoch)
+        """The network (inputs, targets, learning rate) in force at ``epoch``, with the unit's
+        batch of samples."""
+        net = self.edits.network(epoch)
+        if not self.batched or self.is_evaluate(epoch):
+            return net
+        which = self.batch(epoch)
+        return replace(net, X=net.X[which], T=net.T[which])
 
     def invalidate(self, epoch: int) -> None:
         """Forget everything computed from ``epoch`` on (a what-if edit was made there)."""
@@ -282,18 +344,21 @@ class Tape:
             new_p, _, arrays = engine.run_epoch(net, p, full=True)
             self._reached(epoch + 1, new_p)
         self.losses[epoch] = arrays.E
-        rec = self._records[epoch] = Record(epoch, arrays, net)
+        place = None
+        if self.batched:
+            place = (self.scenario.epochs, None) if self.is_evaluate(epoch) else self.epoch_iteration(epoch)
+        rec = self._records[epoch] = Record(epoch, arrays, net, place)
         while len(self._records) > RECORDS_KEPT:
             self._records.popitem(last=False)
         return rec
 
     def step(self, epoch: int, index: int) -> Step:
-        return Step(epoch, self.layout.spec(self.is_evaluate(epoch), index), self.record(epoch))
+        return Step(epoch, self.layout_of(epoch).spec(self.is_evaluate(epoch), index), self.record(epoch))
 
     def steps(self, epoch: int, start: int = 0, stop: int | None = None):
-        rec, evaluate = self.record(epoch), self.is_evaluate(epoch)
+        rec, evaluate, layout = self.record(epoch), self.is_evaluate(epoch), self.layout_of(epoch)
         for index in range(start, self.length(epoch) if stop is None else stop):
-            yield Step(epoch, self.layout.spec(evaluate, index), rec)
+            yield Step(epoch, layout.spec(evaluate, index), rec)
 
     def final_params(self) -> engine.Params:
         return self.params(self.epochs)

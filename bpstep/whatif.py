@@ -43,6 +43,9 @@ def problem(ref: Ref, value: float | None, scenario) -> str | None:
                 "x[i][@n], a target t[k][@n] or lr")
     if head in SETTINGS:
         return _setting_problem(head, value, scenario)
+    if head in ("x", "t") and (scenario.iterations > 1 or scenario.shuffle_seed is not None):
+        return (f"{ref}: with mini-batches a sample is numbered within its batch, so data cannot be set; "
+                "expected a parameter, lr or an optimizer setting")
     if head == "t" and scenario.loss == "cross_entropy":  # δ = o − t needs each row to sum to 1
         return f"{ref}: cross_entropy's targets are one-hot rows; one t[k] cannot change alone"
     if value is None:
@@ -143,6 +146,9 @@ def save(tape, path: str, force: bool = False) -> str:
         raise CommandError(f"save: edits were made at epochs {', '.join(map(str, epochs))}; a scenario "
                            "file starts at one epoch; reset all but one epoch's edits and save again")
     start = epochs[0] if epochs else 0
+    if start and tape.batched:
+        raise CommandError("save: with mini-batches a scenario file starts at epoch 0 iteration 0; the edits "
+                           "were made at epoch {} iteration {}: make them there".format(*tape.epoch_iteration(start)))
     if start and sc.optimizer_state:
         raise CommandError(f"save: the edits were made at epoch {start}, where the optimizer has state "
                            "(a momentum buffer, Adam's m and v) that a scenario file cannot start with; "
@@ -187,6 +193,11 @@ def scenario_toml(sc, W, b, X, T, lr, epochs, title, description, hyper=None) ->
         if "beta1" in h:
             lines.append(f"betas = {_toml([h.pop('beta1'), h.pop('beta2')])}")
         lines += [f"{k} = {_toml(v if isinstance(v, bool) else float(v))}" for k, v in h.items()]
+    batch_size, seed = getattr(sc, "batch_size", None), getattr(sc, "shuffle_seed", None)  # from_torch: none
+    if batch_size is not None:
+        lines.append(f"batch_size = {batch_size}")
+    if seed is not None:
+        lines += ["shuffle = true", f"shuffle_seed = {seed}"]
     return "\n".join(lines) + "\n"
 
 

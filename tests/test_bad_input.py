@@ -167,8 +167,8 @@ def test_a_directory(run_cli, tmp_path):
 
 def test_a_missing_file_or_unknown_builtin(run_cli, tmp_path):
     assert_bad(*run_cli("replay", str(tmp_path / "nope.toml")),
-               [str(tmp_path / "nope.toml"), "no such file or built-in scenario", "worked-222, xor"])
-    assert_bad(*run_cli("replay", "worked-223"), ["worked-223: no such file", "built-ins are: worked-222, xor"])
+               [str(tmp_path / "nope.toml"), "no such file or built-in scenario", "worked-222, iris, xor"])
+    assert_bad(*run_cli("replay", "worked-223"), ["worked-223: no such file", "built-ins are: worked-222, iris, xor"])
 
 
 # --- scripts -----------------------------------------------------------------------------------

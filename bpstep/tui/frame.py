@@ -54,7 +54,7 @@ class Frame:
         if self.layered:
             self.layer = session.current_layer
             self._grid = session.layer_tape
-            self.layer_specs = self._grid.specs(self.evaluate)
+            self.layer_specs = self._grid.specs(self.epoch)
 
     def at(self, index: int) -> Step:
         return Step(self.epoch, self.specs[index], self.record)

@@ -37,7 +37,7 @@ class StatusLine(CheckedPanel):
             count = f"what-if: {len(frame.edits)} edit{'s' if len(frame.edits) > 1 else ''}"
             parts["edits"] = (f"{count} ({', '.join(short for _, short in frame.edits)})", count, "bold magenta")
         parts |= {
-            "epoch": (f"epoch {frame.epoch}/{frame.epochs}", f"e{frame.epoch}/{frame.epochs}", ""),
+            "epoch": _epoch(frame),
             "phase": (step.phase, step.phase, "magenta"),
             "sample": sample,
             "step": where,
@@ -119,3 +119,14 @@ class KeyBar(LinesPanel):
             if description not in terse:
                 out.append(" " + description)
         return [out]
+
+
+def _epoch(frame) -> tuple:
+    """``epoch 3/100``; with mini-batches ``epoch 3/100 · iteration 2/10`` (iterations from 0)."""
+    place = frame.record.place
+    if place is None:
+        return (f"epoch {frame.epoch}/{frame.epochs}", f"e{frame.epoch}/{frame.epochs}", "")
+    (epoch, iteration), E, K = place, frame.scenario.epochs, frame.session.tape.iterations
+    if iteration is None:
+        return (f"epoch {epoch}/{E}", f"e{epoch}/{E}", "")
+    return (f"epoch {epoch}/{E} · iteration {iteration}/{K}", f"e{epoch}/{E} i{iteration}/{K}", "")
