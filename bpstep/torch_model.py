@@ -164,8 +164,9 @@ def _optimizer(optimizer, linears):
 
 def from_torch(model, inputs, targets, loss_fn, optimizer=None, *, epochs: int = 1, batch_size=None, name=None):
     """The scenario of training ``model`` on ``inputs`` and ``targets`` with ``loss_fn`` and
-    ``optimizer`` for ``epochs`` full-batch epochs (see the module's docstring for what is
-    supported); raises :class:`Unsupported` otherwise. The model is left as it was."""
+    ``optimizer`` for ``epochs`` epochs, in batches of ``batch_size`` samples taken in order (a
+    ``DataLoader(..., batch_size, shuffle=False)``; all at once by default), as the module's
+    docstring says; raises :class:`Unsupported` otherwise. The model is left as it was."""
     linears, activations = _layers(model, inputs)
     loss = _loss(loss_fn, activations)
     with_bias = {lin.bias is not None for lin in linears}
@@ -179,8 +180,8 @@ def from_torch(model, inputs, targets, loss_fn, optimizer=None, *, epochs: int =
     T = _array(targets, "the targets")
     if X.ndim != 2:
         raise _refuse(f"inputs of shape {tuple(X.shape)} (expected samples × features)")
-    if batch_size is not None and batch_size < X.shape[0]:
-        raise _refuse(f"batch_size={batch_size} below the {X.shape[0]} samples (mini-batches are not mirrored yet)")
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
+        raise _refuse(f"batch_size={batch_size!r} (expected a whole number ≥ 1)")
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise _refuse(f"epochs={epochs!r} (expected a whole number ≥ 1)")
     optim, lr, settings, frozen = _optimizer(optimizer, linears)
@@ -192,7 +193,9 @@ def from_torch(model, inputs, targets, loss_fn, optimizer=None, *, epochs: int =
     title = name or f"{_kind(model)} from PyTorch"
     sc = SimpleNamespace(notation="layered", sizes=sizes, activations=activations, bias=with_bias.pop(), loss=loss,
                          dtype=dtype, update_order="simultaneous", freeze=frozen, optimizer=optim,
-                         optimizer_state=optim == "adam" or bool(settings.get("momentum")), hyper=_hyper(settings))
+                         optimizer_state=optim == "adam" or bool(settings.get("momentum")), hyper=_hyper(settings),
+                         batch_size=batch_size if batch_size is not None and batch_size < X.shape[0] else None,
+                         shuffle_seed=None)
     from .whatif import scenario_toml
 
     W = [_array(lin.weight, f"Linear {l} weight") for l, lin in enumerate(linears, 1)]
