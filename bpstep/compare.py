@@ -27,6 +27,7 @@ from . import ids
 from .agreement import TOLERANCES
 from .commands import CommandError, Ref, parse_ref, printed_tolerance
 from .notation import fmt
+from .scenario import UnreadableFile, read_text
 
 #: the steps a trace of what depends on the first mismatch may walk, over all its epochs
 TRACE_STEPS = 200_000
@@ -53,10 +54,6 @@ class Value:
     def value(self) -> float:
         return float(self.text)
 
-    @property
-    def name(self) -> str:
-        return str(self.ref)
-
 
 @dataclass
 class Report:
@@ -70,16 +67,12 @@ class Report:
 
 
 def read(path: str) -> list[tuple[str, str, str, str]]:
-    """``(where, id, value text, epoch text)`` of every row of a CSV or JSONL file."""
-    p = Path(path)
+    """``(where, id, value text, epoch text)`` of every row of a CSV or JSONL file (read as
+    scenarios and scripts are, so an endless or binary one is refused at once)."""
     try:
-        if p.stat().st_size > MAX_BYTES:
-            raise CompareError(f"{path}: {p.stat().st_size:,} bytes; a values file may have at most {MAX_BYTES:,}")
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise CompareError(f"{path}: cannot read it: {e.strerror}") from None
-    except UnicodeDecodeError:
-        raise CompareError(f"{path}: not UTF-8 text; expected a CSV (id,value[,epoch]) or JSONL file") from None
+        text = read_text(Path(path), path, "values file", "a CSV (id,value[,epoch]) or JSONL file", MAX_BYTES)
+    except UnreadableFile as e:
+        raise CompareError(str(e)) from None
     first = text.lstrip()[:1]
     return _jsonl(path, text) if first == "{" else _csv(path, text)
 

@@ -82,7 +82,8 @@ def test_unknown_ids_are_listed_not_fatal(tmp_path, run_cli):
 
 
 @pytest.mark.parametrize("text, expected", [
-    (None, "cannot read it"),
+    (None, "cannot read the values file (No such file or directory)"),
+    ("id,value\n\x00\n", "is a binary file; expected a CSV (id,value[,epoch]) or JSONL file"),
     ("", "empty; expected a header id,value"),
     ("name,value\nz[1,1]@1,1\n", "line 1: header 'name,value'"),
     ("id,value\nE\n", "line 2: 1 column(s); expected 2"),
@@ -121,4 +122,4 @@ async def test_the_tui_marks_the_steps_and_continue_stops_at_the_first_mismatch(
 
 def test_open_with_a_bad_values_file_exits_2_before_the_tui(tmp_path, run_cli):
     code, _, err = run_cli("open", "worked-222", "--compare", str(tmp_path / "missing.csv"))
-    assert code == 2 and "missing.csv: cannot read it" in err
+    assert code == 2 and "missing.csv: cannot read the values file" in err
