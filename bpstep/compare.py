@@ -158,13 +158,16 @@ def place(session, rows) -> tuple[list, list]:
     for where, qid, text, epoch_text in rows:
         v = Value(where, _epoch(where, epoch_text, tape.epochs), Ref("", None), _number(where, text))
         try:
-            v.ref = parse_ref(qid)
+            v.ref = session.read_name(parse_ref(qid))
             session.check_ref(v.ref)
         except CommandError as e:
             unknown.append((where, qid, str(e)))
             continue
         if not ids.is_given(v.ref.id):
             index = layout.at(tape.is_evaluate(v.epoch), v.ref.id, v.ref.sample)
+            if index is None and v.ref.sample is None and session.scenario.samples == 1:
+                v.ref = Ref(v.ref.id, 1)  # one sample: its steps are the batch's (h1 is a[1,1]@1)
+                index = layout.at(tape.is_evaluate(v.epoch), v.ref.id, 1)
             if index is None:
                 unknown.append((where, qid, f"no step of epoch {v.epoch} computes {v.ref}"))
                 continue

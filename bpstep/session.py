@@ -129,11 +129,12 @@ class Session:
         return self.current
 
     def value(self, qid: str, epoch: int | None = None) -> float:
-        """The value of a quantity in ``epoch`` (the cursor's by default): a step's result, or a
+        """The value of a quantity (an id, or a name as shown: W5, ∂E/∂W5) in ``epoch`` (the
+        cursor's by default): a step's result, or a
         given value (x, t, W and b at the start of the epoch, lr). An id of one value per
         sample needs ``@n`` when the batch has more than one sample. NaN where the epoch does
         not compute it (the evaluate phase has no gradients)."""
-        ref = commands.parse_ref(qid)
+        ref = self.read_name(commands.parse_ref(qid))
         self.check_ref(ref)
         epoch = self.position[0] if epoch is None else epoch
         if not 0 <= epoch <= self.tape.epochs:

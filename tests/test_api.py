@@ -58,6 +58,7 @@ def test_value_reads_steps_and_given_values_and_asks_for_a_sample():
     assert s.value("z[2,3]@2") == tape.step(0, s.layout.at(False, "z[2,3]", 2)).value
     assert s.value("W[1,1,1]", epoch=5) == tape.params(5).W[0][0, 0]
     assert s.value("x[2]@2") == 1.0 and s.value("lr") == 1.0
+    assert bpstep.open("worked-222").value("dE/dW5") == bpstep.open("worked-222").value("dE/dW[2,1,1]@1")
     with pytest.raises(bpstep.CommandError, match=r"z\[1,1\] has a value per sample; expected z\[1,1\]@n"):
         s.value("z[1,1]")
     with pytest.raises(bpstep.CommandError, match="unknown id"):

@@ -72,6 +72,15 @@ def test_jsonl_with_epochs_and_printed_digits(tmp_path, run_cli):
     assert code == 0
 
 
+def test_flat_names_are_taken_as_the_session_takes_them(tmp_path, run_cli):
+    path = tmp_path / "mine.csv"
+    path.write_text("id,value\nh1,0.51998934\nW5,0.45\ndE/dW5,0.02592286\n∂E/∂W6,0.5\n")
+    code, out, _ = run_cli("compare", "worked-222", str(path))
+    assert code == 1
+    assert out.splitlines()[:2] == [f"compare worked-222 with {path}: 3 of 4 value(s) agree",
+                                   f"first mismatch: dE/dW[2,1,2]@1 at epoch 0 (step 17; {path} line 5)"]
+
+
 def test_unknown_ids_are_listed_not_fatal(tmp_path, run_cli):
     path = tmp_path / "mine.csv"
     path.write_text("id,value\nz[1,1]@1,0.08\nq[1],3\nz[9,9]@1,1\n")
