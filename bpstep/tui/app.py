@@ -177,6 +177,7 @@ class BpstepApp(App):
         self._panels = [self.query_one(f"#{name}") for name in
                         ("status", "network", "tape", "formula", "values", "loss")]
         self._checked = [panel for panel in self._panels if isinstance(panel, CheckedPanel)]
+        self._plot = self.query_one(LossPanel)
         self.query_one("#progress").display = False
         self.query_one("#cmdhint").display = False
         self.query_one(CommandLine).display = False
@@ -194,7 +195,7 @@ class BpstepApp(App):
                   "tape": f"{'layer steps' if frame.layered else 'tape'} · epoch {frame.epoch}",
                   "formula": f"{here.phase} · {here.id if frame.layered else here.qid}",
                   "values": f"values of epoch {frame.epoch} so far",
-                  "loss": self.query_one(LossPanel).title(frame.epochs)}
+                  "loss": self._plot.title(frame.epochs)}
         for panel in self._panels:
             if panel.id in titles and panel.border_title != titles[panel.id]:
                 panel.border_title = titles[panel.id]
@@ -202,12 +203,11 @@ class BpstepApp(App):
     def show(self) -> None:
         """Take a new frame from the session (not while a worker moves it) and push it, with
         the cross-check, to the panels: each redraws what changed."""
-        plot = self.query_one(LossPanel)
         if not self.busy:
             self.frame = Frame(self.session)
             self._titles()
-            if plot.mode == "gradients":
-                self._update_norms(plot)
+            if self._plot.mode == "gradients":
+                self._update_norms(self._plot)
         for panel in self._checked:
             panel.crosscheck = self.crosscheck
         for panel in self._panels:
@@ -471,7 +471,7 @@ class BpstepApp(App):
 
     def plot(self, what: str) -> None:
         """``plot loss | gradients | all | epochs A..B``: what the loss panel shows."""
-        panel = self.query_one(LossPanel)
+        panel = self._plot
         span = re.fullmatch(r"epochs\s+([0-9]{1,18})\s*(?:\.\.|…)\s*([0-9]{1,18})", what)
         if what in ("loss", "gradients"):
             panel.mode = what
@@ -487,12 +487,12 @@ class BpstepApp(App):
 
     @survives("switching plots")
     def action_toggle_plot(self) -> None:
-        self.plot("gradients" if self.query_one(LossPanel).mode == "loss" else "loss")
+        self.plot("gradients" if self._plot.mode == "loss" else "loss")
 
     @survives("zooming the plot")
     def action_zoom(self, factor: float) -> None:
         """The plot's epochs around the cursor, ``factor`` times closer (0.25: wider)."""
-        panel, epochs = self.query_one(LossPanel), self.session.tape.epochs
+        panel, epochs = self._plot, self.session.tape.epochs
         first, last = panel.shown(epochs)
         half = max(2, round((last - first) / factor / 2))
         if 2 * half >= epochs:
@@ -525,7 +525,7 @@ class BpstepApp(App):
     def _norms_done(self, norms: GradientNorms, generation: int, found: dict) -> None:
         norms.add(generation, found)
         if norms is self._norms:
-            self.query_one(LossPanel).norms = norms.series()
+            self._plot.norms = norms.series()
             self.show()
 
     # -- scenarios and the cross-check ------------------------------------------------------------
