@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -258,7 +257,7 @@ def _npz(path, shown):
         try:
             for name in archive.files:
                 arrays[name] = archive[name]
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+        except (ValueError, OSError, EOFError, _bad_zip()) as e:
             raise DataFileError("file", f"{shown}: cannot read array {name!r} ({e})") from None
     if not arrays:
         raise DataFileError("file", f"{shown}: holds no arrays")
@@ -275,6 +274,14 @@ def _npz(path, shown):
     return Table(shown, "npz", rows, list(arrays), arrays)
 
 
+def _bad_zip():
+    """zipfile.BadZipFile, imported only when an exception is being matched against it (the
+    ``except`` tuple is evaluated then): zipfile takes longer to import than a small epoch."""
+    import zipfile
+
+    return zipfile.BadZipFile
+
+
 def _np_load(path, shown, expected, **options):
     magic = _MAGIC[path.suffix.lower()]
     with open(path, "rb") as f:
@@ -282,7 +289,7 @@ def _np_load(path, shown, expected, **options):
             raise DataFileError("file", f"{shown}: is not {expected}")
     try:
         return np.load(path, allow_pickle=False, **options)
-    except (ValueError, EOFError, zipfile.BadZipFile) as e:
+    except (ValueError, EOFError, _bad_zip()) as e:
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise DataFileError("file", f"{shown}: is not {expected} of numbers or text ({reason})") from None
 

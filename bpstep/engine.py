@@ -308,11 +308,13 @@ def batch_loss(terms: np.ndarray):
     return np.add.reduce(np.add.reduce(terms, 1)) / terms.shape[0]
 
 
-def _update(value, grad, lr, mask):
+def _update(value, grad, lr, mask, out=None):
     """θ⁺ = θ − α ∂E/∂θ; a frozen entry keeps its value exactly (1·g is g exactly, so α = 1
-    skips the product)."""
-    step = grad if mask is None else grad * mask
-    return value - (step if lr == 1 else lr * step)
+    skips the product). With ``out`` (the gradient's own array, when nothing else reads it) the
+    products and θ⁺ are written into it: a 784-input layer's weights are 400 kB an array, and
+    fresh memory of that size costs more than the arithmetic."""
+    step = grad if mask is None else np.multiply(grad, mask, out=out)
+    return np.subtract(value, step if lr == 1 else np.multiply(lr, step, out=out), out=out)
 
 
 def _step(net: Network, p: Params, P: str, l: int, value, grad, mask, state: dict, shown: dict | None):
@@ -436,7 +438,6 @@ class _FastForward:
         self.output_delta = net.output_delta
         self.bce_sigmoid = net.loss == "bce" and net.activations[-1] == "sigmoid"
         self.one_minus_T = self.one - net.T  # the (1 − t) of every epoch's BCE
-        self.plain = net.W_mask is None and net.lr == 1  # θ − g is all _update does then
         self.net, self.optimized = net, bool(net.steps)
         self.layers = L
 
@@ -483,7 +484,7 @@ class _FastForward:
         """δ, the batch-mean gradients and the update of every layer, from the output down;
         ``dadz``: the output's ∂a/∂z if already known; ``delta``: the output's δ if known.
         Returns the new weights, biases and optimizer state."""
-        one, n, plain, lr, optimized = self.one, self.n, self.plain, self.lr, self.optimized
+        one, n, lr, optimized = self.one, self.n, self.lr, self.optimized
         W, b, state = p.W, p.b, {}
         new_W, new_b = list(W), None if b is None else list(b)
         for l, sigmoid, f, W_mask, b_mask in self.down:
@@ -493,21 +494,21 @@ class _FastForward:
                     dadz = a * (one - a) if sigmoid else f[1](zs[l], a)
                 delta = g * dadz
                 dadz = None
-            gW = delta.T.dot(acts[l])
+            gW = delta.T.dot(acts[l])  # a fresh array that only this step reads: updated in place
             if n is not None:
-                gW = gW / n
+                gW /= n
             if optimized:
                 new_W[l] = _step(self.net, p, "W", l, W[l], gW, W_mask, state, None)
             else:
-                new_W[l] = W[l] - gW if plain else _update(W[l], gW, lr, W_mask)
+                new_W[l] = _update(W[l], gW, lr, W_mask, out=gW)
             if b is not None:
                 gb = _reduce(delta, 0)
                 if n is not None:
-                    gb = gb / n
+                    gb /= n
                 if optimized:
                     new_b[l] = _step(self.net, p, "b", l, b[l], gb, b_mask, state, None)
                 else:
-                    new_b[l] = b[l] - gb if plain else _update(b[l], gb, lr, b_mask)
+                    new_b[l] = _update(b[l], gb, lr, b_mask, out=gb)
             if l:
                 g = delta.dot(new_W[l] if self.sequential else W[l])
             delta = None

@@ -10,7 +10,6 @@ the file it points to.
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 
 
@@ -27,7 +26,7 @@ def exists(path: str | os.PathLike) -> bool:
 def write_atomically(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` through a temporary file and a rename."""
     target = Path(path)
-    temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    temporary = target.with_name(f".{target.name}.{os.urandom(4).hex()}.tmp")
     data = text.encode("utf-8")
     try:
         # 0o666 less the umask, as a file made by open() gets; an existing target keeps its mode

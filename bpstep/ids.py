@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .functions import HYPER, QUANTITIES
 
@@ -118,6 +119,7 @@ def head(qid: str) -> str:
     return qid.partition("[")[0]
 
 
+@lru_cache(maxsize=4096)  # the panels look up the ids on screen at every step
 def parse(qid: str) -> Qid | None:
     """The family and indices of a well-formed id (no ``@n``, no spaces), or None."""
     if qid == "E":

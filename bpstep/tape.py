@@ -17,11 +17,13 @@ import numpy as np
 from . import batches, engine, functions
 from .ids import indices
 from .layout import Layout, Spec
-from .notation import Const, Ref, fmt, operands
+from .notation import Const, Ref, fmt, operands, refs, render
 from .edits import Edits
 
 CHECKPOINT_EVERY = 100
 RECORDS_KEPT = 4
+#: terms of a sum a text line writes in full (XOR's longest has 11; a 64-input layer's has 64)
+LINE_TERMS = 32
 
 _GET = {
     "x": lambda r, n, i: r.arrays.act[0][n, i],
@@ -172,15 +174,29 @@ class Step:
     def substituted(self) -> str:
         return f"{self.name} = {self._numbers_text()}"
 
+    def head(self, most: int) -> tuple:
+        """``(rhs, its numbers as written, terms left out)``: a sum of more than ``most`` terms
+        only as far as its first ``most`` (a pre-activation of 784 inputs is more than anyone
+        reads on one line, and building it all costs more than the epoch)."""
+        rhs, more = self.spec.head(most)
+        values = [self.record.value(r.key) for r in refs(rhs)] if more else self.numbers()
+        return rhs, operands(rhs, values), more
+
     def line(self, shown: str | None = None) -> str:
         """formula = numbers = value, leaving out what would only repeat itself; ``shown`` in
-        place of the value (a quiz's question hides it)."""
-        rhs, value = self.spec.rhs, fmt(self.value) if shown is None else shown
+        place of the value (a quiz's question hides it). A sum of more than ``LINE_TERMS`` terms
+        is written as far as its first ``LINE_TERMS``, then how many more there are."""
+        spec, value = self.spec, fmt(self.value) if shown is None else shown
+        rhs, numbers, more = self.head(LINE_TERMS)
         if isinstance(rhs, Const):
             return f"{self.name} = {value}"
         if isinstance(rhs, Ref):
-            return f"{self.name} = {self.spec.sym} = {value}"
-        return f"{self.name} = {self.spec.sym} = {self._numbers_text()} = {value}"
+            return f"{self.name} = {spec.sym} = {value}"
+        if not more:
+            return f"{self.name} = {spec.sym} = {spec.template.format(*numbers)} = {value}"
+        rest = f" + … {more} more"
+        sym, template = render(rhs, lambda r: r.name.uni), render(rhs, lambda r: "{}")
+        return f"{self.name} = {sym}{rest} = {template.format(*numbers)}{rest} = {value}"
 
 
 class Tape:
@@ -202,8 +218,9 @@ class Tape:
         self.epochs = scenario.epochs * self.iterations
         self._checkpoints = {0: params}
         self._frontier = (0, params)  # the latest epoch whose start parameters are known
-        #: the start parameters of the last CHECKPOINT_EVERY epochs the fast-forward computed, so
-        #: that walking back over them (rcontinue, a conditional breakpoint) costs one epoch each
+        #: the start parameters of the last CHECKPOINT_EVERY epochs computed behind the frontier
+        #: (or recorded), so that walking back over them (rcontinue, N across epochs) costs one
+        #: epoch each after the first
         self._recent: dict[int, engine.Params] = {}
         self._records: OrderedDict[int, Record] = OrderedDict()
         #: loss of each epoch's forward pass (epoch E: the evaluate phase); NaN until computed
@@ -280,6 +297,10 @@ class Tape:
         if start <= f_epoch <= epoch:
             start = f_epoch
         p = self._checkpoints[start] if start != f_epoch else f_params
+        # past the frontier nothing but checkpoints is kept (fresh memory for a hundred copies of
+        # a big network's weights costs more than the epochs); an epoch behind it is being walked
+        # back to, and the walk goes on backwards: keep the epochs on the way
+        keep = start != f_epoch
         for e in range(start, epoch):
             if (e - start) % 256 == 255:
                 if cancelled is not None and cancelled():
@@ -288,17 +309,18 @@ class Tape:
                     progress(e - start, epoch - start)
             p, loss, _ = engine.run_epoch(self.network(e), self.edits.apply(e, p))
             self.losses[e] = loss
-            self._reached(e + 1, p)
+            self._reached(e + 1, p, keep)
         return self.edits.apply(epoch, p)
 
-    def _reached(self, epoch: int, p: engine.Params) -> None:
+    def _reached(self, epoch: int, p: engine.Params, keep: bool = True) -> None:
         """Keep the start parameters of ``epoch`` (before the edits made there) where later
-        visits find them: a checkpoint, the recent epochs, the frontier."""
+        visits find them: a checkpoint, the frontier and, with ``keep``, the recent epochs."""
         if epoch % CHECKPOINT_EVERY == 0:
             self._checkpoints.setdefault(epoch, p)
-        self._recent[epoch] = p
-        if len(self._recent) > CHECKPOINT_EVERY:
-            del self._recent[next(iter(self._recent))]
+        if keep:
+            self._recent[epoch] = p
+            if len(self._recent) > CHECKPOINT_EVERY:
+                del self._recent[next(iter(self._recent))]
         if epoch > self._frontier[0]:
             self._frontier = (epoch, p)
 

@@ -15,14 +15,14 @@ the step that computed it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from rich.cells import cell_len
 from rich.style import Style
-from rich.text import Text
+from rich.text import Span, Text
 
 from bpstep.layers import MAX_SHOWN, matrix_lines
-from bpstep.notation import Ref, operands, refs, render
+from bpstep.notation import Ref, refs, render
+from bpstep.tape import LINE_TERMS
 
 from .lines import CheckedPanel
 from .purpose import purpose
@@ -34,44 +34,42 @@ _GAP = "   "  # between matrices side by side
 _SHOWN = (MAX_SHOWN, 4, 3)  # rows and columns kept of a big matrix, fewer until the matrices fit
 
 
-@dataclass
 class Token:
-    sym: str
-    num: str
-    qid: str | None = None  # a quantity (id@n); None for operators and constants
+    """A piece of the formula: its symbol text, its number text (the same for an operator or
+    a constant), the quantity it names (id@n; None for operators and constants) and the cells
+    it takes, the wider of the two."""
+
+    __slots__ = ("sym", "num", "qid", "width")
+
+    def __init__(self, sym: str, num: str, qid: str | None = None):
+        self.sym, self.num, self.qid = sym, num, qid
+        self.width = max(cell_len(sym), cell_len(num))
 
 
 _DOT = Token(" · ", " · ")
-
-
-def _width(t: Token) -> int:
-    return max(cell_len(t.sym), cell_len(t.num))
+_SPLIT = re.compile(r"(·| )")
 
 
 def word_width(word: list[Token]) -> int:
-    return sum(_width(t) for t in word)
+    return sum(t.width for t in word)
 
 
-#: terms of a sum always shown in full (XOR's longest has 11)
-_MOST = 32
-
-
-def tokens(step, most: int | None = None) -> list[Token]:
-    """The formula's right-hand side as tokens, spaces included, in reading order; with
-    ``most``, a long sum only as far as its first ``most`` terms, then how many more there are
-    (a pre-activation of a 784-input layer is more than a screen holds)."""
-    rhs, more = (step.spec.rhs, 0) if most is None else step.spec.head(most)
+def tokens(step, most: int) -> tuple[list[Token], int]:
+    """The formula's right-hand side as tokens, spaces included, in reading order, and how
+    many terms of a long sum it leaves out: such a sum only as far as its first ``most`` terms,
+    then how many more there are (a pre-activation of a 784-input layer is more than a screen
+    holds)."""
+    rhs, numbers, more = step.head(most)
     literals = render(rhs, lambda r: _MARK).split(_MARK)
     quantities = list(refs(rhs))
-    numbers = operands(rhs, [step.record.value(r.key) for r in quantities] if more else step.numbers())
     out = []
     for k, literal in enumerate(literals):
-        out += [_DOT if p == "·" else Token(p, p) for p in re.split(r"(·| )", literal) if p]
+        out += [_DOT if p == "·" else Token(p, p) for p in _SPLIT.split(literal) if p]
         if k < len(quantities):
             out.append(Token(quantities[k].name.uni, numbers[k], quantities[k].qid))
     if more:
         out += [Token(" ", " "), Token("+", "+"), Token(" ", " "), Token(f"… {more} more", f"… {more} more")]
-    return out
+    return out, more
 
 
 def wrap(toks: list[Token], width: int) -> list[list[list[Token]]]:
@@ -104,26 +102,47 @@ def _click(action: str) -> Style:
     return Style(meta={"@click": action})
 
 
-def _placed(row: Text, text: str, style, width: int, lean: int) -> None:
-    """``text`` in ``width`` cells: centred (``lean`` 0), to the right (1) or to the left (−1)."""
-    used = cell_len(text)
-    left = {0: (width - used) // 2, 1: width - used, -1: 0}[lean]
-    row.append(" " * left)
-    row.append(text, style)
-    row.append(" " * (width - left - used))
+class _Row:
+    """A line of text and its styled spans, as ``Text.append`` would make them, only quicker:
+    a formula's rows are a few hundred pieces, drawn again at every step."""
+
+    __slots__ = ("pieces", "spans", "end")
+
+    def __init__(self, text: str = "", style=None):
+        self.pieces, self.spans, self.end = [], [], 0
+        self.add(text, style)
+
+    def add(self, text: str, style=None) -> None:
+        if text:
+            if style:
+                self.spans.append(Span(self.end, self.end + len(text), style))
+            self.pieces.append(text)
+            self.end += len(text)
+
+    def placed(self, text: str, style, width: int, lean: int) -> None:
+        """``text`` in ``width`` cells: centred (``lean`` 0), to the right (1) or to the left (−1)."""
+        used = cell_len(text)
+        left = (width - used) // 2 if lean == 0 else width - used if lean == 1 else 0
+        self.add(" " * left)
+        self.add(text, style)
+        self.add(" " * (width - left - used))
+
+    def text(self) -> Text:
+        return Text("".join(self.pieces), spans=self.spans)
 
 
-def _word(sym: Text, num: Text, word: list[Token]) -> None:
+def _word(sym: _Row, num: _Row, word: list[Token]) -> None:
     """One word into both rows, token by token, each quantity in as many cells as the wider
     of its symbol and its number, leaning on the text it is written against: ``W1 · x1`` over
     ``0.3 · 0.1``, ``−(target_o1`` over ``−(0.4``, ``o1)²`` over ``0.609446)²``; a quantity
     with text on both sides, or none, is centred."""
+    last = len(word) - 1
     for k, t in enumerate(word):
-        before, after = k > 0, k < len(word) - 1
+        before, after = k > 0, k < last
         lean = 1 if after and not before else -1 if before and not after else 0
         click = None if t.qid is None else _click(f"app.goto_ref({t.qid!r})")
-        _placed(sym, t.sym, click and _SYM + click, _width(t), lean)
-        _placed(num, t.num, click, _width(t), lean)
+        sym.placed(t.sym, click and _SYM + click, t.width, lean)
+        num.placed(t.num, click, t.width, lean)
 
 
 def arrange(blocks: list, width: int) -> list[Text]:
@@ -161,8 +180,18 @@ def matrix_block(label: str, m, shown: int, style) -> list[Text]:
 
 
 class FormulaPanel(CheckedPanel):
+    _laid_out = None  # the height the screen's last layout gave the panel's content
+
     def watch_frame(self) -> None:
-        self.redraw(layout=True)  # a formula's height follows what it holds
+        # a formula's height follows what it holds; the screen is laid out again only when the
+        # panel's height would change (a layout costs as much as drawing the formula): not when
+        # the last layout cut the height to the panel's largest (or raised it to its smallest)
+        # and the new one would be cut (raised) as well
+        width, height = self.content_size
+        wanted, before = self._content_height(width) if width else None, self._laid_out
+        same = wanted is not None and before is not None and (
+            wanted == before or before > height <= wanted or before < height >= wanted)
+        self.redraw(layout=not same)
 
     def parts(self, width: int, height: int | None = None, drawn: int | None = None) -> tuple[list, list]:
         """``(formula rows, result rows)`` for ``width`` cells (and, in layer view, as few more
@@ -182,22 +211,19 @@ class FormulaPanel(CheckedPanel):
             if drawn is not None and len(rows) >= drawn:
                 rows += [Text()] if plain else [Text(), Text()]
                 continue
-            sym, num = Text(), Text()
             if k == 0:
-                sym.append(step.name, _SELF)
-                sym.append(" = ")
-                num.append(indent[:-2] + "= ")
+                sym, num = _Row(step.name, _SELF), _Row(indent[:-2] + "= ")
+                sym.add(" = ")
             else:
-                sym.append(indent)
-                num.append(indent)
+                sym, num = _Row(indent), _Row(indent)
             for n, word in enumerate(line):
                 if n:
-                    sym.append(" ")
-                    num.append(" ")
+                    sym.add(" ")
+                    num.add(" ")
                 _word(sym, num, word)
-            rows.append(sym)
+            rows.append(sym.text())
             if not plain:
-                rows.append(num)
+                rows.append(num.text())
         result = Text(indent[:-2] + "= ")
         result.append(frame.value_text(step.index), _RESULT)
         verdict, style = (_ASK, _ASKED) if hidden else self.crosscheck.verdict_line(step)
@@ -229,9 +255,9 @@ class FormulaPanel(CheckedPanel):
             # the panel is at most 45% of the screen, a line of the formula two rows; a term of a
             # long sum (W·a, 8 digits each: "0.01250955 · 0.51179999 + ") takes about 26 cells
             lines = self.app.size.height * 45 // 100 // 2 + 1
-            most = max(_MOST, lines * max(1, width // 20))
-            self._wrap_for, self._wrap = (frame, width), wrap(tokens(frame.step, most), width)
-            self._cut = frame.step.spec.head(most)[1]
+            most = max(LINE_TERMS, lines * max(1, width // 20))
+            toks, self._cut = tokens(frame.step, most)
+            self._wrap_for, self._wrap = (frame, width), wrap(toks, width)
         return self._wrap
 
     def _users_line(self, frame, step, users, width) -> Text:
@@ -273,9 +299,13 @@ class FormulaPanel(CheckedPanel):
                     break
         return [head] + rows, tail
 
-    def get_content_height(self, container, viewport, width: int) -> int:
+    def _content_height(self, width: int) -> int:
         rows, tail = self.parts(width, drawn=0)
         return len(rows) + len(tail)
+
+    def get_content_height(self, container, viewport, width: int) -> int:
+        self._laid_out = self._content_height(width)
+        return self._laid_out
 
     def lines(self) -> list[Text]:
         width, height = self.content_size

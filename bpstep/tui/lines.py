@@ -12,6 +12,7 @@ from __future__ import annotations
 from rich.segment import Segment
 from rich.text import Text
 from textual.cache import LRUCache
+from textual.geometry import Region
 from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
@@ -36,8 +37,20 @@ class LinesPanel(Widget):
         self.redraw()
 
     def redraw(self, layout: bool = False) -> None:
-        self._drawn = None
-        self.refresh(layout=layout)
+        """Draw the lines again and repaint those that changed (a step changes a row or two of
+        the tape and the values, a few of the network), or, with ``layout``, the whole panel
+        after the screen's layout: Textual composes every repainted row again, borders, colours
+        and all, and that costs more than drawing our lines."""
+        before, self._drawn = self._drawn, None
+        if layout or before is None or not self.is_mounted or before[0] != self.content_size:
+            self.refresh(layout=layout)
+            return
+        old, new = before[1], self.drawn()
+        width = self.content_size.width
+        changed = [Region(0, y, width, 1) for y in range(max(len(old), len(new)))
+                   if y >= len(old) or y >= len(new) or _key(old[y]) != _key(new[y])]
+        if changed:
+            self.refresh(*changed)
 
     def drawn(self) -> list[Text]:
         size = self.content_size
@@ -51,7 +64,7 @@ class LinesPanel(Widget):
         if y >= len(lines):
             return Strip.blank(self.content_size.width, base)
         line = lines[y]
-        key = (base, line.plain, tuple(line.spans), line.style)
+        key = (base, *_key(line))
         strip = self._strips.get(key)
         if strip is None:
             strip = Strip(Segment.apply_style(line.render(self.app.console), base))
@@ -61,6 +74,11 @@ class LinesPanel(Widget):
     def plain(self) -> str:
         """The panel's text (for tests)."""
         return "\n".join(line.plain for line in self.drawn())
+
+
+def _key(line: Text) -> tuple:
+    """What a line's strip is made from, besides the panel's base style."""
+    return line.plain, tuple(line.spans), line.style
 
 
 class CheckedPanel(LinesPanel):

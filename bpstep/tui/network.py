@@ -133,12 +133,23 @@ def _unit_values(frame):
 
 def _window(m, rows, want):
     """Which units ``[start, stop)`` of a layer of ``m`` show in ``rows`` rows, and whether the
-    first and last rows hold "more" markers instead."""
+    first and last rows hold "more" markers instead. The window is centred on unit ``want``;
+    in a layer of more than ``_PAGED`` windows it is the page of units that holds it instead:
+    stepping through 784 inputs turns a page now and then, and in between only the highlight
+    moves (a centred window would scroll, and every edge be drawn again, at every step)."""
     if m <= rows:
         return 0, m, False
     k = max(1, rows - 2)
-    start = min(max(0, want - 1 - k // 2), m - k) if want else 0
+    if not want:
+        start = 0
+    elif m > _PAGED * k:
+        start = min((want - 1) // k * k, m - k)
+    else:
+        start = min(max(0, want - 1 - k // 2), m - k)
     return start, start + k, True
+
+
+_PAGED = 4
 
 
 #: (labels of the inputs and the layers in focus, labels of the others), tried until they fit
