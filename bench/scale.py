@@ -10,7 +10,8 @@ three decimals and kept in a ``.npy`` beside the scenario (``[data] file``). Eac
    (goal ≤ 0.5 s);
 2. ``replay FILE -c "goto epoch 100"`` on 784-128-10 × 64 against a plain NumPy training loop of
    the same network (same init, data and float32 arithmetic, reading the same file), both whole
-   processes, as a ratio bpstep / NumPy (goal ≤ 1.3×); the two final losses are compared too;
+   processes, as a ratio bpstep / NumPy (goal ≤ 1.3×), each side run alternately at least
+   ``GOTO_RUNS`` times; the two final losses are compared too;
 3. peak memory (the child's ru_maxrss) of that goto, and of ``goto epoch 99; goto
    dE/dW[1,128,784]@64`` on 784-256-128-10 × 128 (goal ≤ 400 MB each; epoch 100 of a 100-epoch
    scenario is its evaluate phase, which has no gradients, hence 99);
@@ -79,6 +80,9 @@ EPOCHS, LR, INIT_SEED, DATA_SEED = 100, 0.5, 1, 2026
 STARTUP_GOAL_S, GOTO_RATIO_GOAL, MEMORY_GOAL_MB = 0.5, 1.3, 400
 COMMAND_GOAL_MS, CONTINUE_RATIO_GOAL, FIRST_FRAME_GOAL_S, KEY_GOAL_MS = 5.0, 3.0, 0.6, 16.0
 COMMANDS, KEYS = 50, 30
+#: runs of each side of the goto ratio at least: each is a fifth of a second, and one run of a
+#: whole process on this shared machine varies by a quarter either way
+GOTO_RUNS = 9
 
 #: a plain NumPy training loop: what one would write without bpstep (reads the same file)
 NUMPY_LOOP = r"""
@@ -307,7 +311,7 @@ def measure_goto(report, mid, repeat, timeout):
         report.failed(name, goal, problem)
         return None
     ours, theirs = [], []
-    for _ in range(repeat):
+    for _ in range(max(repeat, GOTO_RUNS)):
         a, b = run(jump, timeout), run(loop, timeout)
         problem = a.problem() or (b.problem() and f"NumPy loop {b.problem()}")
         if problem:

@@ -464,6 +464,7 @@ class Layout:
         found = [pos for _, pos, _, _ in self.cells(evaluate, qid, sample)]
         return np.sort(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
 
+    @lru_cache(maxsize=4096)  # the network panel looks up each unit on show at every step
     def at(self, evaluate: bool, qid: str, sample: int | None) -> int | None:
         """The index of the step with this id of exactly this sample (None: the batch)."""
         found = self._blocks(evaluate, qid)

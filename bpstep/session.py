@@ -12,14 +12,18 @@ import dataclasses
 import math
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import batches, commands, compare, diagnostics, ids, layers, motions, notation, quiz, whatif
+from . import batches, commands, diagnostics, ids, layers, motions, notation, quiz, whatif
 from .commands import Command, CommandError, Ref
 from .functions import HYPER, OPTIMIZERS
 from .notation import fmt
 from .tape import Cancelled, Step, Tape
+
+if TYPE_CHECKING:
+    from .compare import Report
 
 
 @dataclass
@@ -72,7 +76,7 @@ class Session:
         self._layer_tape = None
         self.quiz = quiz.Quiz()
         #: ``compare`` VALUES (``bpstep open --compare``): the report, and its values by position
-        self.comparison: compare.Report | None = None
+        self.comparison: Report | None = None
         self._yours: dict = {}
 
     # -- where we are ----------------------------------------------------------------------------
@@ -151,9 +155,11 @@ class Session:
         ``qid`` (id@n), ``name``, ``formula``, ``numbers()`` and ``value``."""
         return self.tape.steps(self.position[0] if epoch is None else epoch)
 
-    def load_comparison(self, path: str) -> compare.Report:
+    def load_comparison(self, path: str) -> Report:
         """Hold a user's values (see :mod:`bpstep.compare`) against the tape: ``yours`` gives
         them by step, and a breakpoint stops ``continue`` at each step where they differ."""
+        from . import compare  # only a session given the user's values reads them
+
         self.comparison = compare.compare(self, path)
         self._yours = {(v.epoch, v.index): v for v in self.comparison.values if v.index >= 0}
         if not any(b.mismatch for b in self.breakpoints):

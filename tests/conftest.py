@@ -117,3 +117,32 @@ def targets_for(loss, rng, n, K, low=0.0):
     if loss == "cross_entropy":
         return np.eye(K)[rng.integers(0, K, n)]
     return rng.uniform(low, 1, (n, K))
+
+
+_BIG = """
+[network]
+sizes = [64, 32, 10]
+activation = "sigmoid"
+[init]
+method = "uniform"
+seed = 4
+[data]
+inputs = {inputs}
+targets = {targets}
+[training]
+loss = "mse"
+learning_rate = 0.5
+epochs = 2
+dtype = "float32"
+"""
+
+
+@pytest.fixture
+def big_scenario(write_scenario):
+    """A 64-32-10 network over 16 samples (95,717 steps an epoch): its sums are longer than a
+    text line or the formula panel writes whole."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    return write_scenario(_BIG.format(inputs=rng.random((16, 64)).round(3).tolist(),
+                                      targets=rng.random((16, 10)).round(3).tolist()), "big.toml")

@@ -2,36 +2,10 @@
 ``MAX_FORMULAS`` with one line that says how many formulas it would write and what to do; the
 layer view's export writes one formula per matrix operation."""
 
-import numpy as np
-
 from bpstep import export
 
-_BIG = """
-[network]
-sizes = [64, 32, 10]
-activation = "sigmoid"
-[init]
-method = "uniform"
-seed = 4
-[data]
-inputs = {inputs}
-targets = {targets}
-[training]
-loss = "mse"
-learning_rate = 0.5
-epochs = 2
-dtype = "float32"
-"""
-
-
-def _big(write_scenario):
-    rng = np.random.default_rng(3)
-    return write_scenario(_BIG.format(inputs=rng.random((16, 64)).round(3).tolist(),
-                                      targets=rng.random((16, 10)).round(3).tolist()), "big.toml")
-
-
-def test_a_big_scalar_export_is_refused_with_one_line(run_cli, write_scenario):
-    code, out, err = run_cli("replay", str(_big(write_scenario)), "--format", "markdown")
+def test_a_big_scalar_export_is_refused_with_one_line(run_cli, big_scenario):
+    code, out, err = run_cli("replay", str(big_scenario), "--format", "markdown")
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and "Traceback" not in err
     # 95,717 steps in the epoch (forward 1,344, loss 177, backward 91,786, update 2,410), then 1,521 again
@@ -39,8 +13,8 @@ def test_a_big_scalar_export_is_refused_with_one_line(run_cli, write_scenario):
     assert "'view layer' first" in err and "(24)" in err
 
 
-def test_the_layer_view_exports_one_formula_per_matrix_operation(run_cli, write_scenario):
-    code, out, err = run_cli("replay", str(_big(write_scenario)), "--format", "markdown", "-c", "view layer")
+def test_the_layer_view_exports_one_formula_per_matrix_operation(run_cli, big_scenario):
+    code, out, err = run_cli("replay", str(big_scenario), "--format", "markdown", "-c", "view layer")
     assert code == 0, err
     blocks = out.split("```text\n")[1:]
     assert len(blocks) == 1 + 24  # the given matrices, then 19 layer steps of the epoch and 5 again

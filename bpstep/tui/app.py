@@ -33,7 +33,6 @@ from bpstep import files, ids, loading
 from bpstep.diagnostics import GradientNorms
 from bpstep import scenario as scenarios
 from bpstep.commands import CommandError, Ref, parse, parse_ref
-from bpstep.export import TooBig, markdown
 from bpstep.session import Session
 from bpstep.tape import Cancelled
 
@@ -44,7 +43,6 @@ from .confirm import ConfirmScreen
 from .edit import set_lines
 from .formula import FormulaPanel
 from .frame import Frame
-from .help import HelpScreen
 from .lines import CheckedPanel
 from .loss import LossPanel
 from .network import NetworkPanel
@@ -414,6 +412,8 @@ class BpstepApp(App):
         self._ask()
 
     def action_help(self) -> None:
+        from .help import HelpScreen  # imported when first asked for: the first frame does not wait on it
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
@@ -620,6 +620,8 @@ class BpstepApp(App):
         if not force and files.exists(target):
             self._confirm_replace(target, lambda: self.export(path, force=True))
             return
+        from bpstep.export import TooBig, markdown
+
         checker = self.crosscheck.checker if self.crosscheck.state == "ready" else None
         try:
             files.write_atomically(target, markdown(self.session, check=checker))

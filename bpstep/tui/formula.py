@@ -15,10 +15,12 @@ the step that computed it.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Span, Text
+from textual.cache import LRUCache
 
 from bpstep.layers import MAX_SHOWN, matrix_lines
 from bpstep.notation import Ref, refs, render
@@ -98,6 +100,7 @@ def wrap(toks: list[Token], width: int) -> list[list[list[Token]]]:
     return lines
 
 
+@lru_cache(maxsize=1024)  # the same Style for the same action: Rich's style sums are cached by them
 def _click(action: str) -> Style:
     return Style(meta={"@click": action})
 
@@ -181,12 +184,18 @@ def matrix_block(label: str, m, shown: int, style) -> list[Text]:
 
 class FormulaPanel(CheckedPanel):
     _laid_out = None  # the height the screen's last layout gave the panel's content
+    _tail_for = None  # (frame, width) of the rows under the formula, kept for measuring, then drawing
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._wraps: LRUCache = LRUCache(64)  # (record, step, width, terms) → (wrapped lines, terms cut)
 
     def watch_frame(self) -> None:
         # a formula's height follows what it holds; the screen is laid out again only when the
         # panel's height would change (a layout costs as much as drawing the formula): not when
         # the last layout cut the height to the panel's largest (or raised it to its smallest)
         # and the new one would be cut (raised) as well
+        self._tail_for = None  # the same frame comes again when the cross-check has news
         width, height = self.content_size
         wanted, before = self._content_height(width) if width else None, self._laid_out
         same = wanted is not None and before is not None and (
@@ -224,6 +233,13 @@ class FormulaPanel(CheckedPanel):
             rows.append(sym.text())
             if not plain:
                 rows.append(num.text())
+        if self._tail_for != (frame, width):
+            self._tail_for, self._tail = (frame, width), self._tail_rows(frame, step, width, indent, hidden)
+        return rows, self._tail
+
+    def _tail_rows(self, frame, step, width: int, indent: str, hidden: bool) -> list[Text]:
+        """The rows under the formula: the result and its torch verdict, the quiz's grade, the
+        user's value, the steps that use the result or what it is for."""
         result = Text(indent[:-2] + "= ")
         result.append(frame.value_text(step.index), _RESULT)
         verdict, style = (_ASK, _ASKED) if hidden else self.crosscheck.verdict_line(step)
@@ -246,19 +262,23 @@ class FormulaPanel(CheckedPanel):
             for piece, action in pieces:
                 line.append(piece, "grey70" if action is None else _click(action) + Style(color="cyan"))
             tail.append(line)
-        return rows, tail
+        return tail
 
     def _wrapped(self, frame, width: int) -> list:
         """The formula's tokens wrapped to ``width``, as many as the screen could show, kept for
-        the frame: the panel is measured, then drawn, from one frame."""
-        if getattr(self, "_wrap_for", None) != (frame, width):
-            # the panel is at most 45% of the screen, a line of the formula two rows; a term of a
-            # long sum (W·a, 8 digits each: "0.01250955 · 0.51179999 + ") takes about 26 cells
-            lines = self.app.size.height * 45 // 100 // 2 + 1
-            most = max(LINE_TERMS, lines * max(1, width // 20))
-            toks, self._cut = tokens(frame.step, most)
-            self._wrap_for, self._wrap = (frame, width), wrap(toks, width)
-        return self._wrap
+        the frame (the panel is measured, then drawn, from one frame) and for the last steps
+        shown (a step back shows one of them again)."""
+        # the panel is at most 45% of the screen less its border and the result's row, a line of
+        # the formula two rows; a term of a long sum (W·a, 8 digits each: "0.01250955 ·
+        # 0.51179999 + ") takes about 26 cells
+        lines = (self.app.size.height * 45 // 100 - 3) // 2 + 1
+        most = max(LINE_TERMS, lines * max(1, width // 20))
+        key = (frame.record, frame.step.index, width, most)
+        if key not in self._wraps:
+            toks, cut = tokens(frame.step, most)
+            self._wraps[key] = wrap(toks, width), cut
+        lines, self._cut = self._wraps[key]
+        return lines
 
     def _users_line(self, frame, step, users, width) -> Text:
         label = "factor of " if step.factor else "used by "

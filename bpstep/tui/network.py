@@ -175,12 +175,12 @@ def draw(frame, w: int, h: int) -> list[Text]:
     def name(l, j):
         return (names.x(j) if l == 0 else names.a(l, j)).uni
 
-    wanted = {}
+    wanted = {}  # per layer, the first unit in focus: the same from step to step
     for l, j in units:
-        wanted.setdefault(l, j)
+        wanted[l] = min(j, wanted.get(l, j))
     for l, j, i in edges:
-        wanted.setdefault(l, j)
-        wanted.setdefault(l - 1, i)
+        wanted[l] = min(j, wanted.get(l, j))
+        wanted[l - 1] = min(i, wanted.get(l - 1, i))
     windows = [_window(sizes[l], rows, wanted.get(l)) for l in range(L + 1)]
 
     labels = {}

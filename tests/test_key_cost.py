@@ -1,0 +1,125 @@
+"""What keeps a key quick on a big network, checked by what it does rather than by timing it
+(bench/scale.py times it): a panel repaints only the lines that changed; the formula panel
+asks for a layout of the screen only when its height would change; a big layer's window turns
+a page at a time; a text line writes the first terms of a long sum; the fast-forward keeps
+only checkpoints past the frontier, and a walk back keeps the epochs it passes."""
+
+import json
+
+from rich.text import Text
+from textual.app import App
+from textual.widget import Widget
+
+from bpstep import scenario, tape as tape_module
+from bpstep.commands import parse
+from bpstep.session import Session
+from bpstep.tape import LINE_TERMS
+from bpstep.tui.formula import FormulaPanel
+from bpstep.tui.lines import LinesPanel
+from bpstep.tui.network import _window
+
+class _Lines(LinesPanel):
+    def __init__(self):
+        super().__init__()
+        self.shown = [Text(f"row {k}") for k in range(6)]
+
+    def lines(self):
+        return list(self.shown)
+
+
+class _One(App):
+    def compose(self):
+        yield _Lines()
+
+
+async def test_a_panel_repaints_only_the_lines_that_changed(monkeypatch):
+    app = _One()
+    async with app.run_test(size=(40, 10)) as pilot:
+        panel = app.query_one(_Lines)
+        await pilot.pause()
+        asked = []
+        monkeypatch.setattr(Widget, "refresh", lambda self, *regions, **kw: asked.append((regions, kw)) or self)
+        panel.shown[2], panel.shown[4] = Text("changed"), Text("row 4", "bold")
+        panel.frame = object()
+        assert len(asked) == 1
+        regions, kw = asked[0]
+        assert [r.y for r in regions] == [2, 4] and all(r.height == 1 for r in regions) and not kw.get("layout")
+        asked.clear()
+        panel.frame = object()  # nothing changed: nothing repainted
+        assert asked == []
+        panel.shown.append(Text("a new last row"))
+        panel.frame = object()
+        assert [r.y for r in asked[0][0]] == [6]
+
+
+async def test_the_formula_lays_the_screen_out_only_when_its_height_changes(make_app, monkeypatch):
+    app = make_app("xor")
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.run_command("goto z[2,1]@1")
+        await pilot.pause()
+        panel = app.query_one(FormulaPanel)
+        layouts = []
+        refresh = Widget.refresh
+
+        def spy(self, *regions, **kw):
+            if kw.get("layout") and isinstance(self, FormulaPanel):
+                layouts.append(self.frame.step.qid)
+            return refresh(self, *regions, **kw)
+
+        monkeypatch.setattr(Widget, "refresh", spy)
+        height = panel.size.height
+        await pilot.press("n")  # z[2,2]@1: a sum as long as z[2,1]'s
+        await pilot.pause()
+        assert app.session.current.qid == "z[2,2]@1" and layouts == [] and panel.size.height == height
+        app.run_command("goto E")  # one quantity: a shorter formula
+        await pilot.pause()
+        assert set(layouts) == {"E"} and panel.size.height < height
+
+
+def test_a_big_layer_turns_pages_and_a_small_one_keeps_its_unit_centred():
+    rows = 7  # five units and the two "more" rows
+    pages = [_window(784, rows, want) for want in range(1, 12)]
+    assert pages[:5] == [(0, 5, True)] * 5 and pages[5:10] == [(5, 10, True)] * 5 and pages[10] == (10, 15, True)
+    assert _window(784, rows, 784) == (779, 784, True)
+    assert _window(10, rows, 6) == (3, 8, True)  # centred on unit 6
+    assert _window(10, rows, 1) == (0, 5, True) and _window(5, rows, 3) == (0, 5, False)
+
+
+async def test_the_network_of_a_big_layer_shows_the_first_inputs_of_a_sum(make_app, big_scenario):
+    app = make_app(big_scenario)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.run_command("goto z[1,2]@1")
+        await pilot.pause()
+        shown = app.query_one("#network").plain()
+        assert "x₁ " in shown and "x₆₄" not in shown
+
+
+def test_a_text_line_writes_the_first_terms_of_a_long_sum(run_cli, big_scenario):
+    path = str(big_scenario)
+    code, out, _ = run_cli("replay", path, "-c", "goto z[1,1]@1")
+    line = out.strip().splitlines()[-1]
+    more = 65 - LINE_TERMS  # 64 products and the bias
+    assert code == 0 and line.count(f"+ … {more} more") == 2 and line.count("·x") == LINE_TERMS
+    s = Session(scenario.load(path))
+    s.execute(parse("goto z[1,1]@1"))
+    assert line.endswith(f" = {s.current.line().rpartition(' = ')[2]}") and s.current.line() in line
+    code, out, _ = run_cli("replay", path, "--format", "jsonl", "-c", "goto z[1,1]@1")
+    record = json.loads(out.strip().splitlines()[-1])
+    assert record["formula"].count("·") == 64 and "more" not in record["substituted"]
+
+
+def test_a_fast_forward_keeps_checkpoints_and_a_walk_back_the_epochs_it_passes():
+    s = Session(scenario.load("xor"))
+    tape = s.tape
+    tape.params(250)
+    assert tape._recent == {} and {0, 100, 200} <= set(tape._checkpoints)
+    tape.params(150)  # behind the frontier: the epochs from checkpoint 100 are kept
+    assert set(range(101, 151)) <= set(tape._recent) and len(tape._recent) <= tape_module.CHECKPOINT_EVERY
+    ran = []
+    run = tape_module.engine.run_epoch
+    tape_module.engine.run_epoch = lambda *a, **k: ran.append(1) or run(*a, **k)
+    try:
+        tape.params(149)
+    finally:
+        tape_module.engine.run_epoch = run
+    assert ran == []
