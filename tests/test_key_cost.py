@@ -123,3 +123,17 @@ def test_a_fast_forward_keeps_checkpoints_and_a_walk_back_the_epochs_it_passes()
     finally:
         tape_module.engine.run_epoch = run
     assert ran == []
+
+
+async def test_the_formulas_of_the_next_s_and_n_are_made_ready_while_the_frame_is_read(make_app):
+    app = make_app("worked-222")
+    async with app.run_test(size=(120, 40)) as pilot:
+        panel = app.query_one(FormulaPanel)
+        app.run_command("goto dE/da[2,1]@1")  # s goes to the factor ∂o1/∂z3, n over it to δ
+        await pilot.pause()
+        record, here = app.session.tape.record(0), app.session.position[1]
+        made = {app.session.tape.step(0, key[1]).qid for key in panel._wraps.keys() if key[0] is record}
+        assert {"dE/da[2,1]@1", "da[2,1]/dz[2,1]@1", "dE/dz[2,1]@1"} <= made
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.session.current.qid == "dE/dz[2,1]@1" and app.session.position[1] == here + 2

@@ -29,7 +29,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Input, Label, ProgressBar
 
-from bpstep import files, ids, loading
+from bpstep import files, ids, loading, motions
 from bpstep.diagnostics import GradientNorms
 from bpstep import scenario as scenarios
 from bpstep.commands import CommandError, Ref, parse, parse_ref
@@ -176,6 +176,7 @@ class BpstepApp(App):
                         ("status", "network", "tape", "formula", "values", "loss")]
         self._checked = [panel for panel in self._panels if isinstance(panel, CheckedPanel)]
         self._plot = self.query_one(LossPanel)
+        self._formula = self.query_one(FormulaPanel)
         self.query_one("#progress").display = False
         self.query_one("#cmdhint").display = False
         self.query_one(CommandLine).display = False
@@ -210,6 +211,20 @@ class BpstepApp(App):
             panel.crosscheck = self.crosscheck
         for panel in self._panels:
             panel.frame = self.frame
+        if not self.busy and not self.frame.layered:
+            self.call_after_refresh(self._prepare_next)
+
+    def _prepare_next(self) -> None:
+        """Once the frame is on screen: the formulas the next ``s`` and ``n`` show made ready in
+        the formula panel, while the learner reads this one."""
+        frame = self.frame
+        if self.busy or frame is not self._formula.frame or frame.layered:
+            return
+        here = (frame.epoch, frame.index)
+        for kind in ("step", "next"):
+            epoch, index = motions.target(self.session.tape, here, kind, 1, True)
+            if epoch == frame.epoch and index != frame.index:
+                self._formula.prepare(index)
 
     def notify(self, message: str, *, markup: bool = False, **kwargs) -> None:
         # messages are ids and formulas (W[2,1,1]), not markup; what a command did is read at a

@@ -265,20 +265,32 @@ class FormulaPanel(CheckedPanel):
         return tail
 
     def _wrapped(self, frame, width: int) -> list:
-        """The formula's tokens wrapped to ``width``, as many as the screen could show, kept for
-        the frame (the panel is measured, then drawn, from one frame) and for the last steps
-        shown (a step back shows one of them again)."""
+        """The formula's tokens wrapped to ``width``, as many as the screen could show."""
+        lines, self._cut = self._wrap(frame.record, frame.step, width)
+        return lines
+
+    def _wrap(self, record, step, width: int) -> tuple:
+        """``(wrapped lines, terms left out)`` of a step's formula, kept for the frame (the panel
+        is measured, then drawn, from one frame), for the last steps shown (a step back shows
+        one of them again) and for those :meth:`prepare` made ready."""
         # the panel is at most 45% of the screen less its border and the result's row, a line of
         # the formula two rows; a term of a long sum (W·a, 8 digits each: "0.01250955 ·
         # 0.51179999 + ") takes about 26 cells
         lines = (self.app.size.height * 45 // 100 - 3) // 2 + 1
         most = max(LINE_TERMS, lines * max(1, width // 20))
-        key = (frame.record, frame.step.index, width, most)
+        key = (record, step.index, width, most)
         if key not in self._wraps:
-            toks, cut = tokens(frame.step, most)
+            toks, cut = tokens(step, most)
             self._wraps[key] = wrap(toks, width), cut
-        lines, self._cut = self._wraps[key]
-        return lines
+        return self._wraps[key]
+
+    def prepare(self, index: int) -> None:
+        """Make the formula of step ``index`` of the frame's epoch ready to show: the app asks
+        for the steps ``s`` and ``n`` go to while the learner reads this one (a long sum's
+        tokens take milliseconds, which the key would otherwise wait on)."""
+        frame, width = self.frame, self.content_size.width
+        step = frame.at(index)
+        self._wrap(frame.record, step, max(10, width - cell_len(f"{step.name} = ")))
 
     def _users_line(self, frame, step, users, width) -> Text:
         label = "factor of " if step.factor else "used by "
