@@ -178,9 +178,9 @@ def draw(frame, w: int, h: int) -> list[Text]:
     wanted = {}  # per layer, the first unit in focus: the same from step to step
     for l, j in units:
         wanted[l] = min(j, wanted.get(l, j))
-    for l, j, i in edges:
-        wanted[l] = min(j, wanted.get(l, j))
-        wanted[l - 1] = min(i, wanted.get(l - 1, i))
+    for l in {e[0] for e in edges}:  # all 784 edges of a sum: one pass each, no dict per edge
+        wanted[l] = min(wanted.get(l, math.inf), min(j for m, j, _ in edges if m == l))
+        wanted[l - 1] = min(wanted.get(l - 1, math.inf), min(i for m, _, i in edges if m == l))
     windows = [_window(sizes[l], rows, wanted.get(l)) for l in range(L + 1)]
 
     labels = {}
@@ -225,9 +225,11 @@ def draw(frame, w: int, h: int) -> list[Text]:
     for (cx, cy), (bits, style) in _coloured(geometry, numbers).items():
         grid[cy][cx] = (braille.char(bits), style)
     hot = {}
-    for l, j, i in edges:
-        if (l, j) in ys and (l - 1, i) in ys:
-            _line(hot, xs[l - 1] + widths[l - 1] + 1, ys[l - 1, i], xs[l] - 2, ys[l, j])
+    for l in range(1, L + 1):  # the edges on show, looked up among those in focus
+        for j in range(windows[l][0] + 1, windows[l][1] + 1):
+            for i in range(windows[l - 1][0] + 1, windows[l - 1][1] + 1):
+                if (l, j, i) in edges:
+                    _line(hot, xs[l - 1] + widths[l - 1] + 1, ys[l - 1, i], xs[l] - 2, ys[l, j])
     for (cx, cy), bits in hot.items():
         if 0 <= cx < w:
             grid[cy][cx] = (braille.char(bits), _HOT)
