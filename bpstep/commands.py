@@ -90,6 +90,8 @@ class Ref:
 
 @dataclass
 class Command:
+    """One parsed command of the command language: its name, its text and its arguments."""
+
     name: str
     text: str
     count: int = 1

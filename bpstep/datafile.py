@@ -39,6 +39,8 @@ class DataFileError(ValueError):
 
 @dataclass
 class Table:
+    """The columns of a data file, as read: by name (CSV, .npz) or by number (.npy)."""
+
     shown: str  # the file as the scenario names it
     kind: str  # "csv", "npy" or "npz"
     rows: int

@@ -31,6 +31,8 @@ SATURATING = ("sigmoid", "tanh")
 
 @dataclass(frozen=True)
 class Diagnostic:
+    """A numerical trouble to break on (``kind``, as in ``break vanishing``) and its threshold."""
+
     kind: str
     threshold: float | None
 

@@ -160,6 +160,8 @@ class Ref:
 
 @dataclass(frozen=True)
 class Const:
+    """A constant written in a formula (1, ½), in Unicode and LaTeX."""
+
     uni: str
     tex: str
 
@@ -185,6 +187,8 @@ class Call:
 
 @dataclass(frozen=True)
 class Frac:
+    """num / den, written as a fraction."""
+
     num: object
     den: object
 

@@ -26,6 +26,8 @@ class ScriptError(ValueError):
 
 @dataclass
 class Scripted:
+    """A command of a replay script and the line it came from."""
+
     line: int
     command: commands.Command
 

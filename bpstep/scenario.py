@@ -106,6 +106,8 @@ TorchInitDrawer = Callable[[list, bool, int], tuple]
 
 @dataclass(frozen=True)
 class Scenario:
+    """A checked scenario: the network, its initial parameters, the data and the training settings."""
+
     name: str
     title: str
     description: str

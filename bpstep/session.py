@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class Breakpoint:
+    """A numbered breakpoint: on an id (with a condition), a phase, a diagnostic or the user's mismatches."""
+
     number: int
     ref: Ref | None = None
     cond: object = None
