@@ -12,8 +12,8 @@ import math
 import re
 
 import numpy as np
-from dataclasses import dataclass
 from functools import cache
+from operator import attrgetter
 
 _SUB = str.maketrans("0123456789,", "₀₁₂₃₄₅₆₇₈₉,")
 _SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -49,14 +49,42 @@ def fmt_short(v: float) -> str:
     return "0" if s in ("", "-0") else s
 
 
+class _Node:
+    """An immutable value: equal to a node of its own class with equal fields, hashable, and
+    made without ``dataclass``, which compiles five methods for each class at import (half a
+    millisecond each, at every start). The fields are the class's ``__slots__``, in order."""
+
+    __slots__ = ()
+
+    def __init__(self, *values):
+        if len(values) != len(self.__slots__):
+            raise TypeError(f"{type(self).__name__} takes {len(self.__slots__)} values, not {len(values)}")
+        for name, value in zip(self.__slots__, values):
+            object.__setattr__(self, name, value)
+
+    def __init_subclass__(cls):
+        get = attrgetter(*cls.__slots__)  # the fields as a tuple (one field: alone)
+        cls._values = staticmethod((lambda node: (get(node),)) if len(cls.__slots__) == 1 else get)
+
+    def __eq__(self, other):
+        return other.__class__ is self.__class__ and self._values(other) == self._values(self)
+
+    def __hash__(self):
+        return hash(self._values(self))
+
+    def __repr__(self):
+        return f"{type(self).__name__}({', '.join(f'{n}={v!r}' for n, v in zip(self.__slots__, self._values(self)))})"
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    __delattr__ = __setattr__
 
 
-@dataclass(frozen=True)
-class Name:
+class Name(_Node):
     """A quantity's name: Unicode for the terminal, LaTeX for exports."""
 
-    uni: str
-    tex: str
+    __slots__ = ("uni", "tex")
 
     def plus(self) -> "Name":
         return Name(self.uni + "⁺", "{" + self.tex + "}^{+}")
@@ -148,78 +176,64 @@ class Namer:
 # --- formula trees ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Ref:
+class Ref(_Node):
     """A quantity inside a formula: shown by name, or by its value (looked up by ``key``);
     ``qid`` is its id with the sample (``z[1,1]@1``), for going to the step that computed it."""
 
-    name: Name
-    key: tuple
-    qid: str
+    __slots__ = ("name", "key", "qid")
 
 
-@dataclass(frozen=True)
-class Const:
+class Const(_Node):
     """A constant written in a formula (1, ½), in Unicode and LaTeX."""
 
-    uni: str
-    tex: str
+    __slots__ = ("uni", "tex")
 
 
-@dataclass(frozen=True)
-class Op:
+class Op(_Node):
     """Operands joined by one operator: ``+``, ``−``, ``·`` (weighted sums), ``×`` (chain rule),
     ``""`` (written side by side: ½(t − o)², o(1 − o)), ``=`` (a formula and what it simplifies to)."""
 
-    op: str
-    args: tuple
+    __slots__ = ("op", "args")
 
 
-@dataclass(frozen=True)
-class Call:
+class Call(_Node):
     """f(arg): an activation's symbol (σ, tanh, relu), ln; ``paren`` alone is plain
     parentheses. ``tex``: the function in LaTeX where it is not ln or parentheses."""
 
-    fn: str
-    arg: object
-    tex: str | None = None
+    __slots__ = ("fn", "arg", "tex")
+
+    def __init__(self, fn, arg, tex=None):
+        super().__init__(fn, arg, tex)
 
 
-@dataclass(frozen=True)
-class Frac:
+class Frac(_Node):
     """num / den, written as a fraction."""
 
-    num: object
-    den: object
+    __slots__ = ("num", "den")
 
 
-@dataclass(frozen=True)
-class Power:
+class Power(_Node):
     """(base)²"""
 
-    base: object
+    __slots__ = ("base",)
 
 
-@dataclass(frozen=True)
-class Pow:
+class Pow(_Node):
     """base^exponent (β₁ᵗ)"""
 
-    base: object
-    exponent: object
+    __slots__ = ("base", "exponent")
 
 
-@dataclass(frozen=True)
-class Neg:
+class Neg(_Node):
     """−(arg)"""
 
-    arg: object
+    __slots__ = ("arg",)
 
 
-@dataclass(frozen=True)
-class Indicator:
+class Indicator(_Node):
     """[arg > 0]"""
 
-    arg: object
+    __slots__ = ("arg",)
 
 
 ONE = Const("1", "1")
