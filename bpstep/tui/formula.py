@@ -216,7 +216,7 @@ class FormulaPanel(CheckedPanel):
         # a copy of one quantity (∂z/∂W = h) would show the answer under its symbol
         plain = step.spec.plain or hidden and isinstance(step.spec.rhs, Ref)
         rows = []
-        for k, line in enumerate(self._wrapped(frame, max(10, width - len(indent)))):
+        for k, line in enumerate(self._wrap(frame.record, step, width)[0]):
             if drawn is not None and len(rows) >= drawn:
                 rows += [Text()] if plain else [Text(), Text()]
                 continue
@@ -264,18 +264,15 @@ class FormulaPanel(CheckedPanel):
             tail.append(line)
         return tail
 
-    def _wrapped(self, frame, width: int) -> list:
-        """The formula's tokens wrapped to ``width``, as many as the screen could show."""
-        lines, self._cut = self._wrap(frame.record, frame.step, width)
-        return lines
-
     def _wrap(self, record, step, width: int) -> tuple:
-        """``(wrapped lines, terms left out)`` of a step's formula, kept for the frame (the panel
-        is measured, then drawn, from one frame), for the last steps shown (a step back shows
-        one of them again) and for those :meth:`prepare` made ready."""
-        # the panel is at most 45% of the screen less its border and the result's row, a line of
-        # the formula two rows; a term of a long sum (W·a, 8 digits each: "0.01250955 ·
-        # 0.51179999 + ") takes about 26 cells
+        """``(wrapped lines, terms left out)`` of a step's formula in a panel ``width`` cells
+        wide, kept for the frame (the panel is measured, then drawn, from one frame), for the
+        last steps shown (a step back shows one of them again) and for those :meth:`prepare`
+        made ready."""
+        # the lines start after "name = "; the panel is at most 45% of the screen less its
+        # border and the result's row, a line of the formula two rows; a term of a long sum
+        # (W·a, 8 digits each: "0.01250955 · 0.51179999 + ") takes about 26 cells
+        width = max(10, width - cell_len(f"{step.name} = "))
         lines = (self.app.size.height * 45 // 100 - 3) // 2 + 1
         most = max(LINE_TERMS, lines * max(1, width // 20))
         key = (record, step.index, width, most)
@@ -288,9 +285,7 @@ class FormulaPanel(CheckedPanel):
         """Make the formula of step ``index`` of the frame's epoch ready to show: the app asks
         for the steps ``s`` and ``n`` go to while the learner reads this one (a long sum's
         tokens take milliseconds, which the key would otherwise wait on)."""
-        frame, width = self.frame, self.content_size.width
-        step = frame.at(index)
-        self._wrap(frame.record, step, max(10, width - cell_len(f"{step.name} = ")))
+        self._wrap(self.frame.record, self.frame.at(index), self.content_size.width)
 
     def _users_line(self, frame, step, users, width) -> Text:
         label = "factor of " if step.factor else "used by "
@@ -348,8 +343,9 @@ class FormulaPanel(CheckedPanel):
             keep = max(pairs, (height - len(tail) - 1) // pairs * pairs)
             hidden = (len(rows) - keep) // pairs
             what = "the matrices" if frame.layered else "this formula"
-            if not frame.layered and self._cut:  # the lines hold only the first terms of a long sum
-                what += f" and its {self._cut} last terms"
+            cut = 0 if frame.layered else self._wrap(frame.record, frame.step, width)[1]
+            if cut:  # the lines hold only the first terms of a long sum
+                what += f" and its {cut} last terms"
             rows = rows[:keep] + [Text(f"   … {hidden} more line(s) of {what}: make the window taller",
                                        "grey50")]
         return rows + tail

@@ -149,6 +149,7 @@ def _window(m, rows, want):
     return start, start + k, True
 
 
+#: a layer of more than this many windows of units pages its window rather than centring it
 _PAGED = 4
 
 
@@ -224,15 +225,13 @@ def draw(frame, w: int, h: int) -> list[Text]:
     symbol, numbers = edge_numbers(frame)
     for (cx, cy), (bits, style) in _coloured(geometry, numbers).items():
         grid[cy][cx] = (braille.char(bits), style)
-    hot = {}
-    for l in range(1, L + 1):  # the edges on show, looked up among those in focus
-        for j in range(windows[l][0] + 1, windows[l][1] + 1):
-            for i in range(windows[l - 1][0] + 1, windows[l - 1][1] + 1):
-                if (l, j, i) in edges:
-                    _line(hot, xs[l - 1] + widths[l - 1] + 1, ys[l - 1, i], xs[l] - 2, ys[l, j])
+    hot = {}  # the dots of the edges in focus among those on show (not each of 784 edges)
+    for edge, dots in _edge_dots(*geometry).items():
+        if edge in edges:
+            for cell, bits in dots.items():
+                hot[cell] = hot.get(cell, 0) | bits
     for (cx, cy), bits in hot.items():
-        if 0 <= cx < w:
-            grid[cy][cx] = (braille.char(bits), _HOT)
+        grid[cy][cx] = (braille.char(bits), _HOT)
 
     for (cx, cy), cell in _weight_labels(frame, windows, xs, widths, ys, edges).items():
         grid[cy][cx] = cell
