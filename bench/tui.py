@@ -48,7 +48,7 @@ def child(argv=()) -> None:
                 self.exit(0)
 
     BpstepApp._display = first_frame
-    sys.exit(cli.main(list(argv)))
+    sys.exit(cli.program(list(argv)))
 
 
 def first_frame(tmp: Path, quit_after: bool = False) -> tuple[float, bool, float | None]:

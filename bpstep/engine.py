@@ -27,7 +27,7 @@ ACTIVATIONS = tuple(functions.ACTIVATIONS)
 LOSSES = tuple(functions.LOSSES)
 UPDATE_ORDERS = ("simultaneous", "sequential")
 
-_ONE, _LOG_FLOOR, _EPS = functions.ONE_OF, functions.LOG_FLOOR_OF, functions.EPS_OF
+_ONE, _EPS = functions.ONE_OF, functions.EPS_OF
 
 #: name → (f, f′) and name → (E[k], ∂E/∂o): what the arithmetic calls, read off the registries
 #: (tests break an entry here on purpose and see the cross-check catch it)
@@ -415,17 +415,24 @@ def run_epoch(net: Network, p: Params, full: bool = False):
     return Params(new_W, new_b, state or None), loss, arrays
 
 
+def advance(net: Network, p: Params):
+    """:func:`run_epoch` without ``full`` or the loss: the next epoch's parameters, and what the
+    loss reads, for ``net.fast_forward.losses`` to work out with other epochs' at once."""
+    return net.fast_forward.advance(p)
+
+
 class _FastForward:
     """:func:`run_epoch` without ``full`` for one network: the same IEEE operations on the same
     operands in the same order, so bit-for-bit the same parameters and loss, with the lookups
     (functions, constants, masks) made once and nothing kept that only the tape shows. Where
     run_epoch computes one value several times, it is computed once here: with sigmoid outputs
-    and BCE, 1 − o (in E[k], ∂E/∂o and ∂a/∂z) and o(1 − o) (∂a/∂z, and ∂E/∂o's denominator)."""
+    and BCE, o(1 − o) (∂a/∂z, and ∂E/∂o's denominator). The loss of a run of epochs is worked
+    out together (:meth:`advance`, then :meth:`losses`)."""
 
     def __init__(self, net: Network):
         dt = net.X.dtype
         self.X, self.T, self.one, self.n = net.X, net.T, _ONE[dt], net.divisor
-        self.floor, self.eps, self.K = _LOG_FLOOR[dt], _EPS[dt], net.T.shape[-1]
+        self.eps, self.K = _EPS[dt], net.T.shape[-1]
         self.sequential, self.lr = net.sequential, net.lr
         L = net.layers
         #: per layer: (index, σ?, (f, f′), weight mask, bias mask)
@@ -437,21 +444,33 @@ class _FastForward:
         self.logits = functions.LOSSES[net.loss].from_logits
         self.output_delta = net.output_delta
         self.bce_sigmoid = net.loss == "bce" and net.activations[-1] == "sigmoid"
-        self.one_minus_T = self.one - net.T  # the (1 − t) of every epoch's BCE
         self.net, self.optimized = net, bool(net.steps)
         self.layers = L
 
     def __call__(self, p: Params):
+        new, seen = self.advance(p)
+        return new, self.losses([seen])[0], None
+
+    def advance(self, p: Params):
+        """The next epoch's parameters, and what its loss reads (the outputs, or the output
+        layer's logits for a loss from logits), the loss itself left to :meth:`losses`."""
         with np.errstate(**_QUIET):
             zs, acts = self.forward(p.W, p.b)
             if self.output_delta is None:
-                terms, g, dadz_out = self.loss_and_gradient(acts[-1])
+                g, dadz_out = self.gradient(acts[-1])
                 new_W, new_b, state = self.backward(p, zs, acts, g, dadz_out)
             else:  # softmax: δ of the output straight from the loss
-                terms = self.loss[0](zs[-1] if self.logits else acts[-1], self.T)
                 new_W, new_b, state = self.backward(p, zs, acts, None, None, self.output_delta(acts[-1], self.T))
-            loss = _reduce(_reduce(terms, 1)) / terms.shape[0]  # batch_loss
-        return Params(new_W, new_b, state), loss, None
+        return Params(new_W, new_b, state), zs[-1] if self.logits else acts[-1]
+
+    def losses(self, seen):
+        """The batch loss E of each epoch from what its loss read (a sequence of N×K arrays), in
+        one pass over their stack: each is what :func:`batch_loss` gives for that epoch alone,
+        the same elementwise operations and the same sums along the same axes. A dozen NumPy
+        calls an epoch were a fifth of XOR's fast-forward."""
+        with np.errstate(**_QUIET):
+            terms = self.loss[0](np.stack(seen), self.T)
+            return _reduce(_reduce(terms, -1), -1) / terms.shape[-2]
 
     def forward(self, W, b):
         """z_l = a_{l−1} W_lᵀ + b_l, a_l = f_l(z_l), as :func:`forward` (σ written out)."""
@@ -467,18 +486,13 @@ class _FastForward:
             acts.append(a)
         return zs, acts
 
-    def loss_and_gradient(self, o):
-        """(E[k] of every sample, ∂E/∂o, and ∂a/∂z of the output when it comes for free)."""
+    def gradient(self, o):
+        """(∂E/∂o, and ∂a/∂z of the output when it comes for free)."""
         if not self.bce_sigmoid:
-            return self.loss[0](o, self.T), self.loss[1](o, self.T), None
-        one, floor, maximum, log = self.one, self.floor, np.maximum, np.log
-        q = one - o
-        oq = o * q  # d_sigmoid's a(1 − a) at the output, and d_bce's o(1 − o)
-        terms = -(self.T * maximum(log(o), floor) + self.one_minus_T * maximum(log(q), floor))
-        g = (o - self.T) / maximum(oq, self.eps)
-        if self.K != 1:  # _per_output
-            terms, g = terms / self.K, g / self.K
-        return terms, g, oq
+            return self.loss[1](o, self.T), None
+        oq = o * (self.one - o)  # d_sigmoid's a(1 − a) at the output, and d_bce's o(1 − o)
+        g = (o - self.T) / np.maximum(oq, self.eps)
+        return (g if self.K == 1 else g / self.K), oq  # _per_output
 
     def backward(self, p, zs, acts, g, dadz, delta=None):
         """δ, the batch-mean gradients and the update of every layer, from the output down;

@@ -60,6 +60,31 @@ class Cancelled(Exception):
     """A long computation was cancelled; the cursor stays where it was."""
 
 
+#: the most numbers (outputs) a fast-forward holds for the losses it has yet to work out
+_HELD = 1 << 20
+
+
+class _Losses:
+    """The batch losses of a fast-forward, worked out a run of epochs at a time into ``losses``:
+    consecutive epochs of one network (the same data) are held with what their loss reads, and
+    settled together."""
+
+    def __init__(self, losses: np.ndarray):
+        self.losses, self.net, self.first, self.seen, self.size = losses, None, 0, [], 0
+
+    def add(self, net: engine.Network, epoch: int, seen: np.ndarray) -> None:
+        if net is not self.net or self.size + seen.size > _HELD:
+            self.settle()
+            self.net, self.first = net, epoch
+        self.seen.append(seen)
+        self.size += seen.size
+
+    def settle(self) -> None:
+        if self.seen:
+            self.losses[self.first:self.first + len(self.seen)] = self.net.fast_forward.losses(self.seen)
+            self.seen, self.size = [], 0
+
+
 def network_for(scenario) -> tuple[engine.Network, engine.Params]:
     """The scenario in the engine's dtype: the network and its initial parameters."""
     dt = np.dtype(scenario.dtype)
@@ -301,15 +326,20 @@ class Tape:
         # a big network's weights costs more than the epochs); an epoch behind it is being walked
         # back to, and the walk goes on backwards: keep the epochs on the way
         keep = start != f_epoch
-        for e in range(start, epoch):
-            if (e - start) % 256 == 255:
-                if cancelled is not None and cancelled():
-                    raise Cancelled()
-                if progress is not None:
-                    progress(e - start, epoch - start)
-            p, loss, _ = engine.run_epoch(self.network(e), self.edits.apply(e, p))
-            self.losses[e] = loss
-            self._reached(e + 1, p, keep)
+        run = _Losses(self.losses)
+        try:
+            for e in range(start, epoch):
+                if (e - start) % 256 == 255:
+                    if cancelled is not None and cancelled():
+                        raise Cancelled()
+                    if progress is not None:
+                        progress(e - start, epoch - start)
+                net = self.network(e)
+                p, seen = engine.advance(net, self.edits.apply(e, p))
+                run.add(net, e, seen)
+                self._reached(e + 1, p, keep)
+        finally:
+            run.settle()
         return self.edits.apply(epoch, p)
 
     def _reached(self, epoch: int, p: engine.Params, keep: bool = True) -> None:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from bpstep import engine, scenario
 from conftest import fit_to_loss, targets_for
+from bpstep import tape as tape_module
 from bpstep.tape import Tape, network_for
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -66,6 +67,42 @@ def test_the_fast_forward_is_the_tapes_arithmetic_to_the_bit(sc):
         for a, b in zip(fast.W + (fast.b or []), full.W + (full.b or [])):
             assert _bits(a) == _bits(b)
         p = fast
+
+
+@SETTINGS
+@given(networks())
+def test_a_fast_forward_works_its_losses_out_together_to_each_epochs_bits(sc):
+    """The tape's far jump keeps each epoch's outputs and works the losses out in one pass over
+    them: each is the loss that epoch's own arithmetic gives."""
+    sc = sc.with_epochs(9)
+    tape = Tape(sc)
+    tape.params(9)
+    net, p = network_for(sc)
+    for epoch in range(9):
+        p, loss, _ = engine.run_epoch(net, p, full=True)
+        assert _bits(tape.losses[epoch].astype(loss.dtype)) == _bits(loss)
+
+
+def test_the_losses_held_are_settled_where_the_data_changes_and_when_they_fill_up(monkeypatch):
+    sc = scenario.load("xor").with_epochs(300)
+    tape = Tape(sc)
+    tape.edits.set(120, "lr", None, 0.25, 1.0)  # a new network from epoch 120
+    tape.edits.set(200, "t[1]", 1, 0.5, 0.0)  # new targets from 200
+    monkeypatch.setattr(tape_module, "_HELD", 4 * 7)  # seven epochs of XOR's four outputs
+    tape.params(300)
+    p, losses = tape.params(0), []
+    for epoch in range(300):
+        p, loss, _ = engine.run_epoch(tape.network(epoch), p, full=True)
+        losses.append(loss)
+    assert _bits(np.array(losses)) == _bits(tape.losses[:300].astype(np.float32))
+
+
+def test_a_cancelled_fast_forward_keeps_the_losses_of_the_epochs_it_ran():
+    tape = Tape(scenario.load("xor"))
+    with pytest.raises(tape_module.Cancelled):
+        tape.params(2000, cancelled=lambda: True)
+    assert np.isfinite(tape.losses[:255]).all() and np.isnan(tape.losses[255:]).all()
+    assert tape.losses[254] == Tape(scenario.load("xor")).record(254).arrays.E
 
 
 def test_xor_fast_forwards_10000_epochs_to_the_tapes_bits():

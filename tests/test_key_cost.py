@@ -116,13 +116,16 @@ def test_a_fast_forward_keeps_checkpoints_and_a_walk_back_the_epochs_it_passes()
     tape.params(150)  # behind the frontier: the epochs from checkpoint 100 are kept
     assert set(range(101, 151)) <= set(tape._recent) and len(tape._recent) <= tape_module.CHECKPOINT_EVERY
     ran = []
-    run = tape_module.engine.run_epoch
+    run, advance = tape_module.engine.run_epoch, tape_module.engine.advance
     tape_module.engine.run_epoch = lambda *a, **k: ran.append(1) or run(*a, **k)
+    tape_module.engine.advance = lambda *a, **k: ran.append(1) or advance(*a, **k)
     try:
         tape.params(149)
+        assert ran == []
+        tape.params(152)  # not kept: walked from checkpoint 100 (so the count above is a real one)
+        assert len(ran) == 52
     finally:
-        tape_module.engine.run_epoch = run
-    assert ran == []
+        tape_module.engine.run_epoch, tape_module.engine.advance = run, advance
 
 
 async def test_the_formulas_of_the_next_s_and_n_are_made_ready_while_the_frame_is_read(make_app):

@@ -449,8 +449,9 @@ def test_walking_back_over_many_epochs_costs_about_one_epoch_each(monkeypatch):
     s = Session(scenario.load("xor").with_epochs(300))
     s.execute("goto epoch 300")
     calls = []
-    real = engine.run_epoch
+    real, advance = engine.run_epoch, engine.advance
     monkeypatch.setattr(engine, "run_epoch", lambda *a, **k: calls.append(k.get("full")) or real(*a, **k))
+    monkeypatch.setattr(engine, "advance", lambda *a, **k: calls.append(False) or advance(*a, **k))
     s.execute("break E if value > 1")  # never: every epoch is looked at on the way back
     assert s.execute("rcontinue").step.position == (0, 0)
     # each epoch once in full, and each fast-forwarded once more at most (without keeping the

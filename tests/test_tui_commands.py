@@ -174,13 +174,14 @@ async def test_goto_far_epoch_in_xor_runs_in_a_worker_and_lands(make_app):
 
 
 async def test_escape_cancels_a_long_run_and_the_cursor_stays(make_app, monkeypatch):
-    slow = engine.run_epoch
+    def slowed(run):
+        def epoch(*args, **kwargs):
+            time.sleep(0.002)
+            return run(*args, **kwargs)
+        return epoch
 
-    def run_epoch(*args, **kwargs):
-        time.sleep(0.002)
-        return slow(*args, **kwargs)
-
-    monkeypatch.setattr(engine, "run_epoch", run_epoch)
+    monkeypatch.setattr(engine, "run_epoch", slowed(engine.run_epoch))
+    monkeypatch.setattr(engine, "advance", slowed(engine.advance))
     app = make_app("xor")
     async with app.run_test(size=SIZE) as pilot:
         app.run_command("goto step 3")

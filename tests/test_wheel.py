@@ -30,7 +30,7 @@ def test_the_wheel_holds_the_package_and_the_scenarios(wheel):
         assert name in names
     assert not any(n.startswith(("tests/", "bench/")) for n in names)
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
-    assert "bpstep = bpstep.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "bpstep = bpstep.cli:program" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
 def test_the_installed_wheel_runs_from_another_folder(wheel, tmp_path):
