@@ -15,7 +15,7 @@ from bpstep.commands import parse
 from bpstep.session import Session
 from bpstep.tape import LINE_TERMS
 from bpstep.tui.formula import FormulaPanel
-from bpstep.tui.lines import LinesPanel
+from bpstep.tui.lines import LinesPanel, _key
 from bpstep.tui.network import _window
 
 class _Lines(LinesPanel):
@@ -137,6 +137,13 @@ async def test_the_formulas_of_the_next_s_and_n_are_made_ready_while_the_frame_i
         record, here = app.session.tape.record(0), app.session.position[1]
         made = {app.session.tape.step(0, key[1]).qid for key in panel._wraps.keys() if key[0] is record}
         assert {"dE/da[2,1]@1", "da[2,1]/dz[2,1]@1", "dE/dz[2,1]@1"} <= made
+        strips = set(panel._strips.keys())
         await pilot.press("n")
         await pilot.pause()
         assert app.session.current.qid == "dE/dz[2,1]@1" and app.session.position[1] == here + 2
+        # and the formula's rows were drawn into strips before the key: it finds them made
+        width, height = panel.content_size
+        rows = panel._rows(record, app.session.current, width, False, height)
+        base = panel.visual_style.rich_style
+        assert rows and all((base, *_key(row)) in strips for row in rows)
+        assert [line.plain for line in panel.drawn()[:len(rows)]] == [row.plain for row in rows]

@@ -189,6 +189,7 @@ class FormulaPanel(CheckedPanel):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._wraps: LRUCache = LRUCache(64)  # (record, step, width, terms) → (wrapped lines, terms cut)
+        self._made: LRUCache = LRUCache(8)  # (record, step, width, hidden, rows drawn) → rows
 
     def watch_frame(self) -> None:
         # a formula's height follows what it holds; the screen is laid out again only when the
@@ -210,13 +211,28 @@ class FormulaPanel(CheckedPanel):
         if frame.layered:
             return self._layer_parts(frame.layer, width, height)
         step = frame.step
-        head = f"{step.name} = "
-        indent = " " * cell_len(head)
         hidden = frame.hidden == step.index
+        rows = self._rows(frame.record, step, width, hidden, drawn)
+        if self._tail_for != (frame, width):
+            indent = " " * cell_len(f"{step.name} = ")
+            self._tail_for, self._tail = (frame, width), self._tail_rows(frame, step, width, indent, hidden)
+        return rows, self._tail
+
+    def _rows(self, record, step, width: int, hidden: bool, drawn: int | None) -> list[Text]:
+        """The formula's rows, its symbols over its numbers (see :meth:`parts`), kept for the
+        steps :meth:`prepare` made ready and the last ones shown."""
+        key = (record, step.index, width, hidden, drawn)
+        rows = self._made.get(key)
+        if rows is None:
+            rows = self._made[key] = self._make_rows(record, step, width, hidden, drawn)
+        return rows
+
+    def _make_rows(self, record, step, width: int, hidden: bool, drawn: int | None) -> list[Text]:
+        indent = " " * cell_len(f"{step.name} = ")
         # a copy of one quantity (∂z/∂W = h) would show the answer under its symbol
         plain = step.spec.plain or hidden and isinstance(step.spec.rhs, Ref)
         rows = []
-        for k, line in enumerate(self._wrap(frame.record, step, width)[0]):
+        for k, line in enumerate(self._wrap(record, step, width)[0]):
             if drawn is not None and len(rows) >= drawn:
                 rows += [Text()] if plain else [Text(), Text()]
                 continue
@@ -233,9 +249,7 @@ class FormulaPanel(CheckedPanel):
             rows.append(sym.text())
             if not plain:
                 rows.append(num.text())
-        if self._tail_for != (frame, width):
-            self._tail_for, self._tail = (frame, width), self._tail_rows(frame, step, width, indent, hidden)
-        return rows, self._tail
+        return rows
 
     def _tail_rows(self, frame, step, width: int, indent: str, hidden: bool) -> list[Text]:
         """The rows under the formula: the result and its torch verdict, the quiz's grade, the
@@ -282,10 +296,13 @@ class FormulaPanel(CheckedPanel):
         return self._wraps[key]
 
     def prepare(self, index: int) -> None:
-        """Make the formula of step ``index`` of the frame's epoch ready to show: the app asks
-        for the steps ``s`` and ``n`` go to while the learner reads this one (a long sum's
-        tokens take milliseconds, which the key would otherwise wait on)."""
-        self._wrap(self.frame.record, self.frame.at(index), self.content_size.width)
+        """Make the formula of step ``index`` of the frame's epoch ready to show, its rows drawn
+        into strips: the app asks for the steps ``s`` and ``n`` go to while the learner reads
+        this one (a long sum's tokens and the strips of its rows take milliseconds, which the
+        key would otherwise wait on)."""
+        width, height = self.content_size
+        for row in self._rows(self.frame.record, self.frame.at(index), width, False, height):
+            self.strip(row)
 
     def _users_line(self, frame, step, users, width) -> Text:
         label = "factor of " if step.factor else "used by "

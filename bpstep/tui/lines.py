@@ -63,7 +63,11 @@ class LinesPanel(Widget):
         base = self.visual_style.rich_style
         if y >= len(lines):
             return Strip.blank(self.content_size.width, base)
-        line = lines[y]
+        return self.strip(lines[y], base)
+
+    def strip(self, line: Text, base=None) -> Strip:
+        """The strip of a line, kept by what it is made of (wherever the line is drawn)."""
+        base = self.visual_style.rich_style if base is None else base
         key = (base, *_key(line))
         strip = self._strips.get(key)
         if strip is None:
