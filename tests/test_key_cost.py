@@ -1,8 +1,10 @@
 """What keeps a key quick on a big network, checked by what it does rather than by timing it
 (bench/scale.py times it): a panel repaints only the lines that changed; the formula panel
-asks for a layout of the screen only when its height would change; a big layer's window turns
-a page at a time; a text line writes the first terms of a long sum; the fast-forward keeps
-only checkpoints past the frontier, and a walk back keeps the epochs it passes."""
+asks for a layout of the screen only when its height would change, and has the next steps'
+rows drawn and readers found before their keys; a big layer's window turns a page at a time;
+a text line writes the first terms of a long sum; the fast-forward keeps only checkpoints past
+the frontier, and a walk back keeps the epochs it passes; start-up's objects are frozen out of
+the collector's passes while the app runs."""
 
 import json
 
@@ -12,6 +14,7 @@ from textual.widget import Widget
 
 from bpstep import scenario, tape as tape_module
 from bpstep.commands import parse
+from bpstep.layout import Layout
 from bpstep.session import Session
 from bpstep.tape import LINE_TERMS
 from bpstep.tui.formula import FormulaPanel
@@ -147,3 +150,26 @@ async def test_the_formulas_of_the_next_s_and_n_are_made_ready_while_the_frame_i
         base = panel.visual_style.rich_style
         assert rows and all((base, *_key(row)) in strips for row in rows)
         assert [line.plain for line in panel.drawn()[:len(rows)]] == [row.plain for row in rows]
+
+
+async def test_the_steps_that_read_the_next_quantity_are_found_before_its_key(make_app):
+    app = make_app("worked-222")
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.run_command("goto a[1,1]@1")  # h1; s goes to h2, read by z3, z4 and three factors
+        await pilot.pause()
+        misses = Layout.users.cache_info().misses
+        app.session.tape.layout_of(0).users(False, "a[1,2]", 1)
+        assert Layout.users.cache_info().misses == misses  # found already
+        await pilot.press("s")
+        await pilot.pause()
+        assert app.session.current.qid == "a[1,2]@1" and "used by z3 #4" in app.query_one(FormulaPanel).plain()
+
+
+async def test_what_start_up_made_is_frozen_out_of_the_collectors_passes_while_the_app_runs(make_app):
+    import gc
+
+    app = make_app("worked-222")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert gc.get_freeze_count() > 1000
+    assert gc.get_freeze_count() == 0  # and let go with the app (the tests run many in one process)

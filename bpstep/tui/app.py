@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import os
 import re
 import sys
@@ -183,6 +184,13 @@ class BpstepApp(App):
         self._titles()
         if self._checking:
             self.call_after_refresh(self._start_check)
+        # what start-up made (Textual, NumPy, the panels) lives as long as the app: the cyclic
+        # collector's full passes over it stalled one key in thirty by 80–100 ms on a big
+        # network; frozen once the first frame is up, a full pass sees only what came after
+        self.call_after_refresh(gc.freeze)
+
+    def on_unmount(self) -> None:
+        gc.unfreeze()  # an app run inside a longer process (the tests, bpstep.debug) lets it go
 
     def on_resize(self, event) -> None:
         self.screen.set_class(event.size.height < 30, "-short")

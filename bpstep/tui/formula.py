@@ -297,12 +297,15 @@ class FormulaPanel(CheckedPanel):
 
     def prepare(self, index: int) -> None:
         """Make the formula of step ``index`` of the frame's epoch ready to show, its rows drawn
-        into strips: the app asks for the steps ``s`` and ``n`` go to while the learner reads
-        this one (a long sum's tokens and the strips of its rows take milliseconds, which the
-        key would otherwise wait on)."""
+        into strips and the steps that read it found: the app asks for the steps ``s`` and ``n``
+        go to while the learner reads this one (a long sum's tokens, the strips of its rows and
+        the 257 readers of a unit's activation take milliseconds, which the key would otherwise
+        wait on)."""
         width, height = self.content_size
-        for row in self._rows(self.frame.record, self.frame.at(index), width, False, height):
+        step = self.frame.at(index)
+        for row in self._rows(self.frame.record, step, width, False, height):
             self.strip(row)
+        self.frame.users(step.qid)
 
     def _users_line(self, frame, step, users, width) -> Text:
         label = "factor of " if step.factor else "used by "
