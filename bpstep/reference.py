@@ -48,10 +48,38 @@ class TorchUnavailable(RuntimeError):
 
 def import_torch():
     try:
+        _load_libtorch()
         import torch
     except ImportError as e:
         raise TorchUnavailable(f"torch is not installed: {e}") from None
     return torch
+
+
+def _load_libtorch() -> None:
+    """Load torch's largest library, libtorch_cpu (0.4 GB), before ``import torch`` does, with the
+    GIL released. Python's import holds the GIL through that dlopen (0.3–0.4 s of relocations and
+    static initialisers), and the TUI, which imports torch in a thread while the learner starts
+    stepping, could not take a key meanwhile. A foreign call through ctypes releases the GIL.
+    The flags are those of Python's own import (``sys.getdlopenflags()``), so the import finds
+    the library loaded as it would have loaded it. Linux only, and best effort: where anything
+    here fails, ``import torch`` loads the library itself, as it always did."""
+    import sys
+
+    if sys.platform != "linux" or "torch" in sys.modules:
+        return
+    import ctypes
+    import importlib.util
+    import os
+
+    try:
+        spec = importlib.util.find_spec("torch")
+        path = os.path.join(os.path.dirname(spec.origin), "lib", "libtorch_cpu.so")
+        if os.path.exists(path):
+            dlopen = ctypes.CDLL(None).dlopen
+            dlopen.restype, dlopen.argtypes = ctypes.c_void_p, [ctypes.c_char_p, ctypes.c_int]
+            dlopen(os.fsencode(path), sys.getdlopenflags())
+    except (AttributeError, OSError, TypeError, ValueError):
+        pass
 
 
 def torch_init(sizes, bias, seed):

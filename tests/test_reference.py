@@ -287,3 +287,30 @@ def test_progress_only_on_a_terminal():
     assert run_check(sc, out=io.StringIO(), err=tty) == 0
     assert "\rbpstep check: teacher-forced epoch 0/600" in tty.getvalue().replace("\x1b[2K", "")
     assert "free run epoch 500/600" in tty.getvalue()
+
+
+@pytest.mark.skipif(__import__("sys").platform != "linux", reason="libtorch_cpu is loaded ahead on Linux only")
+def test_libtorch_is_loaded_with_the_gil_released_before_torch_is_imported():
+    """The TUI imports torch in a thread; the import's dlopen of libtorch_cpu held the GIL for
+    0.3–0.4 s, and no key was taken meanwhile. ``import_torch`` loads it first through ctypes,
+    which releases the GIL (bench/tui.py: q while torch loads, 0.38 → 0.24 s)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from bpstep import reference\n"
+        "load, seen = reference._load_libtorch, []\n"
+        "def loads():\n"
+        "    maps = lambda: 'libtorch_cpu.so' in open('/proc/self/maps').read()\n"
+        "    seen.append((maps(), 'torch' in sys.modules))\n"
+        "    load()\n"
+        "    seen.append((maps(), 'torch' in sys.modules))\n"
+        "reference._load_libtorch = loads\n"
+        "torch = reference.import_torch()\n"
+        "print(seen, float(torch.ones(3).sum()))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    # not loaded, then loaded, torch not yet imported; and torch works after it
+    assert out.stdout.strip() == "[(False, False), (True, False)] 3.0"
