@@ -495,7 +495,7 @@ class Layout:
                 found.append(np.array([] if at is None else [at], dtype=np.int64))
             else:
                 found.append(self.find(evaluate, u, s))
-        return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+        return _distinct(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
 
     def quantity_count(self, evaluate: bool) -> int:
         return self._grids[evaluate].quantities
@@ -509,6 +509,13 @@ class Layout:
     def phase_runs(self, evaluate: bool) -> list:
         """``(first, last, phase)`` of each stretch of steps in one phase, in order."""
         return self._grids[evaluate].runs
+
+
+def _distinct(a: np.ndarray) -> np.ndarray:
+    """``np.unique`` of step indices, without it: its first call imports numpy.ma (25 ms, and
+    the formula's first frame asks for the users of its step)."""
+    a = np.sort(a)
+    return a[np.concatenate(([True], a[1:] != a[:-1]))] if a.size else a
 
 
 def _env(q: ids.Qid) -> dict:
