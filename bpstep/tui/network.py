@@ -225,11 +225,8 @@ def draw(frame, w: int, h: int) -> list[Text]:
     symbol, numbers = edge_numbers(frame)
     for (cx, cy), (bits, style) in _coloured(geometry, numbers).items():
         grid[cy][cx] = (braille.char(bits), style)
-    hot = {}  # the dots of the edges in focus among those on show (not each of 784 edges)
-    for edge, dots in _edge_dots(*geometry).items():
-        if edge in edges:
-            for cell, bits in dots.items():
-                hot[cell] = hot.get(cell, 0) | bits
+    # the dots of the edges in focus among those on show (not each of 784 edges)
+    hot = _union(dots for edge, dots in _edge_dots(*geometry).items() if edge in edges)
     for (cx, cy), bits in hot.items():
         grid[cy][cx] = (braille.char(bits), _HOT)
 
@@ -393,8 +390,13 @@ def _edge_dots(sizes, windows, xs, widths, ys_items, w) -> dict:
 @functools.lru_cache(maxsize=16)
 def _edges(*geometry) -> dict:
     """cell → the dots of all edges on show."""
+    return _union(_edge_dots(*geometry).values())
+
+
+def _union(edges) -> dict:
+    """cell → the dots that any of these edges (each cell → its dots) puts there."""
     cells: dict = {}
-    for dots in _edge_dots(*geometry).values():
+    for dots in edges:
         for cell, bits in dots.items():
             cells[cell] = cells.get(cell, 0) | bits
     return cells
